@@ -1,0 +1,190 @@
+package adapters
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/ozg-broker/eidas-broker/broker/assurance"
+)
+
+// Adapter authenticates a person against one upstream identity system.
+//
+// Adapters are stateless between calls: whatever a login needs to remember
+// between Begin and Finish goes into the state bytes that Begin returns. The
+// broker stores them with the transaction (encrypted, TTL-bound) and hands
+// them back to Finish exactly once. An adapter must therefore never trust
+// anything in the browser's request that is not bound to that state.
+//
+// Implementations must be safe for concurrent use.
+type Adapter interface {
+	// Info describes the adapter for the login page and the level engine.
+	// It is called often and must be cheap.
+	Info() Info
+
+	// Begin starts authentication for req and says how to hand the browser
+	// over. It must not block on the person (no polling here).
+	Begin(ctx context.Context, req Request) (Handoff, []byte, error)
+
+	// Finish verifies the upstream's answer, which arrived as r at
+	// req.CallbackURL, against state from Begin. It returns the identity with
+	// the level the upstream evidence proves (never a level copied from the
+	// request). Errors should wrap ErrCancelled when the person cancelled,
+	// so the broker can answer the portal with access_denied.
+	Finish(ctx context.Context, req Request, state []byte, r *http.Request) (Identity, error)
+}
+
+// Info is the static description of a configured adapter.
+type Info struct {
+	// Type is the adapter kind ("eid", "elster", "eidas", "demo"); it is also
+	// the amr value put into ID tokens.
+	Type string
+	// Name is shown on the login page, in German and English.
+	Name Text
+	// MaxLevel is the highest level this adapter can ever prove (after the
+	// admin's cap). The login page only offers adapters whose MaxLevel (or an
+	// Option's Level) satisfies the floor.
+	MaxLevel assurance.Level
+	// Options are sub-choices the person picks on the broker's login page
+	// (eIDAS: one per country). Empty for adapters without a choice.
+	Options []Option
+}
+
+// Option is one sub-choice of an adapter, such as a country.
+type Option struct {
+	ID    string // stable, URL-safe ("AT", "SE")
+	Name  Text
+	Level assurance.Level // the highest level reachable through this option
+	// Unavailable is set when the option cannot be used right now (metadata
+	// unreachable); the page shows it greyed out with this reason.
+	Unavailable string
+}
+
+// Text is a short user-facing text in German and English.
+type Text struct{ DE, EN string }
+
+// Request is what the broker tells an adapter about one login.
+type Request struct {
+	// TxID identifies the transaction. Unguessable and single-use; adapters
+	// may use it as a correlation ID upstream (e.g. SAML RelayState).
+	TxID string
+	// Ref is a second unguessable reference to the same transaction, safe to
+	// put in URLs fetched without the person's cookie (eID-Client TC Token).
+	Ref string
+	// MinLevel is the floor the broker will enforce; the adapter should ask
+	// its upstream for at least this level (eIDAS RequestedAuthnContext).
+	MinLevel assurance.Level
+	// Option is the sub-choice the person picked (a country code), if any.
+	Option string
+	// CallbackURL is where the upstream's answer must arrive (GET or POST);
+	// the broker calls Finish from there.
+	CallbackURL string
+	// BaseURL is the broker's external base URL (scheme://host[/prefix]).
+	BaseURL string
+	// Claims lists the OIDC claims the portal may receive; an adapter asks
+	// its upstream only for what is needed (data minimisation).
+	Claims []string
+	// Locale is the person's language preference ("de" or "en").
+	Locale string
+}
+
+// Handoff says how the browser continues after Begin. Exactly one of
+// RedirectURL, PostURL or Page is set.
+type Handoff struct {
+	// RedirectURL: answer with 303 to this URL.
+	RedirectURL string
+	// PostURL and PostForm: render an auto-submitting form (SAML HTTP-POST).
+	PostURL  string
+	PostForm url.Values
+	// Page is a complete HTML page of the adapter's own, rendered as is
+	// (e.g. the ELSTER certificate page). It is served with a strict CSP.
+	Page []byte
+}
+
+// Identity is what an adapter proved about a person.
+type Identity struct {
+	// Subject is the stable upstream identifier (eID restricted
+	// identification, eIDAS PersonIdentifier, ELSTER certificate identity).
+	// The broker never shows it to portals: it derives pairwise subjects.
+	Subject string
+	// Level is the level the upstream evidence proves.
+	Level assurance.Level
+	// AuthTime is when the upstream authenticated the person.
+	AuthTime time.Time
+	// Claims are the normalised attributes.
+	Claims Claims
+}
+
+// Claims are normalised person attributes, named after the OIDC and OpenID
+// Identity Assurance claims they become. Empty fields are absent.
+type Claims struct {
+	GivenName       string `json:"given_name,omitempty"`
+	FamilyName      string `json:"family_name,omitempty"`
+	BirthFamilyName string `json:"birth_family_name,omitempty"`
+	// Birthdate is YYYY-MM-DD, or YYYY-MM / YYYY when day or month are unknown.
+	Birthdate     string        `json:"birthdate,omitempty"`
+	PlaceOfBirth  *PlaceOfBirth `json:"place_of_birth,omitempty"`
+	Address       *Address      `json:"address,omitempty"`
+	Nationalities []string      `json:"nationalities,omitempty"` // ISO 3166-1 alpha-2
+	Gender        string        `json:"gender,omitempty"`
+	Title         string        `json:"title,omitempty"`
+	// Extra carries values with no standard claim (document type, issuing
+	// state); keys are snake_case claim names.
+	Extra       map[string]string `json:"extra,omitempty"`
+	LegalEntity *LegalEntity      `json:"legal_entity,omitempty"`
+}
+
+// PlaceOfBirth follows OpenID Identity Assurance (country, region, locality).
+type PlaceOfBirth struct {
+	Country  string `json:"country,omitempty"`
+	Region   string `json:"region,omitempty"`
+	Locality string `json:"locality,omitempty"`
+}
+
+// Address follows OIDC Core 5.1.1.
+type Address struct {
+	Formatted     string `json:"formatted,omitempty"`
+	StreetAddress string `json:"street_address,omitempty"`
+	Locality      string `json:"locality,omitempty"`
+	Region        string `json:"region,omitempty"`
+	PostalCode    string `json:"postal_code,omitempty"`
+	Country       string `json:"country,omitempty"`
+}
+
+// LegalEntity is the organisation a person acts for.
+type LegalEntity struct {
+	Name       string `json:"name,omitempty"`
+	Identifier string `json:"identifier,omitempty"`
+	Country    string `json:"country,omitempty"`
+}
+
+// ErrCancelled is wrapped by Finish when the person cancelled upstream.
+var ErrCancelled = errors.New("authentication cancelled by the person")
+
+// Deps are what the broker lends an adapter when it opens it.
+type Deps struct {
+	Logger *slog.Logger
+	HTTP   *http.Client
+	Now    func() time.Time
+	// BaseURL is the broker's external base URL.
+	BaseURL string
+}
+
+// Optional capabilities, probed with type assertions.
+
+// Router is implemented by adapters that serve HTTP endpoints of their own
+// (metadata, TC Token, challenge pages). The broker mounts the handler under
+// /login/{adapter id}/ and, for mandated paths, under the path the adapter
+// names (e.g. /saml/connector/). Handlers must not rely on the person's cookie.
+type Router interface {
+	Routes() http.Handler
+}
+
+// HealthChecker is implemented by adapters whose upstream can be down
+// (metadata unreachable, eID-Server not answering); readiness reports it.
+type HealthChecker interface {
+	CheckHealth(ctx context.Context) error
+}

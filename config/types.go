@@ -1,0 +1,133 @@
+package config
+
+import (
+	"time"
+
+	"github.com/ozg-broker/eidas-broker/broker/assurance"
+)
+
+// Config is the file format of broker.yaml. Field comments are the
+// user-facing reference; docs/configuration.md repeats them with examples.
+type Config struct {
+	// Issuer is the external base URL and OIDC issuer (https in production).
+	Issuer string `yaml:"issuer"`
+	// Listen is the address the HTTP server binds, e.g. "0.0.0.0:8080".
+	Listen string `yaml:"listen"`
+	// Store selects the persistence backend.
+	Store Store `yaml:"store"`
+	// Keys holds signing keys and secrets.
+	Keys Keys `yaml:"keys"`
+	// Sessions caps SSO session lifetimes per level.
+	Sessions Sessions `yaml:"sessions"`
+	// Clients are the portals (OIDC relying parties).
+	Clients []Client `yaml:"clients"`
+	// Adapters are the upstream identity systems offered on the login page.
+	Adapters []Adapter `yaml:"adapters"`
+	// SecureCookies defaults to true; only plain-http demo setups turn it off.
+	SecureCookies *bool `yaml:"secure_cookies"`
+	// Log sets the log level ("debug", "info", "warn", "error"; default info).
+	Log string `yaml:"log"`
+}
+
+// Store selects a backend: "memory" (single node, tests, demo) or "redis".
+type Store struct {
+	Type  string `yaml:"type"`
+	Redis *Redis `yaml:"redis"`
+}
+
+// Redis configures go-redis UniversalClient: one address is a single node,
+// several are a cluster, and MasterName selects Sentinel.
+type Redis struct {
+	Addrs      []string `yaml:"addrs"`
+	MasterName string   `yaml:"master_name"`
+	Username   string   `yaml:"username"`
+	Password   Secret   `yaml:"password"`
+	DB         int      `yaml:"db"`
+	TLS        bool     `yaml:"tls"`
+	// KeyPrefix namespaces keys when several brokers share one Redis.
+	KeyPrefix string `yaml:"key_prefix"`
+}
+
+// Keys are the broker's own keys and secrets.
+type Keys struct {
+	// Signing are the ID-token keys (PEM, PKCS#8 or SEC1/PKCS#1). All are
+	// published in the JWKS; the one marked active signs.
+	Signing []SigningKey `yaml:"signing"`
+	// SubjectSecret keys the pairwise subject HMAC (at least 32 bytes).
+	// Changing it changes every sub the portals know.
+	SubjectSecret Secret `yaml:"subject_secret"`
+	// DataKey is the AES-256 key (32 bytes, base64) that encrypts identity
+	// data in the store.
+	DataKey Secret `yaml:"data_key"`
+}
+
+// SigningKey is one ID-token signing key.
+type SigningKey struct {
+	ID     string `yaml:"id"`
+	File   string `yaml:"file"`
+	Alg    string `yaml:"alg"` // ES256 (default), RS256, PS256
+	Active bool   `yaml:"active"`
+}
+
+// Sessions caps SSO lifetime per proved level (TR-03160-1 maxima are the
+// defaults and the upper bounds: low 12h, substantial 2h, high 30m).
+type Sessions struct {
+	Low         Duration `yaml:"low"`
+	Substantial Duration `yaml:"substantial"`
+	High        Duration `yaml:"high"`
+}
+
+// Client is one portal.
+type Client struct {
+	ID                     string   `yaml:"id"`
+	Name                   string   `yaml:"name"`
+	RedirectURIs           []string `yaml:"redirect_uris"`
+	PostLogoutRedirectURIs []string `yaml:"post_logout_redirect_uris"`
+	// AuthMethod is "client_secret_basic" (default) or "private_key_jwt".
+	AuthMethod string `yaml:"auth_method"`
+	// Secret is required for client_secret_basic.
+	Secret Secret `yaml:"secret"`
+	// JWKSFile holds the client's public keys for private_key_jwt.
+	JWKSFile string `yaml:"jwks_file"`
+	// IDTokenAlg is ES256 (default), RS256 or PS256.
+	IDTokenAlg string `yaml:"id_token_alg"`
+	// MinLevel is the floor for every login of this client.
+	MinLevel assurance.Level `yaml:"min_level"`
+	// Sector groups clients that share pairwise subjects; defaults to the
+	// host of the first redirect URI.
+	Sector string `yaml:"sector"`
+	// AllowedClaims the client may receive (on top of sub, acr, auth_time).
+	AllowedClaims []string `yaml:"allowed_claims"`
+	// Consent is "required" (default: the person sees what is released) or
+	// "implicit".
+	Consent  string    `yaml:"consent"`
+	Services []Service `yaml:"services"`
+}
+
+// Service is an administrative service a portal offers, requested with the
+// scope "service:<id>"; it raises the floor to its MinLevel.
+type Service struct {
+	ID       string          `yaml:"id"`
+	Name     string          `yaml:"name"`
+	MinLevel assurance.Level `yaml:"min_level"`
+}
+
+// Adapter is one upstream. Config is decoded strictly into the type's own
+// struct, which the Registry provides; the decoded value lands in Spec.
+type Adapter struct {
+	ID       string          `yaml:"id"`
+	Type     string          `yaml:"type"`
+	MaxLevel assurance.Level `yaml:"max_level"`
+	// Spec is the decoded type-specific block (not read from YAML directly).
+	Spec any `yaml:"-"`
+}
+
+// Duration is a time.Duration written as "30m", "2h".
+type Duration time.Duration
+
+// Secret is a sensitive string. In YAML it is either a literal that may be
+// "${ENV_VAR}", or a mapping {file: path}. Its String and format verbs
+// never print the value.
+type Secret struct {
+	value string
+}
