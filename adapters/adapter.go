@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
+	"github.com/ozg-broker/eidas-broker/broker/store"
 )
 
 // Adapter authenticates a person against one upstream identity system.
@@ -171,6 +172,14 @@ type Deps struct {
 	Now    func() time.Time
 	// BaseURL is the broker's external base URL.
 	BaseURL string
+	// Store is short-lived storage lent to the adapter, already confined to
+	// a key space of its own (keys cannot collide with the broker's or
+	// another adapter's). Use it only for what must be found without the
+	// transaction (a TC Token fetched by the eID-Client by reference) or
+	// remembered across transactions (replay caches: Create returns
+	// store.ErrExists for an ID seen before). Store errors must fail the
+	// login closed.
+	Store store.Store
 }
 
 // Optional capabilities, probed with type assertions.
