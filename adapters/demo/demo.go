@@ -1,0 +1,132 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"time"
+
+	"github.com/ozg-broker/eidas-broker/adapters"
+	"github.com/ozg-broker/eidas-broker/broker/assurance"
+)
+
+// Person is a test identity.
+type Person struct {
+	ID     string
+	Label  string
+	Claims adapters.Claims
+}
+
+// People are the built-in test identities.
+func People() []Person {
+	return []Person{
+		{ID: "erika", Label: "Erika Mustermann (Köln)", Claims: adapters.Claims{
+			GivenName: "Erika", FamilyName: "Mustermann", BirthFamilyName: "Gabler", Birthdate: "1964-08-12",
+			PlaceOfBirth:  &adapters.PlaceOfBirth{Locality: "Berlin", Country: "DE"},
+			Nationalities: []string{"DE"}, Title: "Dr.",
+			Address: &adapters.Address{StreetAddress: "Heidestraße 17", PostalCode: "51147", Locality: "Köln", Country: "DE"},
+		}},
+		{ID: "max", Label: "Max Mustermann (Hamburg)", Claims: adapters.Claims{
+			GivenName: "Max", FamilyName: "Mustermann", Birthdate: "1980",
+			Nationalities: []string{"DE"},
+			Address:       &adapters.Address{StreetAddress: "Musterweg 1", PostalCode: "20095", Locality: "Hamburg", Country: "DE"},
+		}},
+		{ID: "anna", Label: "Anna Beispiel, acting for Beispiel GmbH", Claims: adapters.Claims{
+			GivenName: "Anna", FamilyName: "Beispiel", Birthdate: "1990-01-31", Nationalities: []string{"AT"},
+			LegalEntity: &adapters.LegalEntity{Name: "Beispiel GmbH", Identifier: "DE/HRB 12345", Country: "DE"},
+		}},
+	}
+}
+
+// Adapter is the demo-identities adapter.
+type Adapter struct {
+	now  func() time.Time
+	page *template.Template
+}
+
+var _ adapters.Adapter = (*Adapter)(nil)
+
+// New returns the adapter; now may be nil.
+func New(now func() time.Time) *Adapter {
+	if now == nil {
+		now = time.Now
+	}
+	return &Adapter{now: now, page: template.Must(template.New("demo").Parse(pageHTML))}
+}
+
+// Info implements adapters.Adapter.
+func (a *Adapter) Info() adapters.Info {
+	return adapters.Info{
+		Type:     "demo",
+		Name:     adapters.Text{DE: "Demo-Identitäten (nur Demo)", EN: "Demo identities (demo only)"},
+		MaxLevel: assurance.High,
+	}
+}
+
+// Begin renders the picker; the state is a nonce the form must echo, so
+// an answer cannot be replayed into another transaction.
+func (a *Adapter) Begin(_ context.Context, req adapters.Request) (adapters.Handoff, []byte, error) {
+	var b [24]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return adapters.Handoff{}, nil, fmt.Errorf("demo: nonce: %w", err)
+	}
+	nonce := base64.RawURLEncoding.EncodeToString(b[:])
+	var buf bytes.Buffer
+	err := a.page.Execute(&buf, map[string]any{
+		"Callback": req.CallbackURL, "Nonce": nonce, "People": People(), "Floor": req.MinLevel.String(),
+		"Levels": []string{"low", "substantial", "high"},
+	})
+	if err != nil {
+		return adapters.Handoff{}, nil, fmt.Errorf("demo: page: %w", err)
+	}
+	return adapters.Handoff{Page: buf.Bytes()}, []byte(nonce), nil
+}
+
+// Finish checks the nonce and returns the chosen person at the chosen level.
+func (a *Adapter) Finish(_ context.Context, _ adapters.Request, state []byte, r *http.Request) (adapters.Identity, error) {
+	if err := r.ParseForm(); err != nil {
+		return adapters.Identity{}, fmt.Errorf("demo: form: %w", err)
+	}
+	if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("nonce")), state) != 1 || len(state) == 0 {
+		return adapters.Identity{}, errors.New("demo: nonce does not match this login")
+	}
+	if r.PostForm.Get("action") == "cancel" {
+		return adapters.Identity{}, fmt.Errorf("demo: %w", adapters.ErrCancelled)
+	}
+	level, err := assurance.ParseName(r.PostForm.Get("level"))
+	if err != nil || !level.Notified() {
+		return adapters.Identity{}, fmt.Errorf("demo: level: %w", err)
+	}
+	id := r.PostForm.Get("person")
+	for _, p := range People() {
+		if p.ID == id {
+			return adapters.Identity{Subject: "demo:" + p.ID, Level: level, AuthTime: a.now(), Claims: p.Claims}, nil
+		}
+	}
+	return adapters.Identity{}, fmt.Errorf("demo: unknown test person %q", id)
+}
+
+const pageHTML = `<!doctype html>
+<html lang="de"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Demo-Identitäten</title><link rel="stylesheet" href="/static/broker.css"></head>
+<body><header><span class="brand">Demo – keine echte Anmeldung / not a real login</span></header>
+<main>
+<p class="demo-banner">Demo-Identitäten: Sie wählen eine Testperson und das Vertrauensniveau, das sie vorgeben soll. Nur im Demo-Modus verfügbar. / Demo identities: pick a test person and the level it should count as. Demo mode only.</p>
+<p>Mindestens nötig / required at least: <strong id="floor">{{.Floor}}</strong></p>
+<form method="post" action="{{.Callback}}">
+<input type="hidden" name="nonce" value="{{.Nonce}}">
+<fieldset><legend>Testperson / test person</legend>
+{{range $i, $p := .People}}<label class="option"><input type="radio" name="person" value="{{$p.ID}}" id="person-{{$p.ID}}"{{if eq $i 0}} checked{{end}}> {{$p.Label}}</label>
+{{end}}</fieldset>
+<fieldset><legend>Vertrauensniveau / level of assurance</legend>
+{{range .Levels}}<label class="option"><input type="radio" name="level" value="{{.}}" id="level-{{.}}"{{if eq . "high"}} checked{{end}}> {{.}}</label>
+{{end}}</fieldset>
+<button type="submit" name="action" value="login" id="demo-login">Anmelden / Log in</button>
+<button type="submit" name="action" value="cancel" class="secondary" id="demo-cancel">Abbrechen / Cancel</button>
+</form></main></body></html>`

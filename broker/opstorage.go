@@ -1,0 +1,280 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/ozg-broker/eidas-broker/broker/store"
+)
+
+// Token lifetimes. Access tokens only serve userinfo, so they are short.
+const (
+	accessTokenTTL = 5 * time.Minute
+	codeTTL        = time.Minute
+	txTTL          = 15 * time.Minute
+)
+
+// opStorage implements op.Storage over the sealed store. It is the only
+// place the library reads or writes state, so every single-use rule
+// (codes, refresh tokens) lives here.
+type opStorage struct {
+	s *Server
+}
+
+var (
+	_ op.Storage                        = (*opStorage)(nil)
+	_ op.CanSetUserinfoFromRequest      = (*opStorage)(nil)
+	_ op.CanTerminateSessionFromRequest = (*opStorage)(nil)
+)
+
+// storeError turns a store failure into a protocol error: an unreachable
+// store is a 503 with temporarily_unavailable, never a guess.
+func storeError(err error, notFound *oidc.Error) error {
+	switch {
+	case errors.Is(err, store.ErrUnavailable):
+		return op.NewStatusError(&oidc.Error{ErrorType: "temporarily_unavailable",
+			Description: "the service is temporarily unavailable", Parent: err}, http.StatusServiceUnavailable)
+	case errors.Is(err, store.ErrNotFound) && notFound != nil:
+		return notFound.WithParent(err)
+	}
+	return oidc.ErrServerError().WithParent(err)
+}
+
+func (o *opStorage) CreateAuthRequest(context.Context, *oidc.AuthRequest, string) (op.AuthRequest, error) {
+	// Transactions are created by Server.Authorize, which needs the floor.
+	return nil, errors.New("create auth request: not used")
+}
+
+func (o *opStorage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
+	tx, err := o.s.getTx(ctx, id)
+	if err != nil {
+		return nil, storeError(err, oidc.ErrInvalidRequest().WithDescription("unknown or expired login"))
+	}
+	return tx, nil
+}
+
+// SaveAuthCode is called once the person has consented: the transaction
+// becomes a grant stored under the code's hash, and the transaction is
+// consumed so the same login cannot produce a second code.
+func (o *opStorage) SaveAuthCode(ctx context.Context, id, code string) error {
+	var tx transaction
+	if err := o.s.data.take(ctx, store.KindTransaction, id, &tx); err != nil {
+		return storeError(err, oidc.ErrInvalidRequest().WithDescription("unknown or expired login"))
+	}
+	if !tx.Completed {
+		return oidc.ErrInteractionRequired()
+	}
+	_ = o.s.raw.Delete(ctx, store.KindTransaction, "ref:"+tx.Ref)
+	g, err := o.s.grantFromTx(ctx, &tx)
+	if err != nil {
+		return err
+	}
+	if err := o.s.data.create(ctx, store.KindCode, hashKey(code), g, codeTTL); err != nil {
+		return storeError(err, nil)
+	}
+	return nil
+}
+
+// AuthRequestByCode redeems a code: Take is atomic, so a code works once,
+// even when two token requests race.
+func (o *opStorage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
+	var g grant
+	if err := o.s.data.take(ctx, store.KindCode, hashKey(code), &g); err != nil {
+		return nil, storeError(err, oidc.ErrInvalidGrant().WithDescription("code invalid, expired or already used"))
+	}
+	return &g, nil
+}
+
+func (o *opStorage) DeleteAuthRequest(context.Context, string) error { return nil }
+
+func (o *opStorage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
+	g, ok := req.(*grant)
+	if !ok {
+		return "", time.Time{}, fmt.Errorf("create access token: unexpected request %T", req)
+	}
+	id := randomID()
+	exp := o.s.now().Add(accessTokenTTL)
+	if err := o.s.data.create(ctx, store.KindAccess, id, g, accessTokenTTL); err != nil {
+		return "", time.Time{}, storeError(err, nil)
+	}
+	return id, exp, nil
+}
+
+// CreateAccessAndRefreshTokens issues a rotated refresh token. Its lifetime
+// ends with the SSO session's level lifetime, never later.
+func (o *opStorage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, _ string) (string, string, time.Time, error) {
+	g, ok := req.(*grant)
+	if !ok {
+		return "", "", time.Time{}, fmt.Errorf("create refresh token: unexpected request %T", req)
+	}
+	ttl := g.SessionExpiry.Sub(o.s.now())
+	if ttl <= 0 {
+		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("session expired")
+	}
+	accessID, exp, err := o.CreateAccessToken(ctx, req)
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	refresh := randomID()
+	if err := o.s.data.create(ctx, store.KindRefresh, hashKey(refresh), g, ttl); err != nil {
+		return "", "", time.Time{}, storeError(err, nil)
+	}
+	return accessID, refresh, exp, nil
+}
+
+// TokenRequestByRefreshToken consumes the refresh token (rotation: the old
+// one never works again) and refuses it once the SSO session has ended.
+func (o *opStorage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
+	var g grant
+	if err := o.s.data.take(ctx, store.KindRefresh, hashKey(token), &g); err != nil {
+		return nil, storeError(err, oidc.ErrInvalidGrant().WithDescription("refresh token invalid, expired or already used"))
+	}
+	if _, err := o.s.raw.Get(ctx, store.KindSession, g.SessionID); err != nil {
+		return nil, storeError(err, oidc.ErrInvalidGrant().WithDescription("session ended"))
+	}
+	return &g, nil
+}
+
+func (o *opStorage) TerminateSession(context.Context, string, string) error { return nil }
+
+// TerminateSessionFromRequest ends the SSO session named by the cookie the
+// server put into the context, and with it every refresh token of it.
+func (o *opStorage) TerminateSessionFromRequest(ctx context.Context, req *op.EndSessionRequest) (string, error) {
+	if sid, _ := ctx.Value(sessionCtxKey{}).(string); sid != "" {
+		if err := o.s.raw.Delete(ctx, store.KindSession, sid); err != nil {
+			return "", storeError(err, nil)
+		}
+	}
+	if req.RedirectURI == "" {
+		return o.s.issuer + "/logout/done", nil
+	}
+	return req.RedirectURI, nil
+}
+
+func (o *opStorage) RevokeToken(ctx context.Context, tokenOrID, _, clientID string) *oidc.Error {
+	for _, k := range []struct {
+		kind store.Kind
+		key  string
+	}{{store.KindRefresh, hashKey(tokenOrID)}, {store.KindAccess, tokenOrID}} {
+		var g grant
+		if _, err := o.s.data.get(ctx, k.kind, k.key, &g); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			return oidc.ErrServerError().WithParent(err)
+		}
+		if g.ClientID != clientID {
+			return oidc.ErrInvalidClient().WithDescription("token belongs to another client")
+		}
+		if err := o.s.raw.Delete(ctx, k.kind, k.key); err != nil {
+			return oidc.ErrServerError().WithParent(err)
+		}
+	}
+	return nil // RFC 7009: unknown tokens are not an error
+}
+
+func (o *opStorage) GetRefreshTokenInfo(ctx context.Context, clientID, token string) (string, string, error) {
+	var g grant
+	if _, err := o.s.data.get(ctx, store.KindRefresh, hashKey(token), &g); err != nil || g.ClientID != clientID {
+		return "", "", op.ErrInvalidRefreshToken
+	}
+	return g.Subject, token, nil
+}
+
+func (o *opStorage) SigningKey(ctx context.Context) (op.SigningKey, error) {
+	return o.s.keys.signingKey(ctx)
+}
+
+func (o *opStorage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
+	return o.s.keys.algorithms(), nil
+}
+
+func (o *opStorage) KeySet(context.Context) ([]op.Key, error) { return o.s.keys.public(), nil }
+
+func (o *opStorage) GetClientByClientID(_ context.Context, id string) (op.Client, error) {
+	c, ok := o.s.clients[id]
+	if !ok {
+		return nil, fmt.Errorf("unknown client %q", id)
+	}
+	return c, nil
+}
+
+func (o *opStorage) AuthorizeClientIDSecret(_ context.Context, id, secret string) error {
+	c, ok := o.s.clients[id]
+	if !ok || !c.checkSecret(secret) {
+		return errors.New("client authentication failed")
+	}
+	return nil
+}
+
+func (o *opStorage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string, string, []string) error {
+	return nil
+}
+
+// SetUserinfoFromRequest fills the ID token: acr/amr/auth_time come from the
+// library; claims go in only when the claims parameter asked for them in
+// the ID token (everything released is always available at userinfo).
+func (o *opStorage) SetUserinfoFromRequest(_ context.Context, ui *oidc.UserInfo, req op.IDTokenRequest, _ []string) error {
+	g, ok := req.(*grant)
+	if !ok {
+		return nil
+	}
+	// The library copies the whole UserInfo into the ID token claims,
+	// subject included: it must be set here or the token has no sub.
+	ui.Subject = g.Subject
+	for name, v := range g.Released {
+		if _, asked := g.Claims.IDToken[name]; asked {
+			ui.AppendClaims(name, v)
+		}
+	}
+	return nil
+}
+
+func (o *opStorage) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo, tokenID, subject, _ string) error {
+	var g grant
+	if _, err := o.s.data.get(ctx, store.KindAccess, tokenID, &g); err != nil {
+		return storeError(err, oidc.ErrAccessDenied().WithDescription("access token invalid or expired"))
+	}
+	if g.Subject != subject {
+		return oidc.ErrAccessDenied().WithDescription("access token invalid")
+	}
+	ui.Subject = g.Subject
+	for name, v := range g.Released {
+		ui.AppendClaims(name, v)
+	}
+	return nil
+}
+
+func (o *opStorage) SetIntrospectionFromToken(context.Context, *oidc.IntrospectionResponse, string, string, string) error {
+	return errors.New("introspection is not offered")
+}
+
+func (o *opStorage) GetPrivateClaimsFromScopes(context.Context, string, string, []string) (map[string]any, error) {
+	return nil, nil
+}
+
+func (o *opStorage) GetKeyByIDAndClientID(_ context.Context, keyID, clientID string) (*jose.JSONWebKey, error) {
+	c, ok := o.s.clients[clientID]
+	if !ok {
+		return nil, fmt.Errorf("unknown client %q", clientID)
+	}
+	for i := range c.c.Keys {
+		if k := &c.c.Keys[i]; k.KeyID == keyID || keyID == "" && len(c.c.Keys) == 1 {
+			return k, nil
+		}
+	}
+	return nil, fmt.Errorf("client %q has no key %q", clientID, keyID)
+}
+
+func (o *opStorage) ValidateJWTProfileScopes(context.Context, string, []string) ([]string, error) {
+	return nil, errors.New("jwt profile grant is not offered")
+}
+
+func (o *opStorage) Health(ctx context.Context) error { return o.s.raw.Ping(ctx) }

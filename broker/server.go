@@ -1,0 +1,350 @@
+package broker
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+	"golang.org/x/text/language"
+
+	"github.com/ozg-broker/eidas-broker/adapters"
+	"github.com/ozg-broker/eidas-broker/broker/assurance"
+	"github.com/ozg-broker/eidas-broker/broker/store"
+)
+
+// Config is the broker's runtime configuration: live dependencies, no file
+// format (cmd/broker turns the YAML file into this).
+type Config struct {
+	// Issuer is the external base URL, e.g. https://login.example.de.
+	Issuer   string
+	Store    store.Store
+	Clients  []Client
+	Adapters []AdapterEntry
+	Keys     []SigningKey
+	// SubjectSecret keys the pairwise subject HMAC (≥ 32 bytes).
+	SubjectSecret []byte
+	// DataKey is the AES-256 key sealing everything in the store.
+	DataKey []byte
+	// SessionLifetimes caps SSO sessions per proved level; missing levels
+	// get the TR-03160-1 maxima.
+	SessionLifetimes map[assurance.Level]time.Duration
+	// InsecureCookies drops the Secure flag (plain-http demo only).
+	InsecureCookies bool
+	Logger          *slog.Logger
+	Now             func() time.Time
+	// Routes mounts extra handlers (demo portal, simulators) on the router.
+	Routes func(chi.Router)
+	// Ready are extra readiness checks (adapter upstreams).
+	Ready []func(context.Context) error
+}
+
+// AdapterEntry is one configured, opened adapter.
+type AdapterEntry struct {
+	ID      string
+	Adapter adapters.Adapter
+	// MaxLevel is the admin's cap; the effective maximum is the lower of
+	// this and what the adapter itself reports.
+	MaxLevel assurance.Level
+	// Mount is an extra path prefix for the adapter's own routes, beside
+	// /login/{id}/ (e.g. "/eid" for the TC Token endpoint).
+	Mount string
+}
+
+// DefaultSessionLifetimes are the TR-03160-1 maxima.
+var DefaultSessionLifetimes = map[assurance.Level]time.Duration{
+	assurance.Low:         12 * time.Hour,
+	assurance.Substantial: 2 * time.Hour,
+	assurance.High:        30 * time.Minute,
+}
+
+// Server is the broker. Create it with New and serve Handler().
+type Server struct {
+	issuer    string
+	raw       store.Store
+	data      *sealedStore
+	keys      *keySet
+	clients   map[string]*opClient
+	adapters  []AdapterEntry
+	byID      map[string]*AdapterEntry
+	subSecret []byte
+	lifetimes map[assurance.Level]time.Duration
+	secure    bool
+	log       *slog.Logger
+	now       func() time.Time
+	provider  *op.Provider
+	handler   http.Handler
+	pages     *pages
+	ready     []func(context.Context) error
+	tokenKey  [32]byte
+}
+
+// New validates cfg and builds the broker.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("broker: a store is required")
+	}
+	u, err := url.Parse(cfg.Issuer)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil, fmt.Errorf("broker: issuer %q is not an absolute URL", cfg.Issuer)
+	}
+	if len(cfg.SubjectSecret) < 32 {
+		return nil, errors.New("broker: subject secret must be at least 32 bytes")
+	}
+	s := &Server{
+		issuer: strings.TrimSuffix(cfg.Issuer, "/"), raw: cfg.Store, subSecret: cfg.SubjectSecret,
+		secure: !cfg.InsecureCookies, log: cfg.Logger, now: cfg.Now, clients: map[string]*opClient{},
+		byID: map[string]*AdapterEntry{}, adapters: cfg.Adapters, ready: cfg.Ready,
+		lifetimes: map[assurance.Level]time.Duration{},
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	for l, d := range DefaultSessionLifetimes {
+		s.lifetimes[l] = d
+		if v, ok := cfg.SessionLifetimes[l]; ok && v > 0 && v < d {
+			s.lifetimes[l] = v
+		}
+	}
+	s.tokenKey = sha256.Sum256(append([]byte("broker access tokens\x00"), cfg.DataKey...))
+	if s.data, err = newSealedStore(cfg.Store, cfg.DataKey); err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	if s.keys, err = newKeySet(cfg.Keys); err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	for i := range cfg.Clients {
+		c := cfg.Clients[i]
+		if c.IDTokenAlg == "" {
+			c.IDTokenAlg = "ES256"
+		}
+		oc, err := newOPClient(&c, func(id string) string { return s.issuer + "/login/" + id })
+		if err != nil {
+			return nil, fmt.Errorf("broker: %w", err)
+		}
+		if s.keys.active[c.IDTokenAlg] == nil {
+			return nil, fmt.Errorf("broker: client %q wants %s ID tokens but no such key is configured", c.ID, c.IDTokenAlg)
+		}
+		if _, dup := s.clients[c.ID]; dup {
+			return nil, fmt.Errorf("broker: duplicate client %q", c.ID)
+		}
+		s.clients[c.ID] = oc
+	}
+	for i := range s.adapters {
+		a := &s.adapters[i]
+		if a.ID == "" || a.Adapter == nil {
+			return nil, errors.New("broker: adapter entries need an id and an adapter")
+		}
+		if _, dup := s.byID[a.ID]; dup {
+			return nil, fmt.Errorf("broker: duplicate adapter %q", a.ID)
+		}
+		s.byID[a.ID] = a
+	}
+	if s.pages, err = newPages(); err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	if err := s.buildHandler(cfg.Routes); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Handler is the broker's whole HTTP surface.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func (s *Server) buildHandler(extra func(chi.Router)) error {
+	opCfg := &op.Config{
+		// Access tokens are sealed with a key derived from the data key,
+		// so every replica can open what another issued.
+		CryptoKey:                s.tokenKey,
+		DefaultLogoutRedirectURI: s.issuer + "/logout/done",
+		CodeMethodS256:           true,
+		AuthMethodPrivateKeyJWT:  true,
+		GrantTypeRefreshToken:    true,
+		SupportedUILocales:       []language.Tag{language.German, language.English},
+		SupportedClaims:          SupportedClaims(),
+	}
+	var opts []op.Option
+	if strings.HasPrefix(s.issuer, "http://") {
+		opts = append(opts, op.WithAllowInsecure())
+	}
+	provider, err := op.NewProvider(opCfg, &opStorage{s}, op.StaticIssuer(s.issuer), opts...)
+	if err != nil {
+		return fmt.Errorf("broker: oidc provider: %w", err)
+	}
+	s.provider = provider
+	endpoints := op.Endpoints{
+		Authorization: op.NewEndpoint("authorize"),
+		Token:         op.NewEndpoint("token"),
+		Userinfo:      op.NewEndpoint("userinfo"),
+		Revocation:    op.NewEndpoint("revoke"),
+		EndSession:    op.NewEndpoint("end_session"),
+		JwksURI:       op.NewEndpoint("jwks"),
+	}
+	srv := &opServer{LegacyServer: op.NewLegacyServer(provider, endpoints), s: s}
+	opHandler := op.RegisterLegacyServer(srv, func(w http.ResponseWriter, r *http.Request) {
+		// Codes are issued by the consent step, bound to the browser;
+		// the library's unbound callback is not offered.
+		http.NotFound(w, r)
+	}, op.WithFallbackLogger(s.log))
+
+	r := chi.NewRouter()
+	r.Use(securityHeaders)
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	r.Get("/readyz", s.readyz)
+	r.Get("/static/*", s.pages.static)
+	r.Route("/login", func(r chi.Router) {
+		r.HandleFunc("/cb/{ref}", s.callback)
+		r.Get("/{tx}", s.loginPage)
+		r.Post("/{tx}/start", s.start)
+		r.Get("/{tx}/done", s.done)
+		r.Post("/{tx}/cancel", s.cancel)
+	})
+	r.Post("/consent/{tx}", s.consent)
+	r.Get("/logout/done", s.loggedOut)
+	for i := range s.adapters {
+		a := &s.adapters[i]
+		if rt, ok := a.Adapter.(adapters.Router); ok {
+			h := rt.Routes()
+			r.Mount("/login/"+a.ID+"/x", http.StripPrefix("/login/"+a.ID+"/x", h))
+			if a.Mount != "" {
+				r.Mount(a.Mount, http.StripPrefix(a.Mount, h))
+			}
+		}
+	}
+	if extra != nil {
+		extra(r)
+	}
+	r.Mount("/", opHandler)
+	s.handler = r
+	return nil
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	checks := append([]func(context.Context) error{s.raw.Ping}, s.ready...)
+	for i := range s.adapters {
+		if hc, ok := s.adapters[i].Adapter.(adapters.HealthChecker); ok {
+			checks = append(checks, hc.CheckHealth)
+		}
+	}
+	for _, c := range checks {
+		if err := c(ctx); err != nil {
+			s.log.WarnContext(ctx, "not ready", "err", err)
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+	}
+	_, _ = w.Write([]byte("ready\n"))
+}
+
+// securityHeaders applies to every response; pages of adapters get the
+// same strict policy (no inline script, no framing).
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) createTx(ctx context.Context, tx *transaction) error {
+	if err := s.data.create(ctx, store.KindTransaction, tx.ID, tx, txTTL); err != nil {
+		return err
+	}
+	return s.raw.Create(ctx, store.KindTransaction, "ref:"+tx.Ref, []byte(tx.ID), txTTL)
+}
+
+func (s *Server) getTx(ctx context.Context, id string) (*transaction, error) {
+	var tx transaction
+	if _, err := s.data.get(ctx, store.KindTransaction, id, &tx); err != nil {
+		return nil, err
+	}
+	return &tx, nil
+}
+
+// updateTx applies fn with compare-and-swap; fn may run more than once.
+func (s *Server) updateTx(ctx context.Context, id string, fn func(*transaction) error) (*transaction, error) {
+	var tx transaction
+	err := s.data.update(ctx, store.KindTransaction, id, &tx, func() (time.Duration, error) { return txTTL, fn(&tx) })
+	if err != nil {
+		return nil, err
+	}
+	return &tx, nil
+}
+
+// grantFromTx freezes what a code stands for.
+func (s *Server) grantFromTx(ctx context.Context, tx *transaction) (*grant, error) {
+	if tx.Identity == nil {
+		return nil, oidc.ErrInteractionRequired()
+	}
+	c := s.clients[tx.ClientID]
+	var sess session
+	if _, err := s.data.get(ctx, store.KindSession, tx.SessionID, &sess); err != nil {
+		return nil, storeError(err, oidc.ErrLoginRequired().WithDescription("session ended"))
+	}
+	return &grant{
+		ID: tx.ID, ClientID: tx.ClientID, Subject: tx.Subject, Scopes: tx.Scopes, Nonce: tx.Nonce,
+		AuthTime: tx.AuthTime, ACR: tx.ACR, AMR: tx.AMR, Claims: tx.Claims,
+		Released:  releasedClaims(tx.Identity.Claims, tx.Scopes, tx.Claims, c.allowed),
+		SessionID: tx.SessionID, SessionExpiry: sess.Expiry, RedirectURI: tx.RedirectURI,
+		CodeChallenge: tx.CodeChallenge, Services: tx.Services,
+	}, nil
+}
+
+// pairwiseSubject is DESIGN §3: base64url(HMAC-SHA256(secret, sector ‖
+// adapter ‖ upstream subject)), with NUL separators so no two different
+// triples can produce the same input.
+func (s *Server) pairwiseSubject(sector, adapterID, upstream string) string {
+	m := hmac.New(sha256.New, s.subSecret)
+	m.Write([]byte(sector))
+	m.Write([]byte{0})
+	m.Write([]byte(adapterID))
+	m.Write([]byte{0})
+	m.Write([]byte(upstream))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// effectiveMax is the highest level an adapter (or one of its options) can
+// reach after the admin's cap.
+func (a *AdapterEntry) effectiveMax(option string) assurance.Level {
+	info := a.Adapter.Info()
+	max := info.MaxLevel
+	if option != "" {
+		max = assurance.Unspecified
+		for _, o := range info.Options {
+			if o.ID == option && o.Unavailable == "" {
+				max = o.Level
+			}
+		}
+	}
+	if a.MaxLevel.Notified() && max.Notified() && a.MaxLevel < max {
+		max = a.MaxLevel
+	}
+	return max
+}
+
+// logID shortens an identifier for logs: enough to correlate lines, too
+// little to use the transaction.
+func logID(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}
