@@ -1,0 +1,102 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/ozg-broker/eidas-broker/adapters/demo"
+	"github.com/ozg-broker/eidas-broker/broker"
+	"github.com/ozg-broker/eidas-broker/broker/assurance"
+	"github.com/ozg-broker/eidas-broker/broker/store/memory"
+	"github.com/ozg-broker/eidas-broker/cmd/broker/demoportal"
+)
+
+// demoClientID is the demo portal's client ID (fixed, so people can point
+// their own relying party at the demo as well).
+const demoClientID = "demo-portal"
+
+func cmdDemo(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address (the issuer is http://ADDR)")
+	if !parseFlags(fs, args, stderr) {
+		return 2
+	}
+	log := newLogger(stderr, "info")
+	d, err := newDemo("http://"+*addr, log)
+	if err != nil {
+		fmt.Fprintln(stderr, "demo:", err)
+		return 1
+	}
+	defer d.close()
+	fmt.Fprintf(stdout, "\n  eIDAS identity broker – DEMO MODE (simulators, generated keys, memory store)\n"+
+		"  Open the demo portal: http://%s/demo/\n"+
+		"  Demo client: id %q, secret %q, redirect http://%s/demo/callback\n\n", *addr, demoClientID, d.secret, *addr)
+	if err := listenAndServe(*addr, d.handler, log); err != nil {
+		fmt.Fprintln(stderr, "demo:", err)
+		return 1
+	}
+	return 0
+}
+
+// demoSetup is a running demo's parts.
+type demoSetup struct {
+	handler http.Handler
+	secret  string
+	close   func()
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("crypto/rand: " + err.Error())
+	}
+	return b
+}
+
+// newDemo wires the whole demo in one process for the given issuer: a
+// memory store, keys generated now, the demo portal and the simulators.
+func newDemo(issuer string, log *slog.Logger) (*demoSetup, error) {
+	st := memory.New()
+	keys, err := broker.GenerateSigningKeys()
+	if err != nil {
+		return nil, err
+	}
+	secret := base64.RawURLEncoding.EncodeToString(randomBytes(24))
+	portal := demoportal.New(issuer, demoClientID, secret, log)
+	var services []broker.Service
+	for _, s := range demoportal.Services() {
+		l, err := assurance.ParseName(s.Level)
+		if err != nil {
+			return nil, err
+		}
+		services = append(services, broker.Service{ID: s.ID, Name: s.Name, MinLevel: l})
+	}
+	entries := []broker.AdapterEntry{{ID: "demo", Adapter: demo.New(nil)}}
+	b, err := broker.New(broker.Config{
+		Issuer: issuer, Store: st, Keys: keys,
+		SubjectSecret: randomBytes(32), DataKey: randomBytes(32),
+		InsecureCookies: true, Logger: log,
+		Clients: []broker.Client{{
+			ID: demoClientID, Name: "Demo-Portal", RedirectURIs: []string{issuer + "/demo/callback"},
+			PostLogoutRedirectURIs: []string{issuer + "/demo/"},
+			AuthMethod:             "client_secret_basic", Secret: secret, MinLevel: assurance.Low,
+			AllowedClaims: []string{"given_name", "family_name", "birth_family_name", "birthdate", "place_of_birth",
+				"nationalities", "title", "address", "legal_entity", "document_type", "issuing_state"},
+			Services: services,
+		}},
+		Adapters: entries,
+		Routes:   func(r chi.Router) { portal.Routes(r) },
+	})
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	return &demoSetup{handler: b.Handler(), secret: secret, close: func() { _ = st.Close() }}, nil
+}

@@ -1,0 +1,13 @@
+// Command broker runs the eIDAS identity broker.
+//
+//	broker demo [--addr 127.0.0.1:8080]   complete demo: memory store, generated keys, simulators, demo portal
+//	broker serve --config broker.yaml      production: the configured store, keys, clients and adapters
+//	broker check-config broker.yaml        validate a config file; prints file:line: path: problem
+//	broker keygen [--alg ES256|RS256] [--data-key] [--subject-secret]
+//
+// This is the only package that imports concrete adapters and store
+// backends; it turns the file format (package config) into the runtime
+// configuration (broker.Config). The registries are explicit maps, built
+// per command: the one for serve never contains demo-only types, so no
+// production config can enable a simulator.
+package main
