@@ -56,7 +56,7 @@ var clientJWK = sync.OnceValue(func() *ecdsa.PrivateKey {
 })
 
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	offset atomic.Int64 // fake clock: nanoseconds added to the real time
 	srv    *httptest.Server
 	broker *broker.Server
@@ -65,14 +65,14 @@ type env struct {
 
 // newEnv starts a broker with the demo adapter, two portals (one of them
 // with services) and a private_key_jwt client; mod may adjust the config.
-func newEnv(t *testing.T, mod func(*broker.Config)) *env {
+func newEnv(t testing.TB, mod func(*broker.Config)) *env {
 	t.Helper()
 	mem := memory.New()
 	t.Cleanup(func() { _ = mem.Close() })
 	return newEnvWithStore(t, mem, mod)
 }
 
-func newEnvWithStore(t *testing.T, st store.Store, mod func(*broker.Config)) *env {
+func newEnvWithStore(t testing.TB, st store.Store, mod func(*broker.Config)) *env {
 	t.Helper()
 	e := &env{t: t, store: st}
 	now := func() time.Time { return time.Now().Add(time.Duration(e.offset.Load())) }

@@ -7,7 +7,8 @@ import (
 )
 
 // Errors every implementation returns, wrapped or bare; callers test them with
-// errors.Is. Anything else a backend returns is wrapped in ErrUnavailable.
+// errors.Is. A call with invalid arguments returns ErrInvalid; any other
+// failure of the backend is wrapped in ErrUnavailable.
 var (
 	// ErrNotFound: the key does not exist, has expired, or was already taken.
 	ErrNotFound = errors.New("store: not found")
@@ -20,6 +21,11 @@ var (
 	// timeout, closed store). The broker fails the request closed with 503;
 	// it never guesses that a replay ID is new when the store is down.
 	ErrUnavailable = errors.New("store: unavailable")
+	// ErrInvalid: the caller passed an empty or malformed Kind, an empty key
+	// or a non-positive TTL. It is a programming error in the caller, not a
+	// backend failure, so it is kept apart from ErrUnavailable (which readiness
+	// checks and retries would otherwise misread as an outage).
+	ErrInvalid = errors.New("store: invalid argument")
 )
 
 // Kind separates key spaces so that a code can never be read as a session.

@@ -155,7 +155,10 @@ func openStore(s config.Store) (store.Store, error) {
 	case "redis":
 		r := s.Redis
 		opts := &redis.UniversalOptions{Addrs: r.Addrs, MasterName: r.MasterName, Username: r.Username,
-			Password: r.Password.Value(), DB: r.DB}
+			Password: r.Password.Value(), DB: r.DB,
+			// Request deadlines bound socket reads and writes, so a hung Redis
+			// answers 503 in time instead of holding the login.
+			ContextTimeoutEnabled: true}
 		if r.TLS {
 			opts.TLSConfig = tlsConfig()
 		}

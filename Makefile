@@ -1,0 +1,36 @@
+# Targets for developers and CI. `make help` lists them.
+GO ?= go
+# The tests refuse to skip what CI must run: a real Redis, Chromium, xmlsec1.
+TEST_ENV = BROKER_REQUIRE_REDIS=1 BROKER_REQUIRE_CHROMIUM=1 BROKER_REQUIRE_XMLSEC1=1
+
+.PHONY: help demo build deps test test-short vet fmt bench fuzz
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+demo: ## run the demo on 127.0.0.1:8080
+	$(GO) run ./cmd/broker demo
+
+build: ## build the broker binary into bin/
+	$(GO) build -o bin/broker ./cmd/broker
+
+deps: ## install redis-server, chromium and xmlsec1 (Debian) when missing
+	./.ci/install-deps
+
+vet: ## gofmt check and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+test: deps vet ## install what the tests need, vet, then run every test with the race detector
+	$(TEST_ENV) $(GO) test -race -timeout 30m ./...
+
+test-short: ## quick tests without the race detector
+	$(GO) test ./...
+
+bench: ## run the benchmarks
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+fuzz: ## run each fuzz target briefly
+	@for p in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$p 2>/dev/null | grep '^Fuzz'); do \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 10s $$p || exit 1; done; done

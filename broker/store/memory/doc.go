@@ -1,0 +1,22 @@
+// Package memory is the in-process store.Store: one map behind one mutex.
+// It backs demo mode and single-node deployments, where running Redis would
+// be pure overhead, and it is the reference the conformance suite is easiest
+// to reason about.
+//
+// Expiry is checked on every read against an injectable clock (WithClock),
+// so tests move time instead of sleeping. Expired entries are also reclaimed
+// on every write from a min-heap ordered by expiry, a bounded number per
+// write: memory stays proportional to the live entries without a janitor
+// goroutine, so there is nothing to leak and Close has nothing to stop.
+//
+// Revisions come from one counter shared by all keys of the Store. They
+// increase with every write of a key, as the contract demands, and are never
+// reused: a key deleted and created again gets a revision no earlier Get
+// returned, so a Swap prepared against the old incarnation fails with
+// store.ErrConflict instead of overwriting the new one (the ABA problem).
+//
+// Values are copied on the way in and out, so callers can neither change
+// stored data by mutating their slices nor share slices between goroutines
+// by accident. Nothing is logged; keys are never put into error messages
+// because for single-use kinds the key is the secret.
+package memory

@@ -1,0 +1,130 @@
+package memory_test
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/ozg-broker/eidas-broker/broker/store"
+	"github.com/ozg-broker/eidas-broker/broker/store/memory"
+	"github.com/ozg-broker/eidas-broker/broker/store/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) (store.Store, func(time.Duration)) {
+		clock := storetest.NewClock(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC))
+		s := memory.New(memory.WithClock(clock.Now))
+		t.Cleanup(func() { _ = s.Close() })
+		return s, clock.Advance
+	})
+}
+
+// TestConformanceWallClock runs the suite once more on the default clock, the
+// way the demo uses the store.
+func TestConformanceWallClock(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out real TTLs")
+	}
+	storetest.Run(t, func(t *testing.T) (store.Store, func(time.Duration)) {
+		s := memory.New()
+		t.Cleanup(func() { _ = s.Close() })
+		return s, nil
+	})
+}
+
+// TestSweepReclaimsExpired proves memory does not grow with expired entries
+// that nobody reads again: writes reclaim them.
+func TestSweepReclaimsExpired(t *testing.T) {
+	ctx := context.Background()
+	clock := storetest.NewClock(time.Unix(0, 0))
+	s := memory.New(memory.WithClock(clock.Now))
+	defer s.Close()
+
+	const n = 1000
+	for i := range n {
+		key := "old-" + strconv.Itoa(i)
+		if err := s.Create(ctx, store.KindReplay, key, []byte("x"), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := s.Len(); got != n {
+		t.Fatalf("Len = %d, want %d", got, n)
+	}
+	clock.Advance(2 * time.Minute)
+	// Each write reclaims a bounded batch; a modest number of writes must
+	// drain all of them while adding only those few new entries.
+	writes := 0
+	for s.Len() > writes && writes < n {
+		writes++
+		key := "new-" + strconv.Itoa(writes)
+		if err := s.Create(ctx, store.KindReplay, key, []byte("x"), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := s.Len(); got != writes {
+		t.Fatalf("after %d writes Len = %d, want %d (expired entries kept)", writes, got, writes)
+	}
+	if writes >= n {
+		t.Fatalf("needed %d writes to reclaim %d expired entries", writes, n)
+	}
+}
+
+// TestSwapKeepsHeapConsistent mixes swaps that move expiries both ways with
+// deletes and takes, then checks that exactly the right entries expire.
+func TestSwapKeepsHeapConsistent(t *testing.T) {
+	ctx := context.Background()
+	clock := storetest.NewClock(time.Unix(0, 0))
+	s := memory.New(memory.WithClock(clock.Now))
+	defer s.Close()
+
+	keys := []string{"a", "b", "c", "d", "e", "f"}
+	for i, k := range keys {
+		if err := s.Create(ctx, store.KindSession, k, []byte(k), time.Duration(i+1)*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	swap := func(k string, ttl time.Duration) {
+		t.Helper()
+		e, err := s.Get(ctx, store.KindSession, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Swap(ctx, store.KindSession, k, e.Revision, e.Value, ttl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	swap("a", time.Hour)      // was first to expire, now last
+	swap("f", 30*time.Second) // was last, now first
+	if err := s.Delete(ctx, store.KindSession, "c"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Take(ctx, store.KindSession, "d"); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(150 * time.Second) // past f (30s), b (2m); before e (5m), a (1h)
+	// A write triggers the sweep.
+	if err := s.Create(ctx, store.KindSession, "z", []byte("z"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.Len(), 3; got != want { // a, e, z
+		t.Fatalf("Len = %d, want %d", got, want)
+	}
+	for _, k := range []string{"a", "e", "z"} {
+		if _, err := s.Get(ctx, store.KindSession, k); err != nil {
+			t.Errorf("Get %s: %v", k, err)
+		}
+	}
+}
+
+func BenchmarkCreateTake(b *testing.B) {
+	s := memory.New()
+	defer s.Close()
+	storetest.BenchCreateTake(b, s)
+}
+
+func BenchmarkCreateTakeParallel(b *testing.B) {
+	s := memory.New()
+	defer s.Close()
+	storetest.BenchCreateTakeParallel(b, s)
+}
