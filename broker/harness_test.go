@@ -98,7 +98,7 @@ func newEnvWithStore(t testing.TB, st store.Store, mod func(*broker.Config)) *en
 			{ID: "other", Name: "Other Portal", RedirectURIs: []string{rp2Redirect}, AuthMethod: "client_secret_basic",
 				Secret: "other-secret", AllowedClaims: []string{"given_name"}, ImplicitConsent: true},
 			{ID: "jwtclient", Name: "JWT Portal", RedirectURIs: []string{"https://jwt.example/cb"}, AuthMethod: "private_key_jwt",
-				Keys: []jose.JSONWebKey{{Key: clientJWK().Public(), KeyID: "c1", Algorithm: "ES256", Use: "sig"}},
+				Keys:       []jose.JSONWebKey{{Key: clientJWK().Public(), KeyID: "c1", Algorithm: "ES256", Use: "sig"}},
 				IDTokenAlg: "PS256", ImplicitConsent: true},
 		},
 		Adapters: []broker.AdapterEntry{{ID: "demo", Adapter: demo.New(now)}},

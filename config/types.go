@@ -3,6 +3,8 @@ package config
 import (
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
+
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 )
 
@@ -89,6 +91,9 @@ type Client struct {
 	Secret Secret `yaml:"secret"`
 	// JWKSFile holds the client's public keys for private_key_jwt.
 	JWKSFile string `yaml:"jwks_file"`
+	// JWKS is the content of JWKSFile as Parse read and checked it (public
+	// keys only, at least one usable for signatures); nil otherwise.
+	JWKS *jose.JSONWebKeySet `yaml:"-"`
 	// IDTokenAlg is ES256 (default), RS256 or PS256.
 	IDTokenAlg string `yaml:"id_token_alg"`
 	// MinLevel is the floor for every login of this client.
