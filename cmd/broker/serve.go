@@ -1,12 +1,10 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -127,10 +125,8 @@ func runtimeConfig(cfg *config.Config) (broker.Config, func(), error) {
 		for _, s := range c.Services {
 			bc.Services = append(bc.Services, broker.Service{ID: s.ID, Name: s.Name, MinLevel: s.MinLevel})
 		}
-		if c.JWKSFile != "" {
-			if bc.Keys, err = loadJWKS(c.JWKSFile); err != nil {
-				return fail(fmt.Errorf("client %s: %w", c.ID, err))
-			}
+		if c.JWKS != nil {
+			bc.Keys = c.JWKS.Keys // parsed and checked (public keys only) by config
 		}
 		out.Clients = append(out.Clients, bc)
 	}
@@ -165,23 +161,4 @@ func openStore(s config.Store) (store.Store, error) {
 		return redisstore.NewFromOptions(opts, r.KeyPrefix)
 	}
 	return nil, fmt.Errorf("store: unknown type %q", s.Type)
-}
-
-func loadJWKS(path string) ([]jose.JSONWebKey, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read jwks: %w", err)
-	}
-	var set jose.JSONWebKeySet
-	if err := json.Unmarshal(b, &set); err != nil {
-		return nil, fmt.Errorf("parse jwks: %w", err)
-	}
-	var pub []jose.JSONWebKey
-	for _, k := range set.Keys {
-		if !k.IsPublic() {
-			return nil, errors.New("jwks holds a private key: give the broker public keys only")
-		}
-		pub = append(pub, k)
-	}
-	return pub, nil
 }
