@@ -275,11 +275,13 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	ident, err := a.Adapter.Finish(ctx, s.adapterRequest(tx, tx.Option), state, r)
 	if errors.Is(err, adapters.ErrCancelled) {
 		s.log.InfoContext(ctx, "person cancelled upstream", "tx", logID(tx.ID), "adapter", a.ID)
+		s.metrics.inc("broker_upstream_total", "adapter", a.ID, "result", "cancelled")
 		s.errorToClient(w, r, tx, oidc.ErrAccessDenied().WithDescription("the person cancelled the login"))
 		return
 	}
 	if err != nil {
 		s.log.WarnContext(ctx, "upstream login failed", "tx", logID(tx.ID), "adapter", a.ID, "err", err)
+		s.metrics.inc("broker_upstream_total", "adapter", a.ID, "result", "failed")
 		s.pages.retryPage(w, r, tx, http.StatusBadRequest, msgUpstreamFailed)
 		return
 	}
@@ -293,6 +295,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	if !proved.Satisfies(tx.Floor) || !ok {
 		s.log.InfoContext(ctx, "proved level below the floor", "tx", logID(tx.ID), "adapter", a.ID,
 			"proved", proved.String(), "floor", tx.Floor.String())
+		s.metrics.inc("broker_upstream_total", "adapter", a.ID, "result", "below_floor")
 		s.pages.unmet(w, r, tx, proved)
 		return
 	}
@@ -310,6 +313,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.InfoContext(ctx, "upstream login verified", "tx", logID(tx.ID), "adapter", a.ID, "level", proved.String())
+	s.metrics.inc("broker_upstream_total", "adapter", a.ID, "result", "verified")
 	http.Redirect(w, r, s.issuer+"/login/"+tx.ID+"/done", http.StatusSeeOther)
 }
 
@@ -449,6 +453,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, tx *transactio
 		return
 	}
 	s.log.InfoContext(r.Context(), "login completed", "tx", logID(tx.ID), "client", tx.ClientID, "acr", tx.ACR)
+	s.metrics.inc("broker_logins_total", "client", tx.ClientID, "result", "completed", "acr", tx.ACR)
 	http.SetCookie(w, s.expiredCookie(txCookieName(tx.ID)))
 	op.AuthResponse(tx, s.provider, w, r)
 }
@@ -470,6 +475,7 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
 // errorToClient ends the transaction and redirects the error to the
 // portal's validated redirect URI with its state.
 func (s *Server) errorToClient(w http.ResponseWriter, r *http.Request, tx *transaction, e *oidc.Error) {
+	s.metrics.inc("broker_logins_total", "client", tx.ClientID, "result", string(e.ErrorType))
 	s.deleteTx(r.Context(), tx)
 	http.SetCookie(w, s.expiredCookie(txCookieName(tx.ID)))
 	op.AuthRequestError(w, r, tx, e, s.provider)

@@ -527,3 +527,26 @@ func TestPrivateKeyJWTReplayRefused(t *testing.T) {
 		t.Fatalf("alg none: %d %s", status, body)
 	}
 }
+
+func TestMetricsCountOutcomes(t *testing.T) {
+	e := newEnv(t, nil)
+	r := e.rp("portal", "portal-secret", rpRedirect)
+	r.login("erika", "high")
+	resp, err := http.Get(e.srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{
+		`broker_upstream_total{adapter="demo",result="verified"} 1`,
+		`broker_logins_total{client="portal",result="completed",acr="http://eidas.europa.eu/LoA/high"} 1`,
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("metrics lack %s:\n%s", want, b)
+		}
+	}
+	if strings.Contains(string(b), "Erika") || strings.Contains(string(b), "Mustermann") {
+		t.Fatal("metrics carry personal data")
+	}
+}

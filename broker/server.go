@@ -87,6 +87,7 @@ type Server struct {
 	pages     *pages
 	ready     []func(context.Context) error
 	tokenKey  [32]byte
+	metrics   *metrics
 }
 
 // New validates cfg and builds the broker.
@@ -105,7 +106,7 @@ func New(cfg Config) (*Server, error) {
 		issuer: strings.TrimSuffix(cfg.Issuer, "/"), raw: cfg.Store, subSecret: cfg.SubjectSecret,
 		secure: !cfg.InsecureCookies, log: cfg.Logger, now: cfg.Now, clients: map[string]*opClient{},
 		byID: map[string]*AdapterEntry{}, adapters: cfg.Adapters, ready: cfg.Ready,
-		lifetimes: map[assurance.Level]time.Duration{},
+		lifetimes: map[assurance.Level]time.Duration{}, metrics: newMetrics(),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -205,6 +206,7 @@ func (s *Server) buildHandler(extra func(chi.Router)) error {
 	r.Use(securityHeaders)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	r.Get("/readyz", s.readyz)
+	r.Get("/metrics", s.metrics.serve)
 	r.Get("/static/*", s.pages.static)
 	r.Route("/login", func(r chi.Router) {
 		r.HandleFunc("/cb/{ref}", s.callback)

@@ -58,7 +58,12 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		l = slog.LevelInfo
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+	// The OIDC library logs through the default logger; route it through
+	// ours so every line has one format and level. main owns the process,
+	// so setting the default here is the one place it is right to do.
+	slog.SetDefault(log)
+	return log
 }
 
 // listenAndServe runs h until SIGINT/SIGTERM, then shuts down gracefully.
