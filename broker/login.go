@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"time"
 
@@ -17,9 +18,19 @@ import (
 	"github.com/ozg-broker/eidas-broker/broker/store"
 )
 
-const sessionCookie = "broker_session"
+// Cookie names. With Secure cookies the __Host- prefix makes the browser
+// refuse them unless set by this exact host over https with Path=/, so a
+// sibling subdomain cannot plant a session or transaction binding.
+func (s *Server) sessionCookieName() string { return s.cookiePrefix() + "broker_session" }
 
-func txCookieName(id string) string { return "broker_tx_" + logID(id) }
+func (s *Server) txCookieName(id string) string { return s.cookiePrefix() + "broker_tx_" + logID(id) }
+
+func (s *Server) cookiePrefix() string {
+	if s.secure {
+		return "__Host-"
+	}
+	return ""
+}
 
 func (s *Server) cookie(name, value string, maxAge time.Duration) *http.Cookie {
 	return &http.Cookie{
@@ -45,7 +56,7 @@ func (s *Server) loadBoundTx(w http.ResponseWriter, r *http.Request) (*transacti
 		s.storeFailure(w, r, err, "login transaction")
 		return nil, false
 	}
-	c, cerr := r.Cookie(txCookieName(id))
+	c, cerr := r.Cookie(s.txCookieName(id))
 	if tx.Binding == "" && r.Method == http.MethodGet {
 		value := randomID()
 		tx, err = s.updateTx(r.Context(), id, func(t *transaction) error {
@@ -59,7 +70,7 @@ func (s *Server) loadBoundTx(w http.ResponseWriter, r *http.Request) (*transacti
 			s.txError(w, r, err)
 			return nil, false
 		}
-		http.SetCookie(w, s.cookie(txCookieName(id), value, txTTL))
+		http.SetCookie(w, s.cookie(s.txCookieName(id), value, txTTL))
 		return tx, true
 	}
 	if cerr != nil || subtle.ConstantTimeCompare([]byte(hashKey(c.Value)), []byte(tx.Binding)) != 1 {
@@ -97,7 +108,7 @@ func (s *Server) storeFailure(w http.ResponseWriter, r *http.Request, err error,
 
 // currentSession returns the browser's SSO session if it is still valid.
 func (s *Server) currentSession(r *http.Request) (*session, string) {
-	c, err := r.Cookie(sessionCookie)
+	c, err := r.Cookie(s.sessionCookieName())
 	if err != nil || c.Value == "" {
 		return nil, ""
 	}
@@ -349,7 +360,7 @@ func (s *Server) done(w http.ResponseWriter, r *http.Request) {
 		s.storeFailure(w, r, err, "session")
 		return
 	}
-	http.SetCookie(w, s.cookie(sessionCookie, cookieValue, ttl))
+	http.SetCookie(w, s.cookie(s.sessionCookieName(), cookieValue, ttl))
 	s.finishWithSession(w, r, tx, sess, sid)
 }
 
@@ -452,10 +463,43 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, tx *transactio
 		s.txError(w, r, err)
 		return
 	}
+	code, err := op.CreateAuthRequestCode(r.Context(), tx, s.provider.Storage(), s.provider.Crypto())
+	if err != nil {
+		var se op.StatusError
+		if errors.As(err, &se) {
+			s.storeFailure(w, r, store.ErrUnavailable, "code")
+			return
+		}
+		s.log.ErrorContext(r.Context(), "issue code failed", "tx", logID(tx.ID), "err", err)
+		s.pages.errorPage(w, r, http.StatusInternalServerError, msgInternal)
+		return
+	}
 	s.log.InfoContext(r.Context(), "login completed", "tx", logID(tx.ID), "client", tx.ClientID, "acr", tx.ACR)
 	s.metrics.inc("broker_logins_total", "client", tx.ClientID, "result", "completed", "acr", tx.ACR)
-	http.SetCookie(w, s.expiredCookie(txCookieName(tx.ID)))
-	op.AuthResponse(tx, s.provider, w, r)
+	http.SetCookie(w, s.expiredCookie(s.txCookieName(tx.ID)))
+	s.redirectToClient(w, r, tx, url.Values{"code": {code}})
+}
+
+// redirectToClient answers the portal at its validated redirect URI with
+// state and iss (RFC 9207, against mix-up attacks), keeping any query the
+// registered URI has.
+func (s *Server) redirectToClient(w http.ResponseWriter, r *http.Request, tx *transaction, params url.Values) {
+	u, err := url.Parse(tx.RedirectURI)
+	if err != nil {
+		s.pages.errorPage(w, r, http.StatusInternalServerError, msgInternal)
+		return
+	}
+	q := u.Query()
+	for k, v := range params {
+		q[k] = v
+	}
+	if tx.State != "" {
+		q.Set("state", tx.State)
+	}
+	q.Set("iss", s.issuer)
+	u.RawQuery = q.Encode()
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, u.String(), http.StatusFound)
 }
 
 // cancel returns the person to the portal with an error: access_denied, or
@@ -477,8 +521,13 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
 func (s *Server) errorToClient(w http.ResponseWriter, r *http.Request, tx *transaction, e *oidc.Error) {
 	s.metrics.inc("broker_logins_total", "client", tx.ClientID, "result", string(e.ErrorType))
 	s.deleteTx(r.Context(), tx)
-	http.SetCookie(w, s.expiredCookie(txCookieName(tx.ID)))
-	op.AuthRequestError(w, r, tx, e, s.provider)
+	http.SetCookie(w, s.expiredCookie(s.txCookieName(tx.ID)))
+	s.log.InfoContext(r.Context(), "login ended with an error to the portal", "tx", logID(tx.ID), "client", tx.ClientID, "error", string(e.ErrorType))
+	params := url.Values{"error": {string(e.ErrorType)}}
+	if e.Description != "" {
+		params.Set("error_description", e.Description)
+	}
+	s.redirectToClient(w, r, tx, params)
 }
 
 func (s *Server) deleteTx(ctx context.Context, tx *transaction) {
@@ -487,6 +536,6 @@ func (s *Server) deleteTx(ctx context.Context, tx *transaction) {
 }
 
 func (s *Server) loggedOut(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, s.expiredCookie(sessionCookie))
+	http.SetCookie(w, s.expiredCookie(s.sessionCookieName()))
 	s.pages.loggedOut(w, r)
 }

@@ -56,7 +56,20 @@ func (o *opServer) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.
 	d.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
 	d.ScopesSupported = []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeAddress, oidc.ScopeOfflineAccess, "legal_entity"}
 	d.UILocalesSupported = oidc.Locales{language.German, language.English}
-	return resp, nil
+	// Fields the library's type lacks are added beside it.
+	return op.NewResponse(struct {
+		*oidc.DiscoveryConfiguration
+		ISSParameterSupported bool `json:"authorization_response_iss_parameter_supported"`
+	}{d, true}), nil
+}
+
+// UserInfo refuses access tokens in the URL query (RFC 9700 §2: bearer
+// tokens leak through logs and referrers there); header or form body only.
+func (o *opServer) UserInfo(ctx context.Context, r *op.Request[oidc.UserInfoRequest]) (*op.Response, error) {
+	if r.URL != nil && r.URL.Query().Has("access_token") {
+		return nil, op.NewStatusError(oidc.ErrInvalidRequest().WithDescription("access tokens are not accepted in the URL query"), http.StatusBadRequest)
+	}
+	return o.LegacyServer.UserInfo(ctx, r)
 }
 
 // Authorize runs after the library validated client and redirect_uri, so
@@ -228,13 +241,13 @@ type sessionCtxKey struct{}
 // its cookie, then redirects where the library validated.
 func (o *opServer) EndSession(ctx context.Context, r *op.Request[oidc.EndSessionRequest]) (*op.Redirect, error) {
 	hr := &http.Request{Header: r.Header}
-	if c, err := hr.Cookie(sessionCookie); err == nil {
+	if c, err := hr.Cookie(o.s.sessionCookieName()); err == nil {
 		ctx = context.WithValue(ctx, sessionCtxKey{}, hashKey(c.Value))
 	}
 	red, err := o.LegacyServer.EndSession(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	red.Header.Add("Set-Cookie", o.s.expiredCookie(sessionCookie).String())
+	red.Header.Add("Set-Cookie", o.s.expiredCookie(o.s.sessionCookieName()).String())
 	return red, nil
 }

@@ -84,12 +84,56 @@ func (o *opStorage) SaveAuthCode(ctx context.Context, id, code string) error {
 
 // AuthRequestByCode redeems a code: Take is atomic, so a code works once,
 // even when two token requests race.
+//
+// A second use of a code means it leaked: every token issued from the first
+// use is revoked (RFC 9700 §4.5, OIDC conformance "codereuse").
 func (o *opStorage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
 	var g grant
-	if err := o.s.data.take(ctx, store.KindCode, hashKey(code), &g); err != nil {
+	key := hashKey(code)
+	if err := o.s.data.take(ctx, store.KindCode, key, &g); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			o.revokeFamilyOfUsed(ctx, store.KindCode, key)
+		}
 		return nil, storeError(err, oidc.ErrInvalidGrant().WithDescription("code invalid, expired or already used"))
 	}
+	if err := o.s.raw.Create(ctx, store.KindCode, usedPrefix+key, []byte(g.ID), usedMarkerTTL); err != nil {
+		return nil, storeError(err, nil)
+	}
 	return &g, nil
+}
+
+// Reuse detection: a redeemed code or rotated refresh token leaves a marker
+// naming its grant family; a later attempt with it revokes the family.
+const (
+	usedPrefix     = "used:"
+	revokedPrefix  = "revoked:"
+	usedMarkerTTL  = 12 * time.Hour // the longest any token of a family can live
+	familyRevocTTL = 12 * time.Hour
+)
+
+func (o *opStorage) revokeFamilyOfUsed(ctx context.Context, kind store.Kind, key string) {
+	e, err := o.s.raw.Get(ctx, kind, usedPrefix+key)
+	if err != nil {
+		return
+	}
+	family := string(e.Value)
+	if err := o.s.raw.Create(ctx, store.KindAccess, revokedPrefix+family, []byte{1}, familyRevocTTL); err != nil && !errors.Is(err, store.ErrExists) {
+		o.s.log.ErrorContext(ctx, "could not revoke token family", "family", logID(family), "err", err)
+		return
+	}
+	o.s.log.WarnContext(ctx, "reuse of a redeemed code or rotated refresh token: token family revoked", "family", logID(family))
+}
+
+// familyRevoked fails closed: if the store cannot say, the token is refused.
+func (o *opStorage) familyRevoked(ctx context.Context, family string) error {
+	_, err := o.s.raw.Get(ctx, store.KindAccess, revokedPrefix+family)
+	switch {
+	case err == nil:
+		return oidc.ErrInvalidGrant().WithDescription("token revoked")
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	}
+	return storeError(err, nil)
 }
 
 func (o *opStorage) DeleteAuthRequest(context.Context, string) error { return nil }
@@ -133,8 +177,18 @@ func (o *opStorage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Tok
 // one never works again) and refuses it once the SSO session has ended.
 func (o *opStorage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
 	var g grant
-	if err := o.s.data.take(ctx, store.KindRefresh, hashKey(token), &g); err != nil {
+	key := hashKey(token)
+	if err := o.s.data.take(ctx, store.KindRefresh, key, &g); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			o.revokeFamilyOfUsed(ctx, store.KindRefresh, key)
+		}
 		return nil, storeError(err, oidc.ErrInvalidGrant().WithDescription("refresh token invalid, expired or already used"))
+	}
+	if err := o.s.raw.Create(ctx, store.KindRefresh, usedPrefix+key, []byte(g.ID), usedMarkerTTL); err != nil {
+		return nil, storeError(err, nil)
+	}
+	if err := o.familyRevoked(ctx, g.ID); err != nil {
+		return nil, err
 	}
 	if _, err := o.s.raw.Get(ctx, store.KindSession, g.SessionID); err != nil {
 		return nil, storeError(err, oidc.ErrInvalidGrant().WithDescription("session ended"))
@@ -244,6 +298,9 @@ func (o *opStorage) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo,
 	}
 	if g.Subject != subject {
 		return oidc.ErrAccessDenied().WithDescription("access token invalid")
+	}
+	if err := o.familyRevoked(ctx, g.ID); err != nil {
+		return oidc.ErrAccessDenied().WithDescription("access token revoked").WithParent(err)
 	}
 	ui.Subject = g.Subject
 	for name, v := range g.Released {
