@@ -5,7 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"reflect"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -21,16 +28,27 @@ import (
 	"github.com/ozg-broker/eidas-broker/config"
 )
 
-// openable is what every production adapter's config block implements.
-type openable interface {
-	config.AdapterSpec
-	Open(id string, deps adapters.Deps) (adapters.Adapter, error)
+// adapterType is one production adapter type: how its config block is
+// decoded and how it is opened. Demo identities and simulators are
+// deliberately absent from productionAdapters, so no production config can
+// enable them.
+type adapterType struct {
+	spec func() config.AdapterSpec
+	open func(spec config.AdapterSpec, id string, deps adapters.Deps) (adapters.Adapter, error)
+	// mount is the adapter's extra route prefix (its mandated paths).
+	mount string
 }
 
-// serveRegistry lists the adapter types a production config may name.
-// Demo identities and simulators are deliberately absent.
+func productionAdapters() map[string]adapterType {
+	return map[string]adapterType{}
+}
+
 func serveRegistry() config.Registry {
-	return config.Registry{}
+	reg := config.Registry{}
+	for name, t := range productionAdapters() {
+		reg[name] = t.spec
+	}
+	return reg
 }
 
 func checkConfig(path string, stdout io.Writer) int {
@@ -49,35 +67,79 @@ func cmdServe(args []string, stderr io.Writer) int {
 		return 1
 	}
 	log := newLogger(stderr, cfg.Log)
-	bcfg, closeStore, err := runtimeConfig(cfg)
+	st, err := openStore(cfg.Store)
 	if err != nil {
 		fmt.Fprintln(stderr, "serve:", err)
 		return 1
 	}
-	defer closeStore()
-	bcfg.Logger = log
-	b, err := broker.New(bcfg)
+	defer st.Close()
+	b, err := buildBroker(cfg, st, log)
 	if err != nil {
 		fmt.Fprintln(stderr, "serve:", err)
 		return 1
 	}
+	var current atomic.Pointer[broker.Server]
+	current.Store(b)
+	stopReload := reloadOnSIGHUP(func() {
+		next, err := config.Load(*path, serveRegistry())
+		if err != nil {
+			log.Error("reload refused: config invalid; keeping the running config", "err", err)
+			return
+		}
+		if !reflect.DeepEqual(next.Store, cfg.Store) || next.Listen != cfg.Listen {
+			log.Error("reload refused: store and listen address can only change with a restart")
+			return
+		}
+		nb, err := buildBroker(next, st, log)
+		if err != nil {
+			log.Error("reload refused", "err", err)
+			return
+		}
+		current.Store(nb)
+		log.Info("config reloaded")
+	})
+	defer stopReload()
 	log.Info("broker listening", "addr", cfg.Listen, "issuer", cfg.Issuer)
-	if err := listenAndServe(cfg.Listen, b.Handler(), log); err != nil {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { current.Load().Handler().ServeHTTP(w, r) })
+	if err := listenAndServe(cfg.Listen, h, log); err != nil {
 		fmt.Fprintln(stderr, "serve:", err)
 		return 1
 	}
 	return 0
 }
 
-// runtimeConfig turns the validated file into live dependencies.
-func runtimeConfig(cfg *config.Config) (broker.Config, func(), error) {
-	var out broker.Config
-	st, err := openStore(cfg.Store)
+// reloadOnSIGHUP calls reload for every SIGHUP until the returned stop runs.
+func reloadOnSIGHUP(reload func()) (stop func()) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-ch:
+				reload()
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { signal.Stop(ch); close(done) }
+}
+
+func buildBroker(cfg *config.Config, st store.Store, log *slog.Logger) (*broker.Server, error) {
+	bcfg, err := runtimeConfig(cfg, st)
 	if err != nil {
-		return out, nil, err
+		return nil, err
 	}
-	closeStore := func() { _ = st.Close() }
-	fail := func(err error) (broker.Config, func(), error) { closeStore(); return out, nil, err }
+	bcfg.Logger = log
+	return broker.New(bcfg)
+}
+
+// runtimeConfig turns the validated file into live dependencies.
+func runtimeConfig(cfg *config.Config, st store.Store) (broker.Config, error) {
+	var out broker.Config
+	var err error
+	fail := func(err error) (broker.Config, error) { return out, err }
 
 	out.Issuer, out.Store = cfg.Issuer, st
 	out.InsecureCookies = cfg.SecureCookies != nil && !*cfg.SecureCookies
@@ -130,18 +192,22 @@ func runtimeConfig(cfg *config.Config) (broker.Config, func(), error) {
 		}
 		out.Clients = append(out.Clients, bc)
 	}
+	types := productionAdapters()
 	for _, a := range cfg.Adapters {
-		spec, ok := a.Spec.(openable)
+		t, ok := types[a.Type]
 		if !ok {
-			return fail(fmt.Errorf("adapter %s: type %q cannot be opened", a.ID, a.Type))
+			return fail(fmt.Errorf("adapter %s: unknown type %q", a.ID, a.Type))
 		}
-		ad, err := spec.Open(a.ID, adapters.Deps{BaseURL: strings.TrimSuffix(cfg.Issuer, "/"), Store: broker.AdapterStore(st, a.ID)})
+		deps := adapters.Deps{BaseURL: strings.TrimSuffix(cfg.Issuer, "/"), Store: broker.AdapterStore(st, a.ID),
+			Logger: slog.Default().With("adapter", a.ID), HTTP: &http.Client{Timeout: 15 * time.Second}, Now: time.Now}
+		spec, _ := a.Spec.(config.AdapterSpec)
+		ad, err := t.open(spec, a.ID, deps)
 		if err != nil {
 			return fail(fmt.Errorf("adapter %s: %w", a.ID, err))
 		}
-		out.Adapters = append(out.Adapters, broker.AdapterEntry{ID: a.ID, Adapter: ad, MaxLevel: a.MaxLevel})
+		out.Adapters = append(out.Adapters, broker.AdapterEntry{ID: a.ID, Adapter: ad, MaxLevel: a.MaxLevel, Mount: t.mount})
 	}
-	return out, closeStore, nil
+	return out, nil
 }
 
 func openStore(s config.Store) (store.Store, error) {
