@@ -57,7 +57,8 @@ type AdapterEntry struct {
 	// this and what the adapter itself reports.
 	MaxLevel assurance.Level
 	// Mount is an extra path prefix for the adapter's own routes, beside
-	// /login/{id}/ (e.g. "/eid" for the TC Token endpoint).
+	// /login/{id}/ (e.g. "/eid" for the TC Token endpoint). Both are
+	// mounted with the prefix stripped.
 	Mount string
 }
 
@@ -152,6 +153,10 @@ func New(cfg Config) (*Server, error) {
 		if _, dup := s.byID[a.ID]; dup {
 			return nil, fmt.Errorf("broker: duplicate adapter %q", a.ID)
 		}
+		if a.ID == "cb" {
+			// Adapter routes live at /login/{id}/; /login/cb/ is the callback.
+			return nil, errors.New(`broker: adapter id "cb" is reserved`)
+		}
 		s.byID[a.ID] = a
 	}
 	if s.pages, err = newPages(); err != nil {
@@ -221,7 +226,7 @@ func (s *Server) buildHandler(extra func(chi.Router)) error {
 		a := &s.adapters[i]
 		if rt, ok := a.Adapter.(adapters.Router); ok {
 			h := rt.Routes()
-			r.Mount("/login/"+a.ID+"/x", http.StripPrefix("/login/"+a.ID+"/x", h))
+			r.Mount("/login/"+a.ID, http.StripPrefix("/login/"+a.ID, h))
 			if a.Mount != "" {
 				r.Mount(a.Mount, http.StripPrefix(a.Mount, h))
 			}

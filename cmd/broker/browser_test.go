@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -38,7 +39,7 @@ func startDemo(t *testing.T) string {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	d, err := newDemo(base, newLogger(os.Stderr, "warn"))
+	d, err := newDemo(base, "../../testdata", newLogger(os.Stderr, "warn"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,4 +142,83 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 		t.Fatalf("read %s: %v", sel, err)
 	}
 	return s
+}
+
+// TestBrowserELSTERThroughPortal is issue #5's acceptance path: a test
+// certificate and its PIN log in at the demo portal with acr substantial
+// (organisation certificate: acting-for claim); the same person is refused
+// for a high service with a way forward; a wrong PIN stays in the page.
+func TestBrowserELSTERThroughPortal(t *testing.T) {
+	base := startDemo(t)
+	pfx, err := filepath.Abs("../../testdata/elster/organisation.pfx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	startELSTER := func(ctx context.Context, service string) error {
+		return chromedp.Do(ctx,
+			chromedp.Navigate(base+"/demo/"),
+			chromedp.Click("#service-"+service),
+			chromedp.WaitVisible("#start-elster"),
+			chromedp.Click("#start-elster"),
+			chromedp.WaitVisible(chromedp.ID("elster-file")),
+			chromedp.SetUploadFiles(chromedp.ID("elster-file"), []string{pfx}),
+		)
+	}
+	t.Run("login", func(t *testing.T) {
+		ctx := newBrowser(t)
+		err := startELSTER(ctx, "residence")
+		if err == nil {
+			err = chromedp.Do(ctx,
+				chromedp.SendKeys(chromedp.ID("elster-pin"), "Firma-2025"),
+				chromedp.Click(chromedp.ID("elster-submit")),
+				chromedp.WaitVisible("#allow"),
+				chromedp.Click("#allow"),
+				chromedp.WaitVisible("#acr"),
+			)
+		}
+		if err != nil {
+			t.Fatalf("browser flow: %v", err)
+		}
+		if acr := text(t, ctx, "#acr"); acr != "http://eidas.europa.eu/LoA/substantial" {
+			t.Fatalf("acr = %q", acr)
+		}
+		if ui := text(t, ctx, "#userinfo"); !strings.Contains(ui, "legal_entity") || !strings.Contains(ui, "Musterfirma GmbH") {
+			t.Fatalf("acting-for claim missing: %s", ui)
+		}
+	})
+	t.Run("high service not offered", func(t *testing.T) {
+		ctx := newBrowser(t)
+		err := chromedp.Do(ctx,
+			chromedp.Navigate(base+"/demo/"),
+			chromedp.Click("#service-certificate"),
+			chromedp.WaitVisible("#start-demo"),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// ELSTER reaches substantial only: the page for a high service
+		// does not offer it (the demo identities stay, they can claim high).
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#start-elster").length`))
+		if err != nil || n != 0 {
+			t.Fatalf("ELSTER offered for a high service (%d, %v)", n, err)
+		}
+	})
+	t.Run("wrong PIN", func(t *testing.T) {
+		ctx := newBrowser(t)
+		err := startELSTER(ctx, "residence")
+		if err == nil {
+			err = chromedp.Do(ctx,
+				chromedp.SendKeys(chromedp.ID("elster-pin"), "wrong-pin"),
+				chromedp.Click(chromedp.ID("elster-submit")),
+				chromedp.WaitVisible(chromedp.ID("elster-error")),
+			)
+		}
+		if err != nil {
+			t.Fatalf("browser flow: %v", err)
+		}
+		code, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.ID("elster-error"), "data-code"))
+		if err != nil || !strings.Contains(strings.ToLower(code.Value), "pin") {
+			t.Fatalf("error code = %q (%v)", code.Value, err)
+		}
+	})
 }

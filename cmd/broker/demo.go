@@ -8,10 +8,14 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"path/filepath"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/ozg-broker/eidas-broker/adapters"
 	"github.com/ozg-broker/eidas-broker/adapters/demo"
+	"github.com/ozg-broker/eidas-broker/adapters/elster/elstersim"
 	"github.com/ozg-broker/eidas-broker/broker"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 	"github.com/ozg-broker/eidas-broker/broker/store/memory"
@@ -25,11 +29,12 @@ const demoClientID = "demo-portal"
 func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address (the issuer is http://ADDR)")
+	testdata := fs.String("testdata", "testdata", "folder with the simulators' test PKI (the repository's testdata/)")
 	if !parseFlags(fs, args, stderr) {
 		return 2
 	}
 	log := newLogger(stderr, "info")
-	d, err := newDemo("http://"+*addr, log)
+	d, err := newDemo("http://"+*addr, *testdata, log)
 	if err != nil {
 		fmt.Fprintln(stderr, "demo:", err)
 		return 1
@@ -62,7 +67,9 @@ func randomBytes(n int) []byte {
 
 // newDemo wires the whole demo in one process for the given issuer: a
 // memory store, keys generated now, the demo portal and the simulators.
-func newDemo(issuer string, log *slog.Logger) (*demoSetup, error) {
+// Simulators whose test PKI is not under testdata are left out with a
+// warning, so the demo still starts from a bare binary.
+func newDemo(issuer, testdata string, log *slog.Logger) (*demoSetup, error) {
 	st := memory.New()
 	keys, err := broker.GenerateSigningKeys()
 	if err != nil {
@@ -78,7 +85,23 @@ func newDemo(issuer string, log *slog.Logger) (*demoSetup, error) {
 		}
 		services = append(services, broker.Service{ID: s.ID, Name: s.Name, MinLevel: l})
 	}
+	sims := chi.NewRouter()
 	entries := []broker.AdapterEntry{{ID: "demo", Adapter: demo.New(nil)}}
+	deps := func(id string) adapters.Deps {
+		return adapters.Deps{BaseURL: issuer, Store: broker.AdapterStore(st, id), Logger: log.With("adapter", id),
+			HTTP: &http.Client{Timeout: 10 * time.Second}, Now: time.Now}
+	}
+	if esim, err := elstersim.LoadDir(filepath.Join(testdata, "elster")); err != nil {
+		log.Warn("demo: ELSTER simulator not available (run from the repository root or pass --testdata)", "err", err)
+	} else {
+		sims.Mount("/elster", http.StripPrefix("/sim/elster", esim.Handler()))
+		ad, err := esim.AdapterConfig(issuer+"/sim/elster").Open("elster", deps("elster"))
+		if err != nil {
+			return nil, fmt.Errorf("elster: %w", err)
+		}
+		entries = append(entries, broker.AdapterEntry{ID: "elster", Adapter: ad})
+		portal.AddLink("/sim/elster/", "ELSTER-Testzertifikate (.pfx mit PIN) / ELSTER test certificates")
+	}
 	b, err := broker.New(broker.Config{
 		Issuer: issuer, Store: st, Keys: keys,
 		SubjectSecret: randomBytes(32), DataKey: randomBytes(32),
@@ -92,7 +115,10 @@ func newDemo(issuer string, log *slog.Logger) (*demoSetup, error) {
 			Services: services,
 		}},
 		Adapters: entries,
-		Routes:   func(r chi.Router) { portal.Routes(r) },
+		Routes: func(r chi.Router) {
+			portal.Routes(r)
+			r.Mount("/sim", sims)
+		},
 	})
 	if err != nil {
 		_ = st.Close()

@@ -20,6 +20,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
 	"github.com/ozg-broker/eidas-broker/adapters"
+	"github.com/ozg-broker/eidas-broker/adapters/elster"
 	"github.com/ozg-broker/eidas-broker/broker"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 	"github.com/ozg-broker/eidas-broker/broker/store"
@@ -40,7 +41,14 @@ type adapterType struct {
 }
 
 func productionAdapters() map[string]adapterType {
-	return map[string]adapterType{}
+	return map[string]adapterType{
+		elster.Type: {
+			spec: func() config.AdapterSpec { return elster.NewConfig() },
+			open: func(spec config.AdapterSpec, id string, deps adapters.Deps) (adapters.Adapter, error) {
+				return spec.(*elster.Config).Open(id, deps)
+			},
+		},
+	}
 }
 
 func serveRegistry() config.Registry {

@@ -43,7 +43,15 @@ type Portal struct {
 
 	mu      sync.Mutex
 	pending map[string]pendingLogin // by state; short-lived
+
+	links []Link
 }
+
+// Link points newcomers at the simulators' test data (certificates, cards).
+type Link struct{ Href, Text string }
+
+// AddLink lists a simulator page on the portal; call before serving.
+func (p *Portal) AddLink(href, text string) { p.links = append(p.links, Link{href, text}) }
 
 type pendingLogin struct {
 	verifier, nonce string
@@ -85,6 +93,7 @@ func (p *Portal) render(w http.ResponseWriter, status int, data map[string]any) 
 	if data["Services"] == nil {
 		data["Services"] = Services()
 	}
+	data["Links"] = p.links
 	_ = p.tmpl.Execute(w, data)
 }
 
@@ -193,4 +202,5 @@ const portalHTML = `<!doctype html>
 {{range .Services}}<li class="method"><h2>{{.Name}}</h2><p class="level">Mindestens / at least: {{.Level}}</p>
 <a class="button" id="service-{{.ID}}" href="/demo/login?service={{.ID}}">Anmelden / Log in</a></li>
 {{end}}</ul>
+{{if .Links}}<h2>Testdaten / test data</h2><ul>{{range .Links}}<li><a href="{{.Href}}">{{.Text}}</a></li>{{end}}</ul>{{end}}
 </main></body></html>`

@@ -1,0 +1,166 @@
+package elster
+
+import (
+	"context"
+	"crypto/subtle"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/ozg-broker/eidas-broker/adapters"
+	"github.com/ozg-broker/eidas-broker/broker/assurance"
+	"github.com/ozg-broker/eidas-broker/broker/store"
+)
+
+// Type is the adapter type name in the config file and the amr value.
+const Type = "elster"
+
+// replayGrace keeps a replay record a little past the challenge expiry, so
+// broker replicas with slightly different clocks still see it.
+const replayGrace = time.Minute
+
+// Adapter is an opened ELSTER certificate adapter. Safe for concurrent use.
+type Adapter struct {
+	id           string
+	origin       string
+	roots        *x509.CertPool
+	caNames      []string
+	challengeTTL time.Duration
+	alg          string
+	anyEKU       bool
+	subjectSPKI  bool
+	mapping      compiledMapping
+	mtls         bool
+	mtlsHeader   string
+	proxies      []netip.Prefix
+	store        store.Store
+	rev          *revocationChecker
+	page         *pageBuilder
+	now          func() time.Time
+	log          *slog.Logger
+}
+
+// Interface guards.
+var (
+	_ adapters.Adapter = (*Adapter)(nil)
+	_ adapters.Router  = (*Adapter)(nil)
+)
+
+// Info describes the adapter for the login page.
+func (a *Adapter) Info() adapters.Info {
+	return adapters.Info{
+		Type:     Type,
+		Name:     adapters.Text{DE: "ELSTER-Zertifikat", EN: "ELSTER certificate"},
+		MaxLevel: assurance.Substantial,
+	}
+}
+
+// Begin issues a challenge for req and returns the login page that answers
+// it. The challenge travels in the state; nothing is stored here.
+func (a *Adapter) Begin(_ context.Context, req adapters.Request) (adapters.Handoff, []byte, error) {
+	if req.CallbackURL == "" {
+		return adapters.Handoff{}, nil, errors.New("begin elster login: no callback url")
+	}
+	c, err := newChallenge(a.origin, req.TxID, a.now().Add(a.challengeTTL))
+	if err != nil {
+		return adapters.Handoff{}, nil, fmt.Errorf("begin elster login: %w", err)
+	}
+	st, err := encodeState(c)
+	if err != nil {
+		return adapters.Handoff{}, nil, fmt.Errorf("begin elster login: %w", err)
+	}
+	page, err := a.page.render(pageData{
+		Locale:      req.Locale,
+		Challenge:   c.String(),
+		CallbackURL: req.CallbackURL,
+		Alg:         a.alg,
+		CANames:     a.caNames,
+		MTLS:        a.mtls,
+	})
+	if err != nil {
+		return adapters.Handoff{}, nil, fmt.Errorf("begin elster login: %w", err)
+	}
+	return adapters.Handoff{Page: page}, st, nil
+}
+
+// Finish verifies the answer to the challenge in state (see the package
+// documentation for the order of checks) and returns the certificate
+// holder's identity at level substantial.
+func (a *Adapter) Finish(ctx context.Context, req adapters.Request, st []byte, r *http.Request) (adapters.Identity, error) {
+	id, err := a.finish(ctx, req, st, r)
+	if err != nil {
+		if !errors.Is(err, adapters.ErrCancelled) {
+			a.log.InfoContext(ctx, "elster login refused", "err", err)
+		}
+		return adapters.Identity{}, fmt.Errorf("finish elster login: %w", err)
+	}
+	return id, nil
+}
+
+func (a *Adapter) finish(ctx context.Context, req adapters.Request, st []byte, r *http.Request) (adapters.Identity, error) {
+	now := a.now()
+	issued, c, err := decodeState(st)
+	if err != nil {
+		return adapters.Identity{}, fmt.Errorf("%w: %w", ErrChallenge, err)
+	}
+	if err := a.checkBinding(c, req.TxID, now); err != nil {
+		return adapters.Identity{}, err
+	}
+	ans, err := parseAnswer(r)
+	if err != nil {
+		return adapters.Identity{}, err
+	}
+	if ans.cancel {
+		return adapters.Identity{}, adapters.ErrCancelled
+	}
+	if subtle.ConstantTimeCompare([]byte(ans.challenge), []byte(issued)) != 1 {
+		return adapters.Identity{}, fmt.Errorf("%w: differs from the one issued", ErrChallenge)
+	}
+
+	var leaf *x509.Certificate
+	var extra []*x509.Certificate
+	if ans.tls {
+		if !a.mtls {
+			return adapters.Identity{}, fmt.Errorf("%w: mutual TLS login is not enabled", ErrRequest)
+		}
+		// The TLS handshake with the terminator proved possession of the
+		// key; the header is believed only from a trusted terminator.
+		if leaf, extra, err = a.forwardedCert(r); err != nil {
+			return adapters.Identity{}, err
+		}
+	} else {
+		leaf, extra = ans.chain[0], ans.chain[1:]
+		if err := verifySignature(leaf, ans.alg, issued, ans.signature); err != nil {
+			return adapters.Identity{}, err
+		}
+	}
+
+	// Single use, across transactions and replicas: the first valid answer
+	// claims the nonce.
+	ttl := c.Expires.Sub(now) + replayGrace
+	if err := a.store.Create(ctx, store.KindChallenge, c.Nonce, []byte{1}, ttl); err != nil {
+		if errors.Is(err, store.ErrExists) {
+			return adapters.Identity{}, ErrReplay
+		}
+		return adapters.Identity{}, fmt.Errorf("%w: %w", ErrStore, err)
+	}
+
+	chain, err := a.verifyCertificate(ctx, leaf, extra, now)
+	if err != nil {
+		return adapters.Identity{}, err
+	}
+	holder := chain[0]
+	return adapters.Identity{
+		Subject:  a.subjectID(holder),
+		Level:    assurance.Substantial,
+		AuthTime: now,
+		Claims:   a.mapping.claimsFor(holder),
+	}, nil
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

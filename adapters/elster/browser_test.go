@@ -1,0 +1,273 @@
+package elster_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/ozg-broker/eidas-broker/adapters"
+	"github.com/ozg-broker/eidas-broker/adapters/elster"
+	"github.com/ozg-broker/eidas-broker/adapters/elster/elstersim"
+	"github.com/ozg-broker/eidas-broker/broker/store/memory"
+)
+
+// pageCSP is as strict as the broker's: scripts and styles only from the
+// origin, no inline code, forms only to the origin.
+const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+	"form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+// browserPath finds Chromium, or skips the test (fails it when
+// BROKER_REQUIRE_CHROMIUM=1, as CI sets).
+func browserPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("BROKER_REQUIRE_CHROMIUM") == "1" {
+		t.Fatal("chromium not found, and BROKER_REQUIRE_CHROMIUM=1")
+	}
+	t.Skip("chromium not found: browser tests skipped (install chromium, or set BROKER_REQUIRE_CHROMIUM=1 to make this an error)")
+	return ""
+}
+
+// fakeBroker stands in for the broker: it starts a login, serves the page
+// with a strict CSP and the adapter's routes, and calls Finish from its
+// callback with the transaction's state, once.
+type fakeBroker struct {
+	t       *testing.T
+	srv     *httptest.Server
+	adapter *elster.Adapter
+	hits    atomic.Int64
+
+	mu      sync.Mutex
+	states  map[string][]byte
+	results map[string]result
+}
+
+type result struct {
+	id  adapters.Identity
+	err error
+}
+
+func newFakeBroker(t *testing.T) *fakeBroker {
+	t.Helper()
+	b := &fakeBroker{t: t, states: map[string][]byte{}, results: map[string]result{}}
+	sim, err := elstersim.LoadDir(filepath.Join(repoRoot(t), "testdata", "elster"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	b.srv = httptest.NewServer(mux)
+	t.Cleanup(b.srv.Close)
+	cfg := sim.AdapterConfig(b.srv.URL + "/sim/elster")
+	b.adapter, err = cfg.Open("elster", adapters.Deps{
+		HTTP: b.srv.Client(), BaseURL: b.srv.URL, Store: memory.New(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle("/sim/elster/", http.StripPrefix("/sim/elster", sim.Handler()))
+	mux.Handle("/login/elster/", http.StripPrefix("/login/elster", b.adapter.Routes()))
+	mux.HandleFunc("GET /start/{tx}", b.start)
+	mux.HandleFunc("POST /callback/{tx}", b.callback)
+	return b
+}
+
+func (b *fakeBroker) request(tx string) adapters.Request {
+	return adapters.Request{
+		TxID: tx, CallbackURL: b.srv.URL + "/callback/" + tx, BaseURL: b.srv.URL, Locale: "de",
+	}
+}
+
+func (b *fakeBroker) start(w http.ResponseWriter, r *http.Request) {
+	tx := r.PathValue("tx")
+	h, st, err := b.adapter.Begin(r.Context(), b.request(tx))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	b.mu.Lock()
+	b.states[tx] = st
+	b.mu.Unlock()
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", pageCSP)
+	_, _ = w.Write(h.Page)
+}
+
+func (b *fakeBroker) callback(w http.ResponseWriter, r *http.Request) {
+	b.hits.Add(1)
+	tx := r.PathValue("tx")
+	b.mu.Lock()
+	st, ok := b.states[tx]
+	delete(b.states, tx) // single use, as the broker's store does
+	b.mu.Unlock()
+	if !ok {
+		http.Error(w, "unknown transaction", http.StatusBadRequest)
+		return
+	}
+	id, err := b.adapter.Finish(r.Context(), b.request(tx), st, r)
+	b.mu.Lock()
+	b.results[tx] = result{id: id, err: err}
+	b.mu.Unlock()
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", pageCSP)
+	outcome := "ok"
+	if err != nil {
+		outcome = "refused"
+	}
+	_, _ = fmt.Fprintf(w, `<!doctype html><title>done</title><p id="result">%s</p>`, html.EscapeString(outcome))
+}
+
+func (b *fakeBroker) result(tx string) (result, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r, ok := b.results[tx]
+	return r, ok
+}
+
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	path := browserPath(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-component-update", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	// Start the browser on a context without a deadline (a deadline on the
+	// first run would bound the browser's whole life).
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+func TestBrowserLogin(t *testing.T) {
+	ctx := newBrowser(t)
+	b := newFakeBroker(t)
+	fixtures := filepath.Join(repoRoot(t), "testdata", "elster")
+
+	// fill opens the login page for tx and submits file and PIN.
+	fill := func(t *testing.T, tx, file, pin string) context.Context {
+		t.Helper()
+		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		t.Cleanup(cancel)
+		err := chromedp.Do(tctx,
+			chromedp.Navigate(b.srv.URL+"/start/"+tx),
+			chromedp.WaitVisible(chromedp.ID("elster-file")),
+			chromedp.SetUploadFiles(chromedp.ID("elster-file"), []string{filepath.Join(fixtures, file)}),
+			chromedp.SendKeys(chromedp.ID("elster-pin"), pin),
+			chromedp.Click(chromedp.ID("elster-submit")),
+		)
+		if err != nil {
+			t.Fatalf("fill page: %v", err)
+		}
+		return tctx
+	}
+
+	for _, tc := range []struct {
+		name, file, pin string
+		given, family   string
+		org             string
+	}{
+		{"person", "person.pfx", "Erika-2025", "Erika", "Mustermann", ""},
+		{"organisation", "organisation.pfx", "Firma-2025", "Max", "Mustermann", "Musterfirma GmbH"},
+		{"older file format", "person-legacy.pfx", "Legacy-2025", "Lena", "Altformat", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tx := "tx-browser-" + tc.file
+			tctx := fill(t, tx, tc.file, tc.pin)
+			text, err := chromedp.Run(tctx, chromedp.Text(chromedp.ID("result")))
+			if err != nil {
+				t.Fatalf("wait for callback page: %v", err)
+			}
+			res, ok := b.result(tx)
+			if !ok {
+				t.Fatal("Finish was not called")
+			}
+			if res.err != nil || text != "ok" {
+				t.Fatalf("Finish: %v (page %q)", res.err, text)
+			}
+			c := res.id.Claims
+			if c.GivenName != tc.given || c.FamilyName != tc.family {
+				t.Errorf("names %q %q", c.GivenName, c.FamilyName)
+			}
+			if tc.org != "" && (c.LegalEntity == nil || c.LegalEntity.Name != tc.org) {
+				t.Errorf("legal entity %+v, want %s", c.LegalEntity, tc.org)
+			}
+		})
+	}
+
+	t.Run("cancel", func(t *testing.T) {
+		tx := "tx-browser-cancel"
+		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		err := chromedp.Do(tctx,
+			chromedp.Navigate(b.srv.URL+"/start/"+tx),
+			chromedp.Click(chromedp.CSS(`button[form="elster-cancel"]`)),
+			chromedp.WaitVisible(chromedp.ID("result")),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res, ok := b.result(tx); !ok || !errors.Is(res.err, adapters.ErrCancelled) {
+			t.Fatalf("result %+v, want ErrCancelled", res)
+		}
+	})
+
+	for _, tc := range []struct {
+		name, file, pin, code string
+	}{
+		{"wrong PIN", "person.pfx", "not-the-pin", "wrongPin"},
+		{"expired certificate", "expired.pfx", "Abgelaufen-2025", "expired"},
+		{"foreign CA", "foreign.pfx", "Fremd-2025", "notElster"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := b.hits.Load()
+			tx := "tx-browser-err-" + tc.code
+			tctx := fill(t, tx, tc.file, tc.pin)
+			if err := chromedp.Do(tctx, chromedp.WaitVisible(chromedp.ID("elster-error"))); err != nil {
+				t.Fatalf("no error shown: %v", err)
+			}
+			code, err := chromedp.Run(tctx, chromedp.AttributeValue(chromedp.ID("elster-error"), "data-code"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			text, err := chromedp.Run(tctx, chromedp.Text(chromedp.ID("elster-error")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if code.Value != tc.code || text == "" {
+				t.Fatalf("error %q %q, want code %s", code.Value, text, tc.code)
+			}
+			if tc.code == "wrongPin" && text != "Die PIN ist falsch. Bitte prüfen Sie die PIN Ihrer Zertifikatsdatei." {
+				t.Errorf("wrong-PIN text %q", text)
+			}
+			if n := b.hits.Load(); n != before {
+				t.Fatalf("the page posted %d times despite the error", n-before)
+			}
+			if _, ok := b.result(tx); ok {
+				t.Fatal("Finish was called")
+			}
+		})
+	}
+}
