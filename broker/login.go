@@ -290,6 +290,23 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		s.errorToClient(w, r, tx, oidc.ErrAccessDenied().WithDescription("the person cancelled the login"))
 		return
 	}
+	if retryable(err) {
+		// The upstream has no result yet (the eID-Server before the card
+		// is read): put the state back so the same answer can be fetched
+		// again, and let the person continue when the upstream is done.
+		if _, rerr := s.updateTx(ctx, tx.ID, func(t *transaction) error {
+			if t.AdapterState == nil {
+				t.AdapterState = state
+			}
+			return nil
+		}); rerr != nil {
+			s.txError(w, r, rerr)
+			return
+		}
+		s.log.InfoContext(ctx, "upstream has no result yet", "tx", logID(tx.ID), "adapter", a.ID)
+		s.pages.wait(w, r, tx, s.issuer+"/login/cb/"+tx.Ref)
+		return
+	}
 	if err != nil {
 		s.log.WarnContext(ctx, "upstream login failed", "tx", logID(tx.ID), "adapter", a.ID, "err", err)
 		s.metrics.inc("broker_upstream_total", "adapter", a.ID, "result", "failed")
@@ -329,6 +346,13 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 }
 
 var errNoPendingLogin = errors.New("no pending upstream login")
+
+// retryable reports whether an adapter error says "not yet, ask again"
+// (an error with Retryable() true anywhere in its chain).
+func retryable(err error) bool {
+	var r interface{ Retryable() bool }
+	return err != nil && errors.As(err, &r) && r.Retryable()
+}
 
 // done starts the SSO session for a fresh upstream login, in the browser
 // that began the transaction.

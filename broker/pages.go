@@ -257,6 +257,12 @@ func (p *pages) handoff(w http.ResponseWriter, r *http.Request, h adapters.Hando
 	}
 }
 
+// wait tells the person the upstream is not done yet and offers to
+// continue (the same callback, which asks the upstream again).
+func (p *pages) wait(w http.ResponseWriter, r *http.Request, tx *transaction, continueURL string) {
+	p.render(w, http.StatusAccepted, "wait.html", map[string]any{"Lang": langOf(r, tx), "Continue": continueURL, "Tx": tx.ID})
+}
+
 func (p *pages) loggedOut(w http.ResponseWriter, r *http.Request) {
 	p.render(w, http.StatusOK, "loggedout.html", map[string]any{"Lang": langOf(r, nil)})
 }

@@ -222,3 +222,60 @@ func TestBrowserELSTERThroughPortal(t *testing.T) {
 		}
 	})
 }
+
+// TestBrowserEIDThroughPortal is issue #4's acceptance path: the person
+// picks "Online-Ausweis", the simulated eID-Client (AusweisApp role) asks
+// for consent, and the portal receives acr high; a cancelled card read
+// returns the portal a standard OIDC error.
+func TestBrowserEIDThroughPortal(t *testing.T) {
+	base := startDemo(t)
+	toClient := func(ctx context.Context) error {
+		return chromedp.Do(ctx,
+			chromedp.Navigate(base+"/demo/"),
+			chromedp.Click("#service-certificate"),
+			chromedp.WaitVisible("#start-eid"),
+			chromedp.Click("#start-eid"),
+			chromedp.WaitVisible("#start-de"),
+			chromedp.Click("#start-de"),
+			chromedp.WaitVisible(`button[value="ok"]`),
+		)
+	}
+	t.Run("erika", func(t *testing.T) {
+		ctx := newBrowser(t)
+		err := toClient(ctx)
+		if err == nil {
+			err = chromedp.Do(ctx,
+				chromedp.Click(`input[name="card"][value="erika"]`),
+				chromedp.Click(`button[value="ok"]`),
+				chromedp.WaitVisible("#allow"),
+				chromedp.Click("#allow"),
+				chromedp.WaitVisible("#acr"),
+			)
+		}
+		if err != nil {
+			t.Fatalf("browser flow: %v", err)
+		}
+		if acr := text(t, ctx, "#acr"); acr != "http://eidas.europa.eu/LoA/high" {
+			t.Fatalf("acr = %q", acr)
+		}
+		if ui := text(t, ctx, "#userinfo"); !strings.Contains(ui, "MUSTERMANN") && !strings.Contains(ui, "Mustermann") {
+			t.Fatalf("userinfo: %s", ui)
+		}
+	})
+	t.Run("cancel", func(t *testing.T) {
+		ctx := newBrowser(t)
+		err := toClient(ctx)
+		if err == nil {
+			err = chromedp.Do(ctx,
+				chromedp.Click(`button[value="cancel"]`),
+				chromedp.WaitVisible("#portal-error"),
+			)
+		}
+		if err != nil {
+			t.Fatalf("browser flow: %v", err)
+		}
+		if e := text(t, ctx, "#portal-error"); e != "access_denied" {
+			t.Fatalf("portal error = %q", e)
+		}
+	})
+}

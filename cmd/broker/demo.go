@@ -15,6 +15,7 @@ import (
 
 	"github.com/ozg-broker/eidas-broker/adapters"
 	"github.com/ozg-broker/eidas-broker/adapters/demo"
+	"github.com/ozg-broker/eidas-broker/adapters/eid/eidsim"
 	"github.com/ozg-broker/eidas-broker/adapters/elster/elstersim"
 	"github.com/ozg-broker/eidas-broker/broker"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
@@ -86,11 +87,35 @@ func newDemo(issuer, testdata string, log *slog.Logger) (*demoSetup, error) {
 		services = append(services, broker.Service{ID: s.ID, Name: s.Name, MinLevel: l})
 	}
 	sims := chi.NewRouter()
+	var closers []func()
+	closeAll := func() {
+		for _, c := range closers {
+			c()
+		}
+		_ = st.Close()
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			closeAll() // a half-built demo leaves no listener behind
+		}
+	}()
 	entries := []broker.AdapterEntry{{ID: "demo", Adapter: demo.New(nil)}}
 	deps := func(id string) adapters.Deps {
 		return adapters.Deps{BaseURL: issuer, Store: broker.AdapterStore(st, id), Logger: log.With("adapter", id),
 			HTTP: &http.Client{Timeout: 10 * time.Second}, Now: time.Now}
 	}
+	eidDemo, err := eidsim.StartDemo(eidsim.DemoOptions{ClientBasePath: "/sim/eid-client/"})
+	if err != nil {
+		return nil, fmt.Errorf("eID simulator: %w", err)
+	}
+	closers = append(closers, func() { _ = eidDemo.Close() })
+	sims.Mount("/eid-client", eidDemo.Client)
+	eidAdapter, err := eidDemo.AdapterConfig(issuer+"/sim/eid-client/").Open("eid", deps("eid"))
+	if err != nil {
+		return nil, fmt.Errorf("eid: %w", err)
+	}
+	entries = append(entries, broker.AdapterEntry{ID: "eid", Adapter: eidAdapter, Mount: "/eid"})
 	if esim, err := elstersim.LoadDir(filepath.Join(testdata, "elster")); err != nil {
 		log.Warn("demo: ELSTER simulator not available (run from the repository root or pass --testdata)", "err", err)
 	} else {
@@ -121,8 +146,8 @@ func newDemo(issuer, testdata string, log *slog.Logger) (*demoSetup, error) {
 		},
 	})
 	if err != nil {
-		_ = st.Close()
 		return nil, err
 	}
-	return &demoSetup{handler: b.Handler(), secret: secret, close: func() { _ = st.Close() }}, nil
+	ok = true
+	return &demoSetup{handler: b.Handler(), secret: secret, close: closeAll}, nil
 }

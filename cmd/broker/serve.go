@@ -20,6 +20,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
 	"github.com/ozg-broker/eidas-broker/adapters"
+	"github.com/ozg-broker/eidas-broker/adapters/eid"
 	"github.com/ozg-broker/eidas-broker/adapters/elster"
 	"github.com/ozg-broker/eidas-broker/broker"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
@@ -42,6 +43,13 @@ type adapterType struct {
 
 func productionAdapters() map[string]adapterType {
 	return map[string]adapterType{
+		"eid": {
+			spec: func() config.AdapterSpec { return eid.NewConfig() },
+			open: func(spec config.AdapterSpec, id string, deps adapters.Deps) (adapters.Adapter, error) {
+				return spec.(*eid.Config).Open(id, deps)
+			},
+			mount: "/eid", // TC Token endpoint, fetched by the eID-Client without cookies
+		},
 		elster.Type: {
 			spec: func() config.AdapterSpec { return elster.NewConfig() },
 			open: func(spec config.AdapterSpec, id string, deps adapters.Deps) (adapters.Adapter, error) {
