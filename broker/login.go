@@ -230,6 +230,10 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 	}
 	req := s.adapterRequest(tx, option)
 	handoff, state, err := a.Adapter.Begin(r.Context(), req)
+	if errors.Is(err, store.ErrUnavailable) {
+		s.storeFailure(w, r, err, "adapter begin")
+		return
+	}
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "adapter begin failed", "tx", logID(tx.ID), "adapter", a.ID, "err", err)
 		s.pages.errorPage(w, r, http.StatusBadGateway, msgUpstream)
@@ -305,6 +309,10 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		}
 		s.log.InfoContext(ctx, "upstream has no result yet", "tx", logID(tx.ID), "adapter", a.ID)
 		s.pages.wait(w, r, tx, s.issuer+"/login/cb/"+tx.Ref)
+		return
+	}
+	if errors.Is(err, store.ErrUnavailable) {
+		s.storeFailure(w, r, err, "adapter finish")
 		return
 	}
 	if err != nil {
