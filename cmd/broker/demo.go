@@ -100,7 +100,7 @@ func newDemo(issuer, testdata string, log *slog.Logger) (*demoSetup, error) {
 			closeAll() // a half-built demo leaves no listener behind
 		}
 	}()
-	entries := []broker.AdapterEntry{{ID: "demo", Adapter: demo.New(nil)}}
+	var entries []broker.AdapterEntry
 	deps := func(id string) adapters.Deps {
 		return adapters.Deps{BaseURL: issuer, Store: broker.AdapterStore(st, id), Logger: log.With("adapter", id),
 			HTTP: &http.Client{Timeout: 10 * time.Second}, Now: time.Now}
@@ -127,6 +127,9 @@ func newDemo(issuer, testdata string, log *slog.Logger) (*demoSetup, error) {
 		entries = append(entries, broker.AdapterEntry{ID: "elster", Adapter: ad})
 		portal.AddLink("/sim/elster/", "ELSTER-Testzertifikate (.pfx mit PIN) / ELSTER test certificates")
 	}
+	// The demo identities come last: the real methods (with simulators)
+	// are what the demo is there to show.
+	entries = append(entries, broker.AdapterEntry{ID: "demo", Adapter: demo.New(nil)})
 	b, err := broker.New(broker.Config{
 		Issuer: issuer, Store: st, Keys: keys,
 		SubjectSecret: randomBytes(32), DataKey: randomBytes(32),
