@@ -1,0 +1,82 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/ozg-broker/eidas-broker/broker/store/storetest"
+	"github.com/ozg-broker/eidas-broker/config"
+)
+
+// TestServeWiresProductionConfig loads a production-shaped file (real
+// redis-server, configured keys, an ELSTER adapter with the test CA as
+// trust anchor) and serves discovery and readiness from it.
+func TestServeWiresProductionConfig(t *testing.T) {
+	addr := storetest.StartRedis(t)
+	repo, err := filepath.Abs("../../testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := writeConfig(t, fmt.Sprintf(`issuer: https://login.example.de
+store:
+  type: redis
+  redis:
+    addrs: [%q]
+    key_prefix: "serve-test"
+keys:
+  signing:
+    - id: k1
+      file: %s/config/keys/signing-es256.pem
+  subject_secret: {file: %s/config/secrets/subject_secret}
+  data_key: {file: %s/config/secrets/data_key}
+clients:
+  - id: portal
+    redirect_uris: [https://portal.example.de/cb]
+    secret: "a-long-enough-client-secret"
+    services:
+      - {id: tax, name: Steuer, min_level: substantial}
+adapters:
+  - id: elster
+    type: elster
+    max_level: substantial
+    config:
+      trust_anchors: [%s/elster/root.pem]
+`, addr, repo, repo, repo, repo))
+	cfg, err := config.Load(p, serveRegistry())
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	st, err := openStore(cfg.Store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	b, err := buildBroker(cfg, st, newLogger(os.Stderr, "warn"))
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	srv := httptest.NewServer(b.Handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var d map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&d); err != nil || d["issuer"] != "https://login.example.de" {
+		t.Fatalf("discovery: %v %v", err, d)
+	}
+	ready, err := http.Get(srv.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready.Body.Close()
+	if ready.StatusCode != http.StatusOK {
+		t.Fatalf("readyz = %d", ready.StatusCode)
+	}
+}
