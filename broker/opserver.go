@@ -180,7 +180,15 @@ func (o *opServer) VerifyClient(ctx context.Context, r *op.Request[op.ClientCred
 	}
 	client, err := o.LegacyServer.VerifyClient(ctx, r)
 	if err != nil {
-		return nil, err
+		var se op.StatusError
+		if errors.As(err, &se) {
+			return nil, err
+		}
+		// A bad assertion is a failed client authentication (RFC 7523
+		// §3.1: invalid_client), whatever the library called it; the
+		// reason stays in the log, not in the answer.
+		o.s.log.InfoContext(ctx, "client assertion rejected", "err", err)
+		return nil, oidc.ErrInvalidClient().WithDescription("client assertion rejected").WithParent(err)
 	}
 	if client.AuthMethod() != oidc.AuthMethodPrivateKeyJWT {
 		return nil, oidc.ErrInvalidClient().WithDescription("client is not registered for private_key_jwt")
