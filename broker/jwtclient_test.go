@@ -67,4 +67,6 @@ func TestPrivateKeyJWTRefusals(t *testing.T) {
 	}
 }
 
-func rand16() string { return strings.ToLower(strings.ReplaceAll(time.Now().Format("150405.000000000"), ".", "")) }
+func rand16() string {
+	return strings.ToLower(strings.ReplaceAll(time.Now().Format("150405.000000000"), ".", ""))
+}
