@@ -1,6 +1,7 @@
 package broker_test
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -67,6 +68,4 @@ func TestPrivateKeyJWTRefusals(t *testing.T) {
 	}
 }
 
-func rand16() string {
-	return strings.ToLower(strings.ReplaceAll(time.Now().Format("150405.000000000"), ".", ""))
-}
+func rand16() string { return rand.Text() }
