@@ -4,6 +4,7 @@
 //	broker serve --config broker.yaml      production: the configured store, keys, clients and adapters
 //	broker check-config broker.yaml        validate a config file; prints file:line: path: problem
 //	broker keygen [--alg ES256|RS256] [--data-key] [--subject-secret]
+//	broker load [--logins N] [--concurrency C]   whole demo logins on loopback: throughput and latency
 //
 // This is the only package that imports concrete adapters and store
 // backends; it turns the file format (package config) into the runtime

@@ -25,6 +25,7 @@ commands:
   serve         run the broker from a config file (--config broker.yaml)
   check-config  validate a config file and print every problem with file:line: path
   keygen        print a new key: --alg ES256|RS256 (PEM), --data-key or --subject-secret (base64)
+  load          load tool: whole demo logins on loopback (--logins N --concurrency C)
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -45,6 +46,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return checkConfig(args[1], stdout)
 	case "keygen":
 		return cmdKeygen(args[1:], stdout, stderr)
+	case "load":
+		return cmdLoad(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

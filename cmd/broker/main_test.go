@@ -84,3 +84,13 @@ func TestUsageAndKeygen(t *testing.T) {
 		t.Fatalf("unknown command: %d", code)
 	}
 }
+
+func TestLoadToolRunsWholeLogins(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"load", "--logins", "20", "--concurrency", "2"}, &out, &errb); code != 0 {
+		t.Fatalf("load exit %d: %s %s", code, out.String(), errb.String())
+	}
+	if !strings.Contains(out.String(), "logins: 20 ok, 0 failed") {
+		t.Fatalf("output: %s", out.String())
+	}
+}
