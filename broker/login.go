@@ -107,20 +107,25 @@ func (s *Server) storeFailure(w http.ResponseWriter, r *http.Request, err error,
 }
 
 // currentSession returns the browser's SSO session if it is still valid.
-func (s *Server) currentSession(r *http.Request) (*session, string) {
+// Only a store outage is an error: no cookie, an unknown or an expired
+// session all mean "no session".
+func (s *Server) currentSession(r *http.Request) (*session, string, error) {
 	c, err := r.Cookie(s.sessionCookieName())
 	if err != nil || c.Value == "" {
-		return nil, ""
+		return nil, "", nil
 	}
 	sid := hashKey(c.Value)
 	var sess session
 	if _, err := s.data.get(r.Context(), store.KindSession, sid, &sess); err != nil {
-		return nil, ""
+		if errors.Is(err, store.ErrUnavailable) {
+			return nil, "", err
+		}
+		return nil, "", nil
 	}
 	if !s.now().Before(sess.Expiry) {
-		return nil, ""
+		return nil, "", nil
 	}
-	return &sess, sid
+	return &sess, sid, nil
 }
 
 // loginPage is where the library sends the browser after /authorize.
@@ -130,7 +135,11 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	client := s.clients[tx.ClientID]
-	sess, sid := s.currentSession(r)
+	sess, sid, err := s.currentSession(r)
+	if err != nil {
+		s.storeFailure(w, r, err, "session")
+		return
+	}
 	if sess != nil && s.sessionUsable(tx, sess, client) {
 		s.finishWithSession(w, r, tx, sess, sid)
 		return
@@ -182,8 +191,12 @@ func (s *Server) offeredMethods(floor assurance.Level) []method {
 		m := method{ID: a.ID, Name: info.Name, Level: a.effectiveMax("")}
 		if len(info.Options) > 0 {
 			for _, o := range info.Options {
+				// An unavailable option is still listed (greyed out, with
+				// its configured level) so the person knows why it is missing.
 				if l := a.effectiveMax(o.ID); l.Satisfies(floor) || o.Unavailable != "" && o.Level.Satisfies(floor) {
-					o.Level = l
+					if o.Unavailable == "" {
+						o.Level = l
+					}
 					m.Options = append(m.Options, o)
 				}
 			}
@@ -373,7 +386,7 @@ func (s *Server) done(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, s.issuer+"/login/"+tx.ID, http.StatusSeeOther)
 		return
 	}
-	if old, oldID := s.currentSession(r); old != nil {
+	if old, oldID, _ := s.currentSession(r); old != nil {
 		_ = s.raw.Delete(r.Context(), store.KindSession, oldID) // step-up replaces it
 	}
 	lifetime := s.lifetimes[tx.Identity.Level]
