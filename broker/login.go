@@ -179,10 +179,17 @@ type method struct {
 	Name    adapters.Text
 	Level   assurance.Level
 	Options []adapters.Option
+	// Below lists options that cannot reach the floor; they are shown
+	// without a way to choose them, with the level they do reach, so the
+	// person sees why (a country that only reaches substantial).
+	Below []adapters.Option
+	// Insufficient marks a whole method that cannot reach the floor.
+	Insufficient bool
 }
 
-// offeredMethods lists only what can reach the floor: the page never
-// offers a method that would end in a refusal.
+// offeredMethods lists what can reach the floor as choices and what
+// cannot as explained, unselectable entries: the page never lets the
+// person start a login that would end in a refusal.
 func (s *Server) offeredMethods(floor assurance.Level) []method {
 	var out []method
 	for i := range s.adapters {
@@ -191,24 +198,39 @@ func (s *Server) offeredMethods(floor assurance.Level) []method {
 		m := method{ID: a.ID, Name: info.Name, Level: a.effectiveMax("")}
 		if len(info.Options) > 0 {
 			for _, o := range info.Options {
-				// An unavailable option is still listed (greyed out, with
-				// its configured level) so the person knows why it is missing.
-				if l := a.effectiveMax(o.ID); l.Satisfies(floor) || o.Unavailable != "" && o.Level.Satisfies(floor) {
+				l := a.effectiveMax(o.ID)
+				switch {
+				case l.Satisfies(floor):
+					o.Level = l
+					m.Options = append(m.Options, o)
+				case o.Unavailable != "" && o.Level.Satisfies(floor):
+					// Unavailable right now but able in principle: listed
+					// disabled with its configured level.
+					m.Options = append(m.Options, o)
+				default:
 					if o.Unavailable == "" {
 						o.Level = l
 					}
-					m.Options = append(m.Options, o)
+					m.Below = append(m.Below, o)
 				}
 			}
-			if len(m.Options) == 0 {
-				continue
-			}
-		} else if !m.Level.Satisfies(floor) {
-			continue
+			m.Insufficient = len(m.Options) == 0
+		} else {
+			m.Insufficient = !m.Level.Satisfies(floor)
 		}
 		out = append(out, m)
 	}
 	return out
+}
+
+// anyUsable reports whether at least one method can reach the floor.
+func anyUsable(ms []method) bool {
+	for _, m := range ms {
+		if !m.Insufficient {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) adapterRequest(tx *transaction, option string) adapters.Request {

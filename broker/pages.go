@@ -171,6 +171,7 @@ func (p *pages) retryPage(w http.ResponseWriter, r *http.Request, tx *transactio
 func (p *pages) methods(w http.ResponseWriter, r *http.Request, tx *transaction, client *opClient, ms []method) {
 	p.render(w, http.StatusOK, "methods.html", map[string]any{
 		"Lang": langOf(r, tx), "Tx": tx.ID, "Client": client.c.Name, "Floor": tx.Floor, "Methods": ms,
+		"AnyUsable": anyUsable(ms),
 	})
 }
 

@@ -3,6 +3,7 @@ package broker_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -62,5 +63,26 @@ func TestRetryableUpstreamKeepsState(t *testing.T) {
 	// And the state is single use again once the answer was taken.
 	if p := r.get(cont); p.status != http.StatusBadRequest {
 		t.Fatalf("callback after completion: %d", p.status)
+	}
+}
+
+type downUpstream struct{ slowUpstream }
+
+func (*downUpstream) CheckHealth(context.Context) error { return errors.New("metadata of SE expired") }
+
+// An upstream that is down degrades readiness but does not fail it: one
+// foreign node must not take every replica out of service.
+func TestReadyzDegradedUpstream(t *testing.T) {
+	e := newEnv(t, func(c *broker.Config) {
+		c.Adapters = append(c.Adapters, broker.AdapterEntry{ID: "down", Adapter: &downUpstream{}})
+	})
+	resp, err := http.Get(e.srv.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), "degraded") || !strings.Contains(string(b), "down: metadata of SE expired") {
+		t.Fatalf("readyz: %d %s", resp.StatusCode, b)
 	}
 }

@@ -240,21 +240,34 @@ func (s *Server) buildHandler(extra func(chi.Router)) error {
 	return nil
 }
 
+// readyz answers 503 only when this replica cannot serve at all (the store,
+// or an extra check the wiring registered, fails). An upstream that is down
+// (one foreign eIDAS node, the eID-Server) does not take every replica out
+// of the load balancer: it is reported as degraded, with 200, and the login
+// page shows the affected method or country as unavailable.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	checks := append([]func(context.Context) error{s.raw.Ping}, s.ready...)
-	for i := range s.adapters {
-		if hc, ok := s.adapters[i].Adapter.(adapters.HealthChecker); ok {
-			checks = append(checks, hc.CheckHealth)
-		}
-	}
-	for _, c := range checks {
+	for _, c := range append([]func(context.Context) error{s.raw.Ping}, s.ready...) {
 		if err := c(ctx); err != nil {
 			s.log.WarnContext(ctx, "not ready", "err", err)
 			http.Error(w, "not ready", http.StatusServiceUnavailable)
 			return
 		}
+	}
+	var degraded []string
+	for i := range s.adapters {
+		if hc, ok := s.adapters[i].Adapter.(adapters.HealthChecker); ok {
+			if err := hc.CheckHealth(ctx); err != nil {
+				s.log.WarnContext(ctx, "upstream degraded", "adapter", s.adapters[i].ID, "err", err)
+				degraded = append(degraded, s.adapters[i].ID+": "+err.Error())
+			}
+		}
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if len(degraded) > 0 {
+		_, _ = w.Write([]byte("ready, degraded:\n" + strings.Join(degraded, "\n") + "\n"))
+		return
 	}
 	_, _ = w.Write([]byte("ready\n"))
 }

@@ -202,6 +202,10 @@ func TestBrowserELSTERThroughPortal(t *testing.T) {
 		if err != nil || n != 0 {
 			t.Fatalf("ELSTER offered for a high service (%d, %v)", n, err)
 		}
+		// ... but explained, beside the methods that do reach high.
+		if why := text(t, ctx, "#insufficient-elster"); !strings.Contains(why, "substan") {
+			t.Fatalf("no explanation for ELSTER: %q", why)
+		}
 	})
 	t.Run("wrong PIN", func(t *testing.T) {
 		ctx := newBrowser(t)
@@ -276,6 +280,78 @@ func TestBrowserEIDThroughPortal(t *testing.T) {
 		}
 		if e := text(t, ctx, "#portal-error"); e != "access_denied" {
 			t.Fatalf("portal error = %q", e)
+		}
+	})
+}
+
+// TestBrowserEIDASThroughPortal is issue #3's acceptance path: "EU eID",
+// a country, a test citizen, and the portal gets the eIDAS level; a
+// country that only reaches substantial is not offered for a high service.
+func TestBrowserEIDASThroughPortal(t *testing.T) {
+	base := startDemo(t)
+	t.Run("austria high", func(t *testing.T) {
+		ctx := newBrowser(t)
+		err := chromedp.Do(ctx,
+			chromedp.Navigate(base+"/demo/"),
+			chromedp.Click("#service-certificate"),
+			chromedp.WaitVisible(`#method-eidas input[value="AT"]`),
+			chromedp.Click(`#method-eidas input[value="AT"]`),
+			chromedp.Click(`#method-eidas button[type="submit"]`),
+			chromedp.WaitVisible("#citizen-anna"),
+			chromedp.Click("#citizen-anna"),
+			chromedp.Click("#sim-login"),
+			chromedp.WaitVisible("#allow"),
+			chromedp.Click("#allow"),
+			chromedp.WaitVisible("#acr"),
+		)
+		if err != nil {
+			t.Fatalf("browser flow: %v", err)
+		}
+		if acr := text(t, ctx, "#acr"); acr != "http://eidas.europa.eu/LoA/high" {
+			t.Fatalf("acr = %q", acr)
+		}
+		if ui := text(t, ctx, "#userinfo"); !strings.Contains(ui, "Müller") {
+			t.Fatalf("userinfo: %s", ui)
+		}
+	})
+	t.Run("sweden not offered for high", func(t *testing.T) {
+		ctx := newBrowser(t)
+		err := chromedp.Do(ctx,
+			chromedp.Navigate(base+"/demo/"),
+			chromedp.Click("#service-certificate"),
+			chromedp.WaitVisible(`#method-eidas input[value="AT"]`),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#method-eidas input[value="SE"]').length`))
+		if err != nil || n != 0 {
+			t.Fatalf("SE offered for a high service (%d, %v)", n, err)
+		}
+		if why := text(t, ctx, "#below-eidas"); !strings.Contains(why, "Schweden") && !strings.Contains(why, "Sweden") {
+			t.Fatalf("no explanation for Sweden: %q", why)
+		}
+	})
+	t.Run("sweden substantial", func(t *testing.T) {
+		ctx := newBrowser(t)
+		err := chromedp.Do(ctx,
+			chromedp.Navigate(base+"/demo/"),
+			chromedp.Click("#service-residence"),
+			chromedp.WaitVisible(`#method-eidas input[value="SE"]`),
+			chromedp.Click(`#method-eidas input[value="SE"]`),
+			chromedp.Click(`#method-eidas button[type="submit"]`),
+			chromedp.WaitVisible("#citizen-sven"),
+			chromedp.Click("#citizen-sven"),
+			chromedp.Click("#sim-login"),
+			chromedp.WaitVisible("#allow"),
+			chromedp.Click("#allow"),
+			chromedp.WaitVisible("#acr"),
+		)
+		if err != nil {
+			t.Fatalf("browser flow: %v", err)
+		}
+		if acr := text(t, ctx, "#acr"); acr != "http://eidas.europa.eu/LoA/substantial" {
+			t.Fatalf("acr = %q", acr)
 		}
 	})
 }

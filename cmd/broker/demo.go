@@ -16,6 +16,8 @@ import (
 	"github.com/ozg-broker/eidas-broker/adapters"
 	"github.com/ozg-broker/eidas-broker/adapters/demo"
 	"github.com/ozg-broker/eidas-broker/adapters/eid/eidsim"
+	"github.com/ozg-broker/eidas-broker/adapters/eidas"
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/eidassim"
 	"github.com/ozg-broker/eidas-broker/adapters/elster/elstersim"
 	"github.com/ozg-broker/eidas-broker/broker"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
@@ -116,6 +118,21 @@ func newDemo(issuer, testdata string, log *slog.Logger) (*demoSetup, error) {
 		return nil, fmt.Errorf("eid: %w", err)
 	}
 	entries = append(entries, broker.AdapterEntry{ID: "eid", Adapter: eidAdapter, Mount: "/eid"})
+	eidasSim, err := eidassim.New(eidassim.Options{BaseURL: issuer + "/sim/eidas", ConnectorMetadataURL: issuer + eidas.ConnectorPath + "/metadata"})
+	if err != nil {
+		return nil, fmt.Errorf("eIDAS simulator: %w", err)
+	}
+	eidasKeys, err := eidassim.GenerateMaterial(false)
+	if err != nil {
+		return nil, fmt.Errorf("eIDAS keys: %w", err)
+	}
+	eidasAdapter, err := eidasSim.AdapterConfig(eidasKeys).Open("eidas", deps("eidas"))
+	if err != nil {
+		return nil, fmt.Errorf("eidas: %w", err)
+	}
+	closers = append(closers, func() { _ = eidasAdapter.Close() })
+	sims.Mount("/eidas", http.StripPrefix("/sim/eidas", eidasSim.Handler()))
+	entries = append(entries, broker.AdapterEntry{ID: "eidas", Adapter: eidasAdapter, Mount: eidas.ConnectorPath})
 	if esim, err := elstersim.LoadDir(filepath.Join(testdata, "elster")); err != nil {
 		log.Warn("demo: ELSTER simulator not available (run from the repository root or pass --testdata)", "err", err)
 	} else {

@@ -25,6 +25,7 @@ commands:
   serve         run the broker from a config file (--config broker.yaml)
   check-config  validate a config file and print every problem with file:line: path
   keygen        print a new key: --alg ES256|RS256 (PEM), --data-key or --subject-secret (base64)
+  saml          eIDAS interop tools: verify --cert FILE|--metadata FILE MSG, decrypt --key KEY.pem MSG, inspect FILE|-
   load          load tool: whole demo logins on loopback (--logins N --concurrency C)
 `
 
@@ -48,6 +49,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdKeygen(args[1:], stdout, stderr)
 	case "load":
 		return cmdLoad(args[1:], stdout, stderr)
+	case "saml":
+		return cmdSAML(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

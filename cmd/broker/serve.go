@@ -21,6 +21,7 @@ import (
 
 	"github.com/ozg-broker/eidas-broker/adapters"
 	"github.com/ozg-broker/eidas-broker/adapters/eid"
+	"github.com/ozg-broker/eidas-broker/adapters/eidas"
 	"github.com/ozg-broker/eidas-broker/adapters/elster"
 	"github.com/ozg-broker/eidas-broker/broker"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
@@ -49,6 +50,13 @@ func productionAdapters() map[string]adapterType {
 				return spec.(*eid.Config).Open(id, deps)
 			},
 			mount: "/eid", // TC Token endpoint, fetched by the eID-Client without cookies
+		},
+		"eidas": {
+			spec: func() config.AdapterSpec { return eidas.NewConfig() },
+			open: func(spec config.AdapterSpec, id string, deps adapters.Deps) (adapters.Adapter, error) {
+				return spec.(*eidas.Config).Open(id, deps)
+			},
+			mount: eidas.ConnectorPath, // connector metadata and the fixed ACS
 		},
 		elster.Type: {
 			spec: func() config.AdapterSpec { return elster.NewConfig() },

@@ -1,0 +1,143 @@
+package eidas
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
+)
+
+// maxPEMFile bounds key and certificate files; real ones are a few KiB.
+const maxPEMFile = 1 << 20
+
+var errNoPEM = errors.New("no PEM block found")
+
+// readFileLimited reads a regular file of at most limit bytes.
+func readFileLimited(path string, limit int64) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	if st.Size() > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
+	}
+	return os.ReadFile(path)
+}
+
+// ParsePrivateKeyPEM reads an unencrypted private key: PKCS#8 ("PRIVATE
+// KEY"), PKCS#1 ("RSA PRIVATE KEY") or SEC1 ("EC PRIVATE KEY").
+func ParsePrivateKeyPEM(data []byte) (crypto.Signer, error) {
+	for {
+		var blk *pem.Block
+		blk, data = pem.Decode(data)
+		if blk == nil {
+			return nil, errNoPEM
+		}
+		var key any
+		var err error
+		switch blk.Type {
+		case "PRIVATE KEY":
+			key, err = x509.ParsePKCS8PrivateKey(blk.Bytes)
+		case "RSA PRIVATE KEY":
+			key, err = x509.ParsePKCS1PrivateKey(blk.Bytes)
+		case "EC PRIVATE KEY":
+			key, err = x509.ParseECPrivateKey(blk.Bytes)
+		case "ENCRYPTED PRIVATE KEY":
+			return nil, errors.New("encrypted private keys are not supported (decrypt the file or use an HSM)")
+		default:
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("parse %s: %w", blk.Type, err)
+		}
+		switch k := key.(type) {
+		case *rsa.PrivateKey:
+			return k, nil
+		case *ecdsa.PrivateKey:
+			return k, nil
+		}
+		return nil, fmt.Errorf("unsupported key type %T (need RSA or EC)", key)
+	}
+}
+
+// ParseCertificatesPEM reads every CERTIFICATE block.
+func ParseCertificatesPEM(data []byte) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	for {
+		var blk *pem.Block
+		blk, data = pem.Decode(data)
+		if blk == nil {
+			break
+		}
+		if blk.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("parse certificate: %w", err)
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, errNoPEM
+	}
+	return out, nil
+}
+
+func loadKey(path string) (crypto.Signer, error) {
+	b, err := readFileLimited(path, maxPEMFile)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePrivateKeyPEM(b)
+}
+
+func loadCerts(path string) ([]*x509.Certificate, error) {
+	b, err := readFileLimited(path, maxPEMFile)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCertificatesPEM(b)
+}
+
+// checkKeyPair makes sure the certificate holds the key's public half and
+// the key satisfies the eIDAS key policy (RSA ≥ 3072, P-256/384/521).
+func checkKeyPair(key crypto.Signer, cert *x509.Certificate) error {
+	if err := xmlsec.CheckPublicKey(key.Public()); err != nil {
+		return err
+	}
+	eq, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool })
+	if !ok || !eq.Equal(cert.PublicKey) {
+		return errors.New("the certificate does not belong to the private key")
+	}
+	return nil
+}
+
+// SignatureMethodFor picks the XML signature method for a key: RSASSA-PSS
+// with SHA-256 for RSA, ECDSA with the curve's matching hash for EC.
+func SignatureMethodFor(pub crypto.PublicKey) (string, error) {
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		return xmlsec.SigRSAPSSSHA256, nil
+	case *ecdsa.PublicKey:
+		switch k.Curve {
+		case elliptic.P256():
+			return xmlsec.SigECDSASHA256, nil
+		case elliptic.P384():
+			return xmlsec.SigECDSASHA384, nil
+		case elliptic.P521():
+			return xmlsec.SigECDSASHA512, nil
+		}
+	}
+	return "", fmt.Errorf("no eIDAS signature method for %T", pub)
+}

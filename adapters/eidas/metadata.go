@@ -1,0 +1,382 @@
+package eidas
+
+import (
+	"crypto/x509"
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/beevik/etree"
+
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
+)
+
+// Metadata is what the adapter reads from one entity of SAML metadata: a
+// proxy-service (IDPSSODescriptor) or a connector (SPSSODescriptor).
+type Metadata struct {
+	EntityID string
+	// ValidUntil is the earlier of the entity's and its enclosing
+	// EntitiesDescriptor's validUntil; zero when neither has one.
+	ValidUntil time.Time
+	// IDP is true for an IDPSSODescriptor, false for an SPSSODescriptor.
+	IDP bool
+	// SigningCerts and EncryptionCerts come from KeyDescriptors; one without
+	// use="…" counts as both.
+	SigningCerts    []*x509.Certificate
+	EncryptionCerts []*x509.Certificate
+	// SSO (IdP) or ACS (SP) endpoints in document order.
+	SSO []Endpoint
+	ACS []Endpoint
+	// WantAuthnRequestsSigned / AuthnRequestsSigned of the role descriptor.
+	WantAuthnRequestsSigned bool
+	AuthnRequestsSigned     bool
+	NameIDFormats           []string
+	// eIDAS extensions.
+	NodeCountry      string
+	SPType           string
+	ProtocolVersions []string
+	ApplicationID    []string
+	// AssuranceCertifications are the LoA URIs the service supports.
+	AssuranceCertifications []string
+	// RequesterIDRequired is the entity-category flag that asks for
+	// Scoping/RequesterID from private SPs.
+	RequesterIDRequired bool
+	SigningMethods      []string
+	DigestMethods       []string
+	// Attributes are the Name URIs a proxy-service says it supports.
+	Attributes []string
+	// CertificateErrors lists KeyDescriptor certificates that could not be
+	// parsed (unsupported curves, explicit parameters, encoding errors).
+	// Parsing goes on so that one bad entity does not hide an aggregate;
+	// the trust policy refuses an entity that has any.
+	CertificateErrors []error
+}
+
+// Endpoint is one SAML endpoint.
+type Endpoint struct {
+	Binding  string
+	Location string
+}
+
+// ParseMetadata parses SAML metadata (an EntityDescriptor or an
+// EntitiesDescriptor) into its entities. It checks structure only: it
+// neither verifies the signature nor applies the key or time policy; the
+// adapter does that before it trusts metadata, and the admin tools use this
+// to show what a file contains.
+func ParseMetadata(data []byte) ([]*Metadata, error) {
+	doc, err := xmlsec.Parse(data, xmlsec.Limits{})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMetadata, err)
+	}
+	return parseMetadataElement(doc.Root())
+}
+
+func parseMetadataElement(root *etree.Element) ([]*Metadata, error) {
+	var out []*Metadata
+	switch {
+	case is(root, NSMetadata, "EntityDescriptor"):
+		m, err := parseEntity(root, time.Time{})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	case is(root, NSMetadata, "EntitiesDescriptor"):
+		until, err := validUntil(root, time.Time{})
+		if err != nil {
+			return nil, err
+		}
+		if err := walkEntities(root, until, &out); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("%w: root is %s, not EntityDescriptor or EntitiesDescriptor", ErrMetadata, root.Tag)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: no entity", ErrMetadata)
+	}
+	return out, nil
+}
+
+func walkEntities(e *etree.Element, until time.Time, out *[]*Metadata) error {
+	for _, c := range e.ChildElements() {
+		switch {
+		case is(c, NSMetadata, "EntityDescriptor"):
+			m, err := parseEntity(c, until)
+			if err != nil {
+				return err
+			}
+			*out = append(*out, m)
+		case is(c, NSMetadata, "EntitiesDescriptor"):
+			u, err := validUntil(c, until)
+			if err != nil {
+				return err
+			}
+			if err := walkEntities(c, u, out); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// validUntil returns the earlier of e's validUntil and outer.
+func validUntil(e *etree.Element, outer time.Time) (time.Time, error) {
+	v, ok := attr(e, "validUntil")
+	if !ok {
+		return outer, nil
+	}
+	t, err := parseTime(v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: validUntil: %w", ErrMetadata, err)
+	}
+	if outer.IsZero() || t.Before(outer) {
+		return t, nil
+	}
+	return outer, nil
+}
+
+func parseEntity(ed *etree.Element, outer time.Time) (*Metadata, error) {
+	m := &Metadata{EntityID: strings.TrimSpace(attrValue(ed, "entityID"))}
+	if m.EntityID == "" {
+		return nil, fmt.Errorf("%w: entityID missing", ErrMetadata)
+	}
+	var err error
+	if m.ValidUntil, err = validUntil(ed, outer); err != nil {
+		return nil, err
+	}
+	if ext, ok, err := child(ed, NSMetadata, "Extensions"); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMetadata, err)
+	} else if ok {
+		m.readExtensions(ext)
+	}
+	idps := children(ed, NSMetadata, "IDPSSODescriptor")
+	sps := children(ed, NSMetadata, "SPSSODescriptor")
+	var role *etree.Element
+	switch {
+	case len(idps) == 1 && len(sps) == 0:
+		role, m.IDP = idps[0], true
+	case len(sps) == 1 && len(idps) == 0:
+		role = sps[0]
+	default:
+		return nil, fmt.Errorf("%w: entity %q needs exactly one IDPSSODescriptor or SPSSODescriptor", ErrMetadata, truncate(m.EntityID, 80))
+	}
+	if !slices.Contains(strings.Fields(attrValue(role, "protocolSupportEnumeration")), protocolSAML2) {
+		return nil, fmt.Errorf("%w: role descriptor does not support SAML 2.0", ErrMetadata)
+	}
+	if ru, ok := attr(role, "validUntil"); ok {
+		t, err := parseTime(ru)
+		if err != nil {
+			return nil, fmt.Errorf("%w: validUntil: %w", ErrMetadata, err)
+		}
+		if m.ValidUntil.IsZero() || t.Before(m.ValidUntil) {
+			m.ValidUntil = t
+		}
+	}
+	m.WantAuthnRequestsSigned = attrValue(role, "WantAuthnRequestsSigned") == "true"
+	m.AuthnRequestsSigned = attrValue(role, "AuthnRequestsSigned") == "true"
+	if ext, ok, err := child(role, NSMetadata, "Extensions"); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMetadata, err)
+	} else if ok {
+		m.readExtensions(ext)
+	}
+	for _, kd := range children(role, NSMetadata, "KeyDescriptor") {
+		certs, errs, err := keyDescriptorCerts(kd)
+		if err != nil {
+			return nil, err
+		}
+		m.CertificateErrors = append(m.CertificateErrors, errs...)
+		switch attrValue(kd, "use") {
+		case "signing":
+			m.SigningCerts = append(m.SigningCerts, certs...)
+		case "encryption":
+			m.EncryptionCerts = append(m.EncryptionCerts, certs...)
+		case "":
+			m.SigningCerts = append(m.SigningCerts, certs...)
+			m.EncryptionCerts = append(m.EncryptionCerts, certs...)
+		default:
+			return nil, fmt.Errorf("%w: KeyDescriptor use %q", ErrMetadata, truncate(attrValue(kd, "use"), 20))
+		}
+	}
+	for _, f := range children(role, NSMetadata, "NameIDFormat") {
+		m.NameIDFormats = append(m.NameIDFormats, text(f))
+	}
+	for _, s := range children(role, NSMetadata, "SingleSignOnService") {
+		m.SSO = append(m.SSO, Endpoint{Binding: attrValue(s, "Binding"), Location: strings.TrimSpace(attrValue(s, "Location"))})
+	}
+	for _, s := range children(role, NSMetadata, "AssertionConsumerService") {
+		m.ACS = append(m.ACS, Endpoint{Binding: attrValue(s, "Binding"), Location: strings.TrimSpace(attrValue(s, "Location"))})
+	}
+	for _, a := range children(role, NSAssertion, "Attribute") {
+		if n := attrValue(a, "Name"); n != "" {
+			m.Attributes = append(m.Attributes, n)
+		}
+	}
+	return m, nil
+}
+
+// readExtensions collects the eIDAS metadata extensions, wherever the
+// producer put them (EntityDescriptor or role descriptor Extensions).
+func (m *Metadata) readExtensions(ext *etree.Element) {
+	for _, c := range ext.ChildElements() {
+		switch {
+		case is(c, NSEIDAS, "NodeCountry"):
+			m.NodeCountry = text(c)
+		case is(c, NSEIDAS, "SPType"):
+			m.SPType = text(c)
+		case is(c, NSAlgSupport, "SigningMethod"):
+			m.SigningMethods = append(m.SigningMethods, attrValue(c, "Algorithm"))
+		case is(c, NSAlgSupport, "DigestMethod"):
+			m.DigestMethods = append(m.DigestMethods, attrValue(c, "Algorithm"))
+		case is(c, NSMDAttr, "EntityAttributes"):
+			for _, a := range children(c, NSAssertion, "Attribute") {
+				var values []string
+				for _, v := range children(a, NSAssertion, "AttributeValue") {
+					values = append(values, text(v))
+				}
+				switch attrValue(a, "Name") {
+				case EntityAttrProtocolVersion:
+					for _, v := range values {
+						m.ProtocolVersions = append(m.ProtocolVersions, strings.Fields(v)...)
+					}
+				case EntityAttrApplicationID:
+					m.ApplicationID = append(m.ApplicationID, values...)
+				case EntityAttrAssuranceCert:
+					m.AssuranceCertifications = append(m.AssuranceCertifications, values...)
+				case EntityAttrEntityCategory:
+					if slices.Contains(values, EntityCategoryRequesterID) {
+						m.RequesterIDRequired = true
+					}
+				}
+			}
+		}
+	}
+}
+
+func keyDescriptorCerts(kd *etree.Element) ([]*x509.Certificate, []error, error) {
+	ki, err := mustChild(kd, NSDSig, "KeyInfo")
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: KeyDescriptor: %w", ErrMetadata, err)
+	}
+	var out []*x509.Certificate
+	var errs []error
+	n := 0
+	for _, xd := range children(ki, NSDSig, "X509Data") {
+		for _, xc := range children(xd, NSDSig, "X509Certificate") {
+			n++
+			c, err := parseCertBase64(text(xc))
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			out = append(out, c)
+		}
+	}
+	if n == 0 {
+		return nil, nil, fmt.Errorf("%w: KeyDescriptor without X509Certificate", ErrMetadata)
+	}
+	return out, errs, nil
+}
+
+func parseCertBase64(s string) (*x509.Certificate, error) {
+	der, err := decodeBase64(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: certificate: %w", ErrMetadata, err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("%w: certificate: %w", ErrMetadata, err)
+	}
+	return c, nil
+}
+
+// decodeBase64 decodes XML base64 content, ignoring the white space that
+// XML producers put into it (line breaks, "&#13;", indentation).
+func decodeBase64(s string) ([]byte, error) {
+	s = strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '\t', '\r', '\n':
+			return -1
+		}
+		return r
+	}, s)
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: invalid base64", ErrMalformed)
+	}
+	return b, nil
+}
+
+// checkProxyService applies the trust policy to a proxy-service entity:
+// eIDAS key sizes for every certificate, a usable SSO endpoint, an HTTPS
+// entity ID, a validUntil in the future, and a NodeCountry (if any) that
+// names the configured country.
+func checkProxyService(m *Metadata, isoCountry string, now time.Time) error {
+	if !m.IDP {
+		return fmt.Errorf("%w: entity is not a proxy-service (no IDPSSODescriptor)", ErrMetadata)
+	}
+	if err := checkURL(m.EntityID); err != nil {
+		return fmt.Errorf("%w: entityID %q %v", ErrMetadata, truncate(m.EntityID, 80), err)
+	}
+	if m.ValidUntil.IsZero() {
+		return fmt.Errorf("%w: no validUntil (eIDAS requires one)", ErrMetadata)
+	}
+	if !now.Before(m.ValidUntil) {
+		return fmt.Errorf("%w: valid until %s", ErrMetadataExpired, m.ValidUntil.UTC().Format(time.RFC3339))
+	}
+	if err := checkEntityKeys(m); err != nil {
+		return err
+	}
+	if len(m.SigningCerts) == 0 {
+		return fmt.Errorf("%w: no signing certificate", ErrMetadata)
+	}
+	if _, err := pickSSO(m, BindingPOST); err != nil {
+		return err
+	}
+	if m.NodeCountry != "" && !sameCountry(m.NodeCountry, isoCountry) {
+		return fmt.Errorf("%w: NodeCountry %q, configured for %s", ErrMetadata, truncate(m.NodeCountry, 8), isoCountry)
+	}
+	return nil
+}
+
+// checkEntityKeys applies the eIDAS key policy (RSA ≥ 3072 bits, EC ≥ 256
+// bits on a named curve) to every certificate of an entity.
+func checkEntityKeys(m *Metadata) error {
+	if len(m.CertificateErrors) > 0 {
+		return m.CertificateErrors[0]
+	}
+	for _, c := range m.SigningCerts {
+		if err := xmlsec.CheckPublicKey(c.PublicKey); err != nil {
+			return fmt.Errorf("%w: signing certificate: %w", ErrMetadata, err)
+		}
+	}
+	for _, c := range m.EncryptionCerts {
+		if err := xmlsec.CheckPublicKey(c.PublicKey); err != nil {
+			return fmt.Errorf("%w: encryption certificate: %w", ErrMetadata, err)
+		}
+	}
+	return nil
+}
+
+// pickSSO chooses the endpoint for AuthnRequests: the preferred binding
+// when the proxy-service offers it, else the other of HTTP-POST and
+// HTTP-Redirect (eIDAS services must support both, but not every node
+// publishes both).
+func pickSSO(m *Metadata, prefer string) (Endpoint, error) {
+	order := []string{BindingPOST, BindingRedirect}
+	if prefer == BindingRedirect {
+		order = []string{BindingRedirect, BindingPOST}
+	}
+	for _, want := range order {
+		for _, e := range m.SSO {
+			if e.Binding == want {
+				if err := checkURL(e.Location); err != nil {
+					return Endpoint{}, fmt.Errorf("%w: SingleSignOnService %v", ErrMetadata, err)
+				}
+				return e, nil
+			}
+		}
+	}
+	return Endpoint{}, fmt.Errorf("%w: no SingleSignOnService with HTTP-POST or HTTP-Redirect", ErrMetadata)
+}

@@ -1,0 +1,324 @@
+package eidas
+
+import (
+	"bytes"
+	"compress/flate"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/beevik/etree"
+
+	"github.com/ozg-broker/eidas-broker/adapters"
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
+	"github.com/ozg-broker/eidas-broker/broker/assurance"
+)
+
+// relayStateRE is what we accept as RelayState: the broker's transaction
+// reference (base64url). SAML bindings limit RelayState to 80 bytes; the
+// strict syntax also means it can never be a URL (no open redirect).
+var relayStateRE = regexp.MustCompile(`^[A-Za-z0-9_-]{16,80}$`)
+
+const stateVersion = 1
+
+// loginState is what Begin hands the broker to keep until Finish. It binds
+// the answer to this request: the ID the Response must answer, the country
+// whose keys must have signed it, the level asked for and the attributes
+// whose absence makes the answer unusable.
+type loginState struct {
+	V        int      `json:"v"`
+	ID       string   `json:"id"`
+	Country  string   `json:"c"`
+	Floor    string   `json:"f"`
+	Exact    bool     `json:"x,omitempty"`
+	Issued   int64    `json:"t"`
+	Ref      string   `json:"r"`
+	Attrs    []string `json:"a"`           // requested Name URIs
+	Required []string `json:"q,omitempty"` // those with isRequired="true"
+}
+
+// Begin implements adapters.Adapter: it builds a signed eIDAS AuthnRequest
+// for the chosen country and hands the browser to the proxy-service with
+// HTTP-POST (preferred) or HTTP-Redirect, whichever its metadata offers.
+func (a *Adapter) Begin(_ context.Context, req adapters.Request) (adapters.Handoff, []byte, error) {
+	c := a.byCode[req.Option]
+	if c == nil {
+		return adapters.Handoff{}, nil, fmt.Errorf("eidas: begin: %w: %q", ErrUnknownCountry, truncate(req.Option, 8))
+	}
+	now := a.now()
+	_, sso, err := c.usable(now)
+	if err != nil {
+		return adapters.Handoff{}, nil, fmt.Errorf("eidas: begin: %w", err)
+	}
+	floor := req.MinLevel
+	if floor == assurance.Unspecified {
+		floor = assurance.Low
+	}
+	if !c.level.Satisfies(floor) {
+		return adapters.Handoff{}, nil, fmt.Errorf("eidas: begin: %w: %s offers %s, %s required", ErrLevelUnreachable, c.code, c.level, floor)
+	}
+	if !relayStateRE.MatchString(req.Ref) {
+		return adapters.Handoff{}, nil, fmt.Errorf("eidas: begin: %w: transaction reference unusable as RelayState", ErrState)
+	}
+	id, err := newID()
+	if err != nil {
+		return adapters.Handoff{}, nil, fmt.Errorf("eidas: begin: %w", err)
+	}
+	attrs := a.selectAttributes(req.Claims)
+	el := a.authnRequest(id, sso.Location, floor, attrs, now)
+
+	st := loginState{V: stateVersion, ID: id, Country: c.code, Floor: floor.String(), Exact: !floor.Notified(), Issued: now.Unix(), Ref: req.Ref}
+	for _, r := range attrs {
+		st.Attrs = append(st.Attrs, r.def.Name)
+		if r.required {
+			st.Required = append(st.Required, r.def.Name)
+		}
+	}
+	state, err := json.Marshal(st)
+	if err != nil {
+		return adapters.Handoff{}, nil, fmt.Errorf("eidas: begin: state: %w", err)
+	}
+
+	var h adapters.Handoff
+	switch sso.Binding {
+	case BindingPOST:
+		if err := xmlsec.Sign(el, a.signer, []*x509.Certificate{a.signCert}, a.signAlg); err != nil {
+			return adapters.Handoff{}, nil, fmt.Errorf("eidas: begin: sign request: %w", err)
+		}
+		xml, err := serialize(el)
+		if err != nil {
+			return adapters.Handoff{}, nil, fmt.Errorf("eidas: begin: %w", err)
+		}
+		h.PostURL = sso.Location
+		h.PostForm = url.Values{"SAMLRequest": {base64.StdEncoding.EncodeToString(xml)}, "RelayState": {req.Ref}}
+	case BindingRedirect:
+		xml, err := serialize(el)
+		if err != nil {
+			return adapters.Handoff{}, nil, fmt.Errorf("eidas: begin: %w", err)
+		}
+		u, err := redirectURL(sso.Location, "SAMLRequest", xml, req.Ref, a.signer, a.signAlg)
+		if err != nil {
+			return adapters.Handoff{}, nil, fmt.Errorf("eidas: begin: %w", err)
+		}
+		h.RedirectURL = u
+	default:
+		return adapters.Handoff{}, nil, fmt.Errorf("eidas: begin: %w: binding %q", ErrMetadata, sso.Binding)
+	}
+	a.log.Debug("eidas request issued", "adapter", a.id, "country", c.code, "binding", sso.Binding, "floor", floor.String())
+	return h, state, nil
+}
+
+// selectAttributes applies data minimisation: required attributes always,
+// optional ones only when the portal may receive and asked for their claim.
+func (a *Adapter) selectAttributes(claims []string) []requested {
+	var out []requested
+	for _, r := range a.requested {
+		if r.required || slices.Contains(claims, r.def.Claim) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// authnRequest builds the unsigned eIDAS v1.4 AuthnRequest.
+func (a *Adapter) authnRequest(id, destination string, floor assurance.Level, attrs []requested, now time.Time) *etree.Element {
+	ar := etree.NewElement("saml2p:AuthnRequest")
+	ar.CreateAttr("xmlns:saml2p", NSProtocol)
+	ar.CreateAttr("xmlns:saml2", NSAssertion)
+	ar.CreateAttr("xmlns:eidas", NSEIDAS)
+	ar.CreateAttr("Destination", destination)
+	ar.CreateAttr("ForceAuthn", "true")
+	ar.CreateAttr("ID", id)
+	ar.CreateAttr("IsPassive", "false")
+	ar.CreateAttr("IssueInstant", formatTime(now))
+	if a.cfg.ProviderName != "" {
+		ar.CreateAttr("ProviderName", a.cfg.ProviderName)
+	}
+	ar.CreateAttr("Version", samlVersion)
+	iss := ar.CreateElement("saml2:Issuer")
+	iss.CreateAttr("Format", NameIDEntity)
+	iss.SetText(a.entityID)
+
+	ext := ar.CreateElement("saml2p:Extensions")
+	if a.cfg.SPTypeIn == SPTypeInRequest {
+		ext.CreateElement("eidas:SPType").SetText(a.cfg.SPType)
+	}
+	ras := ext.CreateElement("eidas:RequestedAttributes")
+	for _, r := range attrs {
+		ra := ras.CreateElement("eidas:RequestedAttribute")
+		ra.CreateAttr("FriendlyName", r.def.FriendlyName)
+		ra.CreateAttr("Name", r.def.Name)
+		ra.CreateAttr("NameFormat", AttrNameFormatURI)
+		ra.CreateAttr("isRequired", fmt.Sprint(r.required))
+	}
+
+	nip := ar.CreateElement("saml2p:NameIDPolicy")
+	nip.CreateAttr("AllowCreate", "true")
+	nip.CreateAttr("Format", a.nameID)
+
+	rac := ar.CreateElement("saml2p:RequestedAuthnContext")
+	if floor.Notified() {
+		// A notified level with "minimum" accepts that level or higher.
+		rac.CreateAttr("Comparison", "minimum")
+	} else {
+		// Non-notified levels are not ordered: eIDAS requires "exact".
+		rac.CreateAttr("Comparison", "exact")
+	}
+	rac.CreateElement("saml2:AuthnContextClassRef").SetText(floor.URI())
+
+	if a.cfg.RequesterID != "" {
+		ar.CreateElement("saml2p:Scoping").CreateElement("saml2p:RequesterID").SetText(a.cfg.RequesterID)
+	}
+	return ar
+}
+
+// serialize writes a (signed) message as a document with an XML
+// declaration. xmlsec.Serialize, unlike etree's writer, escapes the
+// characters a receiving parser would normalise, so signatures survive.
+func serialize(el *etree.Element) ([]byte, error) {
+	b, err := xmlsec.Serialize(el)
+	if err != nil {
+		return nil, fmt.Errorf("serialise: %w", err)
+	}
+	return append([]byte(xmlDeclaration), b...), nil
+}
+
+const xmlDeclaration = `<?xml version="1.0" encoding="UTF-8"?>` + "\n"
+
+// redirectURL encodes a message for the HTTP-Redirect binding (SAML
+// bindings §3.4.4): raw DEFLATE, base64, URL-encoded, and a signature over
+// the exact query string "param=…&RelayState=…&SigAlg=…". ECDSA values are
+// raw r‖s as XML Signature defines them for the SigAlg URI.
+func redirectURL(location, param string, xml []byte, relayState string, signer crypto.Signer, sigAlg string) (string, error) {
+	var buf bytes.Buffer
+	w, err := flate.NewWriter(&buf, flate.BestCompression)
+	if err != nil {
+		return "", err
+	}
+	if _, err := w.Write(xml); err != nil {
+		return "", err
+	}
+	if err := w.Close(); err != nil {
+		return "", err
+	}
+	q := param + "=" + url.QueryEscape(base64.StdEncoding.EncodeToString(buf.Bytes()))
+	if relayState != "" {
+		q += "&RelayState=" + url.QueryEscape(relayState)
+	}
+	q += "&SigAlg=" + url.QueryEscape(sigAlg)
+	sig, err := SignRaw(signer, sigAlg, []byte(q))
+	if err != nil {
+		return "", fmt.Errorf("sign redirect query: %w", err)
+	}
+	q += "&Signature=" + url.QueryEscape(base64.StdEncoding.EncodeToString(sig))
+	sep := "?"
+	if strings.Contains(location, "?") {
+		sep = "&"
+	}
+	return location + sep + q, nil
+}
+
+// SignRaw signs data with an eIDAS signature method URI (RSASSA-PSS with
+// salt length = hash length, or ECDSA returning raw r‖s). It is used for
+// the HTTP-Redirect binding, where the signature is not an XML signature.
+func SignRaw(signer crypto.Signer, sigAlg string, data []byte) ([]byte, error) {
+	h, pss, err := rawAlgorithm(sigAlg)
+	if err != nil {
+		return nil, err
+	}
+	d := h.New()
+	d.Write(data)
+	digest := d.Sum(nil)
+	if pss {
+		if _, ok := signer.Public().(*rsa.PublicKey); !ok {
+			return nil, fmt.Errorf("%w: %s needs an RSA key", xmlsec.ErrKeyType, sigAlg)
+		}
+		return signer.Sign(rand.Reader, digest, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: h})
+	}
+	pub, ok := signer.Public().(*ecdsa.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s needs an EC key", xmlsec.ErrKeyType, sigAlg)
+	}
+	der, err := signer.Sign(rand.Reader, digest, h)
+	if err != nil {
+		return nil, err
+	}
+	var rs struct{ R, S *big.Int }
+	if rest, err := asn1.Unmarshal(der, &rs); err != nil || len(rest) != 0 {
+		return nil, fmt.Errorf("%w: signer returned a malformed ECDSA signature", xmlsec.ErrSignatureInvalid)
+	}
+	size := (pub.Curve.Params().BitSize + 7) / 8
+	out := make([]byte, 2*size)
+	rs.R.FillBytes(out[:size])
+	rs.S.FillBytes(out[size:])
+	return out, nil
+}
+
+// VerifyRaw checks a signature made by SignRaw. For ECDSA it accepts raw
+// r‖s and, because some implementations of the HTTP-Redirect binding send
+// the ASN.1 form, a DER SEQUENCE as well.
+func VerifyRaw(pub crypto.PublicKey, sigAlg string, data, sig []byte) error {
+	h, pss, err := rawAlgorithm(sigAlg)
+	if err != nil {
+		return err
+	}
+	if err := xmlsec.CheckPublicKey(pub); err != nil {
+		return err
+	}
+	d := h.New()
+	d.Write(data)
+	digest := d.Sum(nil)
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		if pss && rsa.VerifyPSS(k, h, digest, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}) == nil {
+			return nil
+		}
+	case *ecdsa.PublicKey:
+		if pss {
+			break
+		}
+		size := (k.Curve.Params().BitSize + 7) / 8
+		if len(sig) == 2*size {
+			r := new(big.Int).SetBytes(sig[:size])
+			s := new(big.Int).SetBytes(sig[size:])
+			if ecdsa.Verify(k, digest, r, s) {
+				return nil
+			}
+		}
+		if ecdsa.VerifyASN1(k, digest, sig) {
+			return nil
+		}
+	}
+	return xmlsec.ErrSignatureInvalid
+}
+
+func rawAlgorithm(sigAlg string) (crypto.Hash, bool, error) {
+	switch sigAlg {
+	case xmlsec.SigRSAPSSSHA256:
+		return crypto.SHA256, true, nil
+	case xmlsec.SigRSAPSSSHA384:
+		return crypto.SHA384, true, nil
+	case xmlsec.SigRSAPSSSHA512:
+		return crypto.SHA512, true, nil
+	case xmlsec.SigECDSASHA256:
+		return crypto.SHA256, false, nil
+	case xmlsec.SigECDSASHA384:
+		return crypto.SHA384, false, nil
+	case xmlsec.SigECDSASHA512:
+		return crypto.SHA512, false, nil
+	}
+	return 0, false, fmt.Errorf("%w: SigAlg %q", xmlsec.ErrAlgorithmNotAllowed, truncate(sigAlg, 80))
+}
