@@ -25,6 +25,10 @@ type Config struct {
 	Clients []Client `yaml:"clients"`
 	// Adapters are the upstream identity systems offered on the login page.
 	Adapters []Adapter `yaml:"adapters"`
+	// EIDASService, when present, enables the eIDAS-Service: the SAML
+	// identity provider that answers foreign eIDAS-Connectors with German
+	// eID identities (see EIDASService).
+	EIDASService *EIDASService `yaml:"eidas_service"`
 	// SecureCookies defaults to true; only plain-http demo setups turn it off.
 	SecureCookies *bool `yaml:"secure_cookies"`
 	// Log sets the log level ("debug", "info", "warn", "error"; default info).
@@ -135,4 +139,73 @@ type Duration time.Duration
 // never print the value.
 type Secret struct {
 	value string
+}
+
+// EIDASService configures the eIDAS-Service (package broker/eidasservice):
+// metadata at <issuer>/saml/service/metadata, SSO at
+// <issuer>/saml/service/sso. Transactions are encrypted with keys.data_key.
+type EIDASService struct {
+	// Adapter is the ID of the adapter of type eid that authenticates the
+	// person (its TC Token route is mounted at /eid/ as usual).
+	Adapter string `yaml:"adapter"`
+	// SigningKey and SigningCert (PEM) sign metadata, Responses and
+	// assertions: RSA of at least 3072 bits (RSASSA-PSS) or EC P-256/384/521
+	// (ECDSA).
+	SigningKey  Path `yaml:"signing_key"`
+	SigningCert Path `yaml:"signing_cert"`
+	// EncryptionCert (PEM, optional) is only published in the metadata.
+	EncryptionCert Path `yaml:"encryption_cert"`
+	// SignatureAlgorithm overrides the method chosen from the key.
+	SignatureAlgorithm string `yaml:"signature_algorithm"`
+	// PseudonymSecret (at least 32 bytes) keys the per-connector
+	// PersonIdentifier. Never change it: every identifier depends on it.
+	PseudonymSecret Secret `yaml:"pseudonym_secret"`
+	// NodeCountry is published and prefixes every PersonIdentifier (DE).
+	NodeCountry string `yaml:"node_country"`
+	// RequesterIDOptional lets private-sector connectors omit RequesterID.
+	RequesterIDOptional bool `yaml:"requester_id_optional"`
+
+	MetadataValidity Duration `yaml:"metadata_validity"` // default 168h
+	MetadataRefresh  Duration `yaml:"metadata_refresh"`  // default 1h
+	ClockSkew        Duration `yaml:"clock_skew"`        // default 1m
+	RequestMaxAge    Duration `yaml:"request_max_age"`   // default 5m
+	ResponseValidity Duration `yaml:"response_validity"` // default 5m
+	TransactionTTL   Duration `yaml:"transaction_ttl"`   // default 30m
+
+	Organization *EIDASOrganization `yaml:"organization"`
+	// Connectors are the foreign eIDAS-Connectors answered (at least one).
+	Connectors []EIDASConnector `yaml:"connectors"`
+}
+
+// EIDASOrganization is published in the service metadata.
+type EIDASOrganization struct {
+	Name           string `yaml:"name"`
+	DisplayName    string `yaml:"display_name"`
+	URL            string `yaml:"url"`
+	SupportEmail   string `yaml:"support_email"`
+	TechnicalEmail string `yaml:"technical_email"`
+}
+
+// EIDASConnector is one foreign eIDAS-Connector.
+type EIDASConnector struct {
+	// EntityID defaults to metadata_url, or to the entityID in
+	// metadata_file.
+	EntityID string `yaml:"entity_id"`
+	// Exactly one of MetadataFile and MetadataURL (https).
+	MetadataFile Path   `yaml:"metadata_file"`
+	MetadataURL  string `yaml:"metadata_url"`
+	// TrustAnchor (PEM, one or more certificates) verifies the metadata
+	// signature: the connector's signing certificate or its issuing CA.
+	TrustAnchor Path `yaml:"trust_anchor"`
+	// Country is the connector's member state (ISO 3166-1 alpha-2, EL for
+	// Greece).
+	Country string `yaml:"country"`
+	// SPType is public or private as agreed; empty: taken from the
+	// connector's metadata or requests.
+	SPType string `yaml:"sp_type"`
+	// AllowedAttributes limits what this connector may receive, by
+	// FriendlyName (see EIDASAttributeNames); empty means all.
+	AllowedAttributes []string `yaml:"allowed_attributes"`
+	// Name is shown on the consent page (default: the country code).
+	Name string `yaml:"name"`
 }

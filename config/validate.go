@@ -104,6 +104,7 @@ func (d *decoder) validate(c *Config) {
 	d.validateSessions(&c.Sessions)
 	d.validateClients(c)
 	d.validateAdapters(c.Adapters)
+	d.validateEIDASService(c)
 }
 
 func (d *decoder) validateStore(s *Store) {

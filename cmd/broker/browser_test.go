@@ -355,3 +355,33 @@ func TestBrowserEIDASThroughPortal(t *testing.T) {
 		}
 	})
 }
+
+// TestBrowserForeignConnectorThroughDemo is issue #6's acceptance path in
+// the real demo wiring: the demo foreign connector sends a signed eIDAS
+// AuthnRequest, the person uses the simulated eID card, consents, and the
+// connector shows the decrypted attributes with LoA high.
+func TestBrowserForeignConnectorThroughDemo(t *testing.T) {
+	base := startDemo(t)
+	ctx := newBrowser(t)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/demo/connector/"),
+		chromedp.WaitVisible("#start"),
+		chromedp.Click("#start"),
+		chromedp.WaitVisible("#start-de"),
+		chromedp.Click("#start-de"),
+		chromedp.WaitVisible(`button[value="ok"]`),
+		chromedp.Click(`button[value="ok"]`),
+		chromedp.WaitVisible("#approve"),
+		chromedp.Click("#approve"),
+		chromedp.WaitVisible("#result"),
+	)
+	if err != nil {
+		t.Fatalf("browser flow: %v", err)
+	}
+	if loa := text(t, ctx, "#loa"); loa != "http://eidas.europa.eu/LoA/high" {
+		t.Fatalf("LoA = %q", loa)
+	}
+	if res := text(t, ctx, "main"); !strings.Contains(res, "MUSTERMANN") || !strings.Contains(res, "DE/") {
+		t.Fatalf("connector result lacks the decrypted attributes: %s", res)
+	}
+}

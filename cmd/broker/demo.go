@@ -21,6 +21,8 @@ import (
 	"github.com/ozg-broker/eidas-broker/adapters/elster/elstersim"
 	"github.com/ozg-broker/eidas-broker/broker"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
+	"github.com/ozg-broker/eidas-broker/broker/eidasservice"
+	"github.com/ozg-broker/eidas-broker/broker/eidasservice/democonnector"
 	"github.com/ozg-broker/eidas-broker/broker/store/memory"
 	"github.com/ozg-broker/eidas-broker/cmd/broker/demoportal"
 )
@@ -118,6 +120,17 @@ func newDemo(issuer, testdata string, log *slog.Logger) (*demoSetup, error) {
 		return nil, fmt.Errorf("eid: %w", err)
 	}
 	entries = append(entries, broker.AdapterEntry{ID: "eid", Adapter: eidAdapter, Mount: "/eid"})
+	// The eIDAS-Service answers foreign connectors with the same eID
+	// adapter instance (adapters are stateless); the demo connector page
+	// plays a foreign member state's node.
+	eidasDemo, err := democonnector.Wire(democonnector.WireOptions{
+		Issuer: issuer, Adapter: eidAdapter, AdapterID: "eid",
+		Store: broker.AdapterStore(st, "eidas-service"), Logger: log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("eIDAS service: %w", err)
+	}
+	portal.AddLink("/demo/connector/", "eIDAS: ausländischer Dienst, Anmeldung mit deutschem Online-Ausweis / foreign service, login with the German eID")
 	eidasSim, err := eidassim.New(eidassim.Options{BaseURL: issuer + "/sim/eidas", ConnectorMetadataURL: issuer + eidas.ConnectorPath + "/metadata"})
 	if err != nil {
 		return nil, fmt.Errorf("eIDAS simulator: %w", err)
@@ -163,6 +176,8 @@ func newDemo(issuer, testdata string, log *slog.Logger) (*demoSetup, error) {
 		Routes: func(r chi.Router) {
 			portal.Routes(r)
 			r.Mount("/sim", sims)
+			r.Mount(eidasservice.PathPrefix, http.StripPrefix(eidasservice.PathPrefix, eidasDemo.Service.Routes()))
+			r.Mount("/demo/connector", http.StripPrefix("/demo/connector", eidasDemo.Connector.Handler()))
 		},
 	})
 	if err != nil {

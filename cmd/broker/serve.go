@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/redis/go-redis/v9"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -25,6 +27,7 @@ import (
 	"github.com/ozg-broker/eidas-broker/adapters/elster"
 	"github.com/ozg-broker/eidas-broker/broker"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
+	"github.com/ozg-broker/eidas-broker/broker/eidasservice"
 	"github.com/ozg-broker/eidas-broker/broker/store"
 	"github.com/ozg-broker/eidas-broker/broker/store/memory"
 	redisstore "github.com/ozg-broker/eidas-broker/broker/store/redis"
@@ -231,6 +234,15 @@ func runtimeConfig(cfg *config.Config, st store.Store) (broker.Config, error) {
 		}
 		out.Adapters = append(out.Adapters, broker.AdapterEntry{ID: a.ID, Adapter: ad, MaxLevel: a.MaxLevel, Mount: t.mount})
 	}
+	if ec := cfg.EIDASService; ec != nil {
+		svc, err := openEIDASService(cfg, ec, out, st)
+		if err != nil {
+			return fail(err)
+		}
+		out.Routes = func(r chi.Router) {
+			r.Mount(eidasservice.PathPrefix, http.StripPrefix(eidasservice.PathPrefix, svc.Routes()))
+		}
+	}
 	return out, nil
 }
 
@@ -251,4 +263,34 @@ func openStore(s config.Store) (store.Store, error) {
 		return redisstore.NewFromOptions(opts, r.KeyPrefix)
 	}
 	return nil, fmt.Errorf("store: unknown type %q", s.Type)
+}
+
+// openEIDASService builds the eIDAS-Service (foreign connectors → German
+// eID) on the configured eID adapter instance. Its connectors' health is
+// not a readiness condition: one foreign connector's metadata outage must
+// not take every replica out.
+func openEIDASService(cfg *config.Config, ec *config.EIDASService, out broker.Config, st store.Store) (*eidasservice.Service, error) {
+	var eidAdapter adapters.Adapter
+	for _, e := range out.Adapters {
+		if e.ID == ec.Adapter {
+			eidAdapter = e.Adapter
+		}
+	}
+	log := slog.Default().With("component", "eidas-service")
+	sc, err := eidasservice.ConfigFromFile(ec, cfg.Issuer, eidAdapter, broker.AdapterStore(st, "eidas-service"), out.DataKey, log)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := eidasservice.New(sc)
+	if err != nil {
+		return nil, fmt.Errorf("eidas_service: %w", err)
+	}
+	go func() { // warm the connectors' metadata; requests would fetch it anyway
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := svc.Refresh(ctx); err != nil {
+			log.Warn("connector metadata", "err", err)
+		}
+	}()
+	return svc, nil
 }

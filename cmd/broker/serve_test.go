@@ -3,10 +3,12 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ozg-broker/eidas-broker/broker/store/storetest"
@@ -78,5 +80,63 @@ adapters:
 	ready.Body.Close()
 	if ready.StatusCode != http.StatusOK {
 		t.Fatalf("readyz = %d", ready.StatusCode)
+	}
+}
+
+// TestServeWiresEIDASService: a production config with an eID adapter and
+// an eidas_service block publishes the service's signed metadata.
+func TestServeWiresEIDASService(t *testing.T) {
+	td, err := filepath.Abs("../../testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := writeConfig(t, fmt.Sprintf(`issuer: https://login.example.de
+clients:
+  - id: portal
+    redirect_uris: [https://portal.example.de/cb]
+    secret: "a-long-enough-client-secret"
+adapters:
+  - id: eid
+    type: eid
+    max_level: high
+    config:
+      endpoint: https://127.0.0.1:9/eID-Interface
+      tls: {client_cert: %[1]s/eid/client-tls.cert.pem, client_key: %[1]s/eid/client-tls.key.pem, server_ca: %[1]s/eid/tls-ca.cert.pem}
+      ws_security: {signing_key: %[1]s/eid/service-sign.key.pem, signing_cert: %[1]s/eid/service-sign.cert.pem, server_cert: %[1]s/eid/server-sign.cert.pem}
+eidas_service:
+  adapter: eid
+  signing_key: %[1]s/eidasservice/keys/service-sign-ec.key.pem
+  signing_cert: %[1]s/eidasservice/keys/service-sign-ec.cert.pem
+  encryption_cert: %[1]s/eidasservice/keys/service-enc-rsa.cert.pem
+  pseudonym_secret: {file: %[1]s/config/secrets/subject_secret}
+  connectors:
+    - metadata_file: %[1]s/eidasservice/metadata/connector-at.xml
+      trust_anchor: %[1]s/eidasservice/keys/connector-at-sign.cert.pem
+      country: AT
+      sp_type: public
+`, td))
+	cfg, err := config.Load(p, serveRegistry())
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	st, err := openStore(cfg.Store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	b, err := buildBroker(cfg, st, newLogger(os.Stderr, "warn"))
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	srv := httptest.NewServer(b.Handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/saml/service/metadata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "https://login.example.de/saml/service/sso") || !strings.Contains(string(body), "Signature") {
+		t.Fatalf("service metadata: %d %.300s", resp.StatusCode, body)
 	}
 }

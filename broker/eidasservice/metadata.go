@@ -1,0 +1,147 @@
+package eidasservice
+
+import (
+	"crypto/x509"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/beevik/etree"
+
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
+)
+
+// Metadata returns the service's signed metadata. It is rebuilt (new ID,
+// new validUntil) once half of its validity has passed, so a cached copy
+// is always valid for at least half the configured validity.
+func (s *Service) Metadata() ([]byte, error) {
+	s.metaMu.Lock()
+	defer s.metaMu.Unlock()
+	now := s.cfg.Now()
+	if s.metaBytes != nil && !now.Before(s.metaBuilt) && now.Before(s.metaBuilt.Add(s.cfg.MetadataValidity/2)) {
+		return s.metaBytes, nil
+	}
+	b, err := s.buildMetadata(now)
+	if err != nil {
+		return nil, err
+	}
+	s.metaBytes, s.metaBuilt = b, now
+	return b, nil
+}
+
+// buildMetadata writes the IdP metadata an eIDAS-Service publishes (eIDAS
+// SAML Message Format v1.4 §2.1.1, §3): validUntil, algorithm support,
+// protocol version and application identifier, the level it certifies,
+// NodeCountry, both bindings of the SSO service, every attribute it offers,
+// signed with our key.
+func (s *Service) buildMetadata(now time.Time) ([]byte, error) {
+	ed := etree.NewElement("md:EntityDescriptor")
+	ed.CreateAttr("xmlns:md", NSMetadata)
+	ed.CreateAttr("xmlns:ds", NSDSig)
+	ed.CreateAttr("xmlns:saml2", NSAssertion)
+	ed.CreateAttr("xmlns:eidas", NSEIDAS)
+	ed.CreateAttr("xmlns:alg", NSAlgSupport)
+	ed.CreateAttr("xmlns:mdattr", NSMDAttr)
+	ed.CreateAttr("ID", newID())
+	ed.CreateAttr("entityID", s.cfg.entityID)
+	ed.CreateAttr("validUntil", formatTime(now.Add(s.cfg.MetadataValidity)))
+
+	ext := ed.CreateElement("md:Extensions")
+	ea := ext.CreateElement("mdattr:EntityAttributes")
+	entityAttr(ea, EntityAttrProtocolVersion, ProtocolVersion)
+	entityAttr(ea, EntityAttrApplicationID, ApplicationIdentifier)
+	entityAttr(ea, EntityAttrAssuranceCert, s.cfg.Adapter.Info().MaxLevel.URI())
+	if !s.cfg.RequesterIDOptional {
+		entityAttr(ea, EntityAttrEntityCategory, EntityCategoryRequesterID)
+	}
+	for _, d := range []string{xmlsec.DigestSHA256, xmlsec.DigestSHA384, xmlsec.DigestSHA512} {
+		ext.CreateElement("alg:DigestMethod").CreateAttr("Algorithm", d)
+	}
+	// The methods we accept on requests; our own signatures use one of them.
+	for _, m := range ecdsaAlgs {
+		sm := ext.CreateElement("alg:SigningMethod")
+		sm.CreateAttr("Algorithm", m)
+		sm.CreateAttr("MinKeySize", fmt.Sprint(xmlsec.MinECBits))
+	}
+	for _, m := range pssAlgs {
+		sm := ext.CreateElement("alg:SigningMethod")
+		sm.CreateAttr("Algorithm", m)
+		sm.CreateAttr("MinKeySize", fmt.Sprint(xmlsec.MinRSABits))
+	}
+
+	idp := ed.CreateElement("md:IDPSSODescriptor")
+	idp.CreateAttr("WantAuthnRequestsSigned", "true")
+	idp.CreateAttr("protocolSupportEnumeration", protocolSAML2)
+	idp.CreateElement("md:Extensions").CreateElement("eidas:NodeCountry").SetText(s.cfg.NodeCountry)
+	keyDescriptor(idp, "signing", s.cfg.SigningCert, nil)
+	if s.cfg.EncryptionCert != nil {
+		keyDescriptor(idp, "encryption", s.cfg.EncryptionCert, []string{xmlsec.EncAES256GCM, xmlsec.EncAES128GCM})
+	}
+	for _, f := range []string{NameIDPersistent, NameIDTransient, NameIDUnspecified} {
+		idp.CreateElement("md:NameIDFormat").SetText(f)
+	}
+	for _, b := range []string{BindingPOST, BindingRedirect} {
+		sso := idp.CreateElement("md:SingleSignOnService")
+		sso.CreateAttr("Binding", b)
+		sso.CreateAttr("Location", s.cfg.ssoURL)
+	}
+	for _, d := range attrDefs {
+		if !d.Published {
+			continue
+		}
+		at := idp.CreateElement("saml2:Attribute")
+		at.CreateAttr("FriendlyName", d.FriendlyName)
+		at.CreateAttr("Name", d.Name)
+		at.CreateAttr("NameFormat", AttrNameFormatURI)
+	}
+
+	if o := s.cfg.Organization; o != nil && o.Name != "" {
+		org := ed.CreateElement("md:Organization")
+		for _, kv := range [][2]string{{"md:OrganizationName", o.Name}, {"md:OrganizationDisplayName", orDefault(o.DisplayName, o.Name)}, {"md:OrganizationURL", o.URL}} {
+			if kv[1] == "" {
+				continue
+			}
+			e := org.CreateElement(kv[0])
+			e.CreateAttr("xml:lang", "en")
+			e.SetText(kv[1])
+		}
+	}
+	if o := s.cfg.Organization; o != nil {
+		for _, c := range [][2]string{{"support", o.SupportEmail}, {"technical", o.TechnicalEmail}} {
+			if c[1] == "" {
+				continue
+			}
+			cp := ed.CreateElement("md:ContactPerson")
+			cp.CreateAttr("contactType", c[0])
+			cp.CreateElement("md:EmailAddress").SetText("mailto:" + strings.TrimPrefix(c[1], "mailto:"))
+		}
+	}
+	if err := xmlsec.SignWithOptions(ed, s.cfg.SigningKey, []*x509.Certificate{s.cfg.SigningCert}, xmlsec.SignOptions{Algorithm: s.cfg.sigAlg}); err != nil {
+		return nil, fmt.Errorf("sign metadata: %w", err)
+	}
+	out, err := xmlsec.Serialize(ed)
+	if err != nil {
+		return nil, fmt.Errorf("serialise metadata: %w", err)
+	}
+	return append([]byte(`<?xml version="1.0" encoding="UTF-8"?>`+"\n"), out...), nil
+}
+
+func entityAttr(ea *etree.Element, name string, vals ...string) {
+	at := ea.CreateElement("saml2:Attribute")
+	at.CreateAttr("Name", name)
+	at.CreateAttr("NameFormat", AttrNameFormatURI)
+	for _, v := range vals {
+		at.CreateElement("saml2:AttributeValue").SetText(v)
+	}
+}
+
+func keyDescriptor(parent *etree.Element, use string, cert *x509.Certificate, methods []string) {
+	kd := parent.CreateElement("md:KeyDescriptor")
+	kd.CreateAttr("use", use)
+	kd.CreateElement("ds:KeyInfo").CreateElement("ds:X509Data").CreateElement("ds:X509Certificate").
+		SetText(base64.StdEncoding.EncodeToString(cert.Raw))
+	for _, m := range methods {
+		kd.CreateElement("md:EncryptionMethod").CreateAttr("Algorithm", m)
+	}
+}

@@ -1,0 +1,417 @@
+package eidasservice
+
+import (
+	"bytes"
+	"compress/flate"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/beevik/etree"
+
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
+)
+
+// authnRequest is the content of a verified eIDAS AuthnRequest.
+type authnRequest struct {
+	ID           string
+	Issuer       string
+	IssuerFormat string
+	Version      string
+	Destination  string
+	IssueInstant time.Time
+	ProviderName string
+
+	ForceAuthn    string // attribute as given ("" when absent)
+	IsPassive     string
+	ACSURL        string
+	ACSIndex      int
+	HasACSIndex   bool
+	ProtocolBind  string
+	NameIDFormat  string // "" when NameIDPolicy or its Format is absent
+	SPType        string
+	RequesterIDs  []string
+	Comparison    string // "" when RequestedAuthnContext has none
+	HasAuthnCtx   bool
+	AuthnContexts []string
+	Attributes    []requestedAttr
+}
+
+type requestedAttr struct {
+	Name       string
+	NameFormat string
+	Required   bool
+}
+
+// inbound is a request as it arrived, before the signature is checked.
+type inbound struct {
+	Binding    string
+	XML        []byte
+	RelayState string
+	// Redirect binding: the signed octet string and the signature.
+	SigAlg    string
+	Signature []byte
+	SignedQS  []byte
+}
+
+// decodeBinding reads SAMLRequest and RelayState from an HTTP-POST or
+// HTTP-Redirect request (SAML bindings §3.4, §3.5). Sizes are bounded
+// before decoding and before inflating (DEFLATE bombs).
+func decodeBinding(w http.ResponseWriter, r *http.Request, maxBytes int) (*inbound, error) {
+	switch r.Method {
+	case http.MethodPost:
+		// base64 inflates by 4/3; leave room for RelayState and the rest.
+		r.Body = http.MaxBytesReader(w, r.Body, int64(maxBytes)*2+4096)
+		if err := r.ParseForm(); err != nil {
+			return nil, fmt.Errorf("%w: form: %w", ErrBinding, err)
+		}
+		if len(r.PostForm["SAMLRequest"]) != 1 {
+			return nil, fmt.Errorf("%w: want exactly one SAMLRequest form value", ErrBinding)
+		}
+		if len(r.PostForm["RelayState"]) > 1 {
+			return nil, fmt.Errorf("%w: more than one RelayState", ErrBinding)
+		}
+		raw := r.PostForm.Get("SAMLRequest")
+		if base64.StdEncoding.DecodedLen(len(raw)) > maxBytes+3 {
+			return nil, fmt.Errorf("%w: SAMLRequest larger than %d bytes", xmlsec.ErrTooLarge, maxBytes)
+		}
+		xml, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(raw), ""))
+		if err != nil {
+			return nil, fmt.Errorf("%w: SAMLRequest is not base64", ErrBinding)
+		}
+		return &inbound{Binding: BindingPOST, XML: xml, RelayState: r.PostForm.Get("RelayState")}, nil
+	case http.MethodGet:
+		return decodeRedirect(r.URL.RawQuery, maxBytes)
+	}
+	return nil, fmt.Errorf("%w: method %s", ErrBinding, r.Method)
+}
+
+// decodeRedirect parses the raw query of an HTTP-Redirect request. The
+// signature covers the parameters exactly as they were URL-encoded by the
+// sender (SAML bindings §3.4.4.1), so the signed octets are rebuilt from
+// the raw query, never re-encoded.
+func decodeRedirect(rawQuery string, maxBytes int) (*inbound, error) {
+	raw := map[string]string{}
+	for _, part := range strings.Split(rawQuery, "&") {
+		if part == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(part, "=")
+		key, err := url.QueryUnescape(k)
+		if err != nil {
+			return nil, fmt.Errorf("%w: query encoding", ErrBinding)
+		}
+		switch key {
+		case "SAMLRequest", "RelayState", "SigAlg", "Signature", "SAMLEncoding":
+			if _, dup := raw[key]; dup {
+				return nil, fmt.Errorf("%w: duplicate %s", ErrBinding, key)
+			}
+			raw[key] = v
+		}
+	}
+	if enc, ok := raw["SAMLEncoding"]; ok {
+		if e, _ := url.QueryUnescape(enc); e != "urn:oasis:names:tc:SAML:2.0:bindings:URL-Encoding:DEFLATE" {
+			return nil, fmt.Errorf("%w: SAMLEncoding not supported", ErrBinding)
+		}
+	}
+	reqRaw, ok := raw["SAMLRequest"]
+	if !ok {
+		return nil, fmt.Errorf("%w: SAMLRequest missing", ErrBinding)
+	}
+	if _, ok := raw["Signature"]; !ok {
+		return nil, fmt.Errorf("%w: %w: Redirect binding without Signature", ErrSignature, xmlsec.ErrNotSigned)
+	}
+	unesc := func(k string) (string, error) {
+		v, err := url.QueryUnescape(raw[k])
+		if err != nil {
+			return "", fmt.Errorf("%w: %s encoding", ErrBinding, k)
+		}
+		return v, nil
+	}
+	b64, err := unesc("SAMLRequest")
+	if err != nil {
+		return nil, err
+	}
+	if base64.StdEncoding.DecodedLen(len(b64)) > maxBytes+3 {
+		return nil, fmt.Errorf("%w: SAMLRequest larger than %d bytes", xmlsec.ErrTooLarge, maxBytes)
+	}
+	deflated, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return nil, fmt.Errorf("%w: SAMLRequest is not base64", ErrBinding)
+	}
+	xml, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(deflated)), int64(maxBytes)+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: SAMLRequest is not DEFLATE", ErrBinding)
+	}
+	if len(xml) > maxBytes {
+		return nil, fmt.Errorf("%w: inflated SAMLRequest larger than %d bytes", xmlsec.ErrTooLarge, maxBytes)
+	}
+	in := &inbound{Binding: BindingRedirect, XML: xml}
+	if in.RelayState, err = unesc("RelayState"); err != nil {
+		return nil, err
+	}
+	if in.SigAlg, err = unesc("SigAlg"); err != nil {
+		return nil, err
+	}
+	sig, err := unesc("Signature")
+	if err != nil {
+		return nil, err
+	}
+	if in.Signature, err = base64.StdEncoding.DecodeString(strings.Join(strings.Fields(sig), "")); err != nil {
+		return nil, fmt.Errorf("%w: Signature is not base64", ErrSignature)
+	}
+	signed := "SAMLRequest=" + reqRaw
+	if rs, ok := raw["RelayState"]; ok {
+		signed += "&RelayState=" + rs
+	}
+	signed += "&SigAlg=" + raw["SigAlg"]
+	in.SignedQS = []byte(signed)
+	return in, nil
+}
+
+// peekIssuer parses the request and returns its root and the Issuer, read
+// before any signature check, only to find whose keys to check it with.
+func peekIssuer(xml []byte, maxBytes int) (*etree.Element, string, error) {
+	doc, err := xmlsec.Parse(xml, xmlsec.Limits{MaxBytes: maxBytes})
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	root := doc.Root()
+	if !is(root, NSProtocol, "AuthnRequest") {
+		return nil, "", fmt.Errorf("%w: root is not samlp:AuthnRequest", ErrMalformed)
+	}
+	iss := children(root, NSAssertion, "Issuer")
+	if len(iss) != 1 || text(iss[0]) == "" {
+		return nil, "", fmt.Errorf("%w: want exactly one non-empty Issuer", ErrMalformed)
+	}
+	return root, text(iss[0]), nil
+}
+
+// verifyRequest checks the request's signature with the connector's
+// signing certificates and returns the element to read from: for
+// HTTP-POST the copy xmlsec re-parsed from the signed bytes, for
+// HTTP-Redirect the parsed message, all of whose bytes the query signature
+// covers. Only RSASSA-PSS and ECDSA are accepted.
+func verifyRequest(in *inbound, root *etree.Element, md *spMetadata, now time.Time, maxBytes int) (*etree.Element, error) {
+	switch in.Binding {
+	case BindingPOST:
+		el, _, err := xmlsec.Verify(root, xmlsec.VerifyOptions{
+			Trusted: md.SigningCerts,
+			Now:     func() time.Time { return now },
+			Limits:  xmlsec.Limits{MaxBytes: maxBytes},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrSignature, err)
+		}
+		return el, nil
+	case BindingRedirect:
+		// An enveloped signature inside a Redirect message is not part of
+		// the binding; refusing it keeps one unambiguous signature.
+		if child(root, NSDSig, "Signature") != nil {
+			return nil, fmt.Errorf("%w: XML signature inside an HTTP-Redirect message", ErrSignature)
+		}
+		var last error = xmlsec.ErrSignatureInvalid
+		for _, c := range md.SigningCerts {
+			if now.Before(c.NotBefore) || now.After(c.NotAfter) {
+				last = xmlsec.ErrCertificateValidity
+				continue
+			}
+			err := verifyRaw(c.PublicKey, in.SigAlg, in.SignedQS, in.Signature)
+			if err == nil {
+				return root, nil
+			}
+			last = err
+			if errors.Is(err, xmlsec.ErrAlgorithmNotAllowed) || errors.Is(err, xmlsec.ErrUnsupportedAlgorithm) {
+				break
+			}
+		}
+		return nil, fmt.Errorf("%w: redirect signature: %w", ErrSignature, last)
+	}
+	return nil, fmt.Errorf("%w: binding", ErrBinding)
+}
+
+// rawAlgorithm maps a SigAlg URI to its hash and whether it is RSASSA-PSS.
+// PKCS#1 v1.5 (rsa-sha*) is known only to be refused by name.
+func rawAlgorithm(sigAlg string) (crypto.Hash, bool, error) {
+	switch sigAlg {
+	case xmlsec.SigRSAPSSSHA256:
+		return crypto.SHA256, true, nil
+	case xmlsec.SigRSAPSSSHA384:
+		return crypto.SHA384, true, nil
+	case xmlsec.SigRSAPSSSHA512:
+		return crypto.SHA512, true, nil
+	case xmlsec.SigECDSASHA256:
+		return crypto.SHA256, false, nil
+	case xmlsec.SigECDSASHA384:
+		return crypto.SHA384, false, nil
+	case xmlsec.SigECDSASHA512:
+		return crypto.SHA512, false, nil
+	case xmlsec.SigRSASHA256, xmlsec.SigRSASHA384, xmlsec.SigRSASHA512,
+		"http://www.w3.org/2000/09/xmldsig#rsa-sha1", "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1":
+		return 0, false, fmt.Errorf("%w: SigAlg %s", xmlsec.ErrAlgorithmNotAllowed, sigAlg)
+	}
+	return 0, false, fmt.Errorf("%w: SigAlg %q", xmlsec.ErrUnsupportedAlgorithm, truncate(sigAlg, 80))
+}
+
+// verifyRaw checks an HTTP-Redirect signature. ECDSA values are raw r‖s
+// (as XML Signature defines them for the SigAlg URI); because some
+// implementations of the binding send the ASN.1 DER form, that is accepted
+// too. The key must satisfy the eIDAS key policy.
+func verifyRaw(pub crypto.PublicKey, sigAlg string, data, sig []byte) error {
+	h, pss, err := rawAlgorithm(sigAlg)
+	if err != nil {
+		return err
+	}
+	if err := xmlsec.CheckPublicKey(pub); err != nil {
+		return err
+	}
+	d := h.New()
+	d.Write(data)
+	digest := d.Sum(nil)
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		if !pss {
+			return xmlsec.ErrKeyType
+		}
+		if rsa.VerifyPSS(k, h, digest, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}) == nil {
+			return nil
+		}
+	case *ecdsa.PublicKey:
+		if pss {
+			return xmlsec.ErrKeyType
+		}
+		size := (k.Curve.Params().BitSize + 7) / 8
+		if len(sig) == 2*size {
+			r := new(big.Int).SetBytes(sig[:size])
+			s := new(big.Int).SetBytes(sig[size:])
+			if ecdsa.Verify(k, digest, r, s) {
+				return nil
+			}
+		}
+		if ecdsa.VerifyASN1(k, digest, sig) {
+			return nil
+		}
+	default:
+		return xmlsec.ErrKeyType
+	}
+	return xmlsec.ErrSignatureInvalid
+}
+
+// readRequest reads the content of a verified AuthnRequest. It fails only
+// on structure (the request cannot be understood); policy checks come
+// later so they can be answered with a SAML error Response.
+func readRequest(el *etree.Element) (*authnRequest, error) {
+	if !is(el, NSProtocol, "AuthnRequest") {
+		return nil, fmt.Errorf("%w: not an AuthnRequest", ErrMalformed)
+	}
+	r := &authnRequest{
+		ID:           getAttr(el, "ID"),
+		Version:      getAttr(el, "Version"),
+		Destination:  getAttr(el, "Destination"),
+		ProviderName: getAttr(el, "ProviderName"),
+		ForceAuthn:   getAttr(el, "ForceAuthn"),
+		IsPassive:    getAttr(el, "IsPassive"),
+		ACSURL:       getAttr(el, "AssertionConsumerServiceURL"),
+		ProtocolBind: getAttr(el, "ProtocolBinding"),
+	}
+	if !validID(r.ID) {
+		return nil, fmt.Errorf("%w: ID missing or not an NCName of at most 256 characters", ErrMalformed)
+	}
+	t, ok := parseTime(getAttr(el, "IssueInstant"))
+	if !ok {
+		return nil, fmt.Errorf("%w: IssueInstant missing or malformed", ErrMalformed)
+	}
+	r.IssueInstant = t
+	if v, ok := attr(el, "AssertionConsumerServiceIndex"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 65535 {
+			return nil, fmt.Errorf("%w: AssertionConsumerServiceIndex malformed", ErrMalformed)
+		}
+		r.ACSIndex, r.HasACSIndex = n, true
+	}
+	iss := children(el, NSAssertion, "Issuer")
+	if len(iss) != 1 {
+		return nil, fmt.Errorf("%w: want exactly one Issuer", ErrMalformed)
+	}
+	r.Issuer, r.IssuerFormat = text(iss[0]), getAttr(iss[0], "Format")
+	if r.IssuerFormat != "" && r.IssuerFormat != NameIDEntity {
+		return nil, fmt.Errorf("%w: Issuer Format must be entity", ErrMalformed)
+	}
+	if ext := children(el, NSProtocol, "Extensions"); len(ext) > 1 {
+		return nil, fmt.Errorf("%w: more than one Extensions", ErrMalformed)
+	} else if len(ext) == 1 {
+		spt := children(ext[0], NSEIDAS, "SPType")
+		if len(spt) > 1 {
+			return nil, fmt.Errorf("%w: more than one SPType", ErrMalformed)
+		}
+		if len(spt) == 1 {
+			r.SPType = text(spt[0])
+		}
+		ras := children(ext[0], NSEIDAS, "RequestedAttributes")
+		if len(ras) > 1 {
+			return nil, fmt.Errorf("%w: more than one RequestedAttributes", ErrMalformed)
+		}
+		for _, ra := range children(child(ext[0], NSEIDAS, "RequestedAttributes"), NSEIDAS, "RequestedAttribute") {
+			a := requestedAttr{Name: getAttr(ra, "Name"), NameFormat: getAttr(ra, "NameFormat")}
+			if a.Name == "" {
+				return nil, fmt.Errorf("%w: RequestedAttribute without Name", ErrMalformed)
+			}
+			switch getAttr(ra, "isRequired") {
+			case "true", "1":
+				a.Required = true
+			case "", "false", "0":
+			default:
+				return nil, fmt.Errorf("%w: isRequired is not a boolean", ErrMalformed)
+			}
+			r.Attributes = append(r.Attributes, a)
+		}
+	}
+	if nips := children(el, NSProtocol, "NameIDPolicy"); len(nips) > 1 {
+		return nil, fmt.Errorf("%w: more than one NameIDPolicy", ErrMalformed)
+	} else if len(nips) == 1 {
+		r.NameIDFormat = getAttr(nips[0], "Format")
+	}
+	if racs := children(el, NSProtocol, "RequestedAuthnContext"); len(racs) > 1 {
+		return nil, fmt.Errorf("%w: more than one RequestedAuthnContext", ErrMalformed)
+	} else if len(racs) == 1 {
+		r.HasAuthnCtx = true
+		r.Comparison = getAttr(racs[0], "Comparison")
+		for _, ref := range children(racs[0], NSAssertion, "AuthnContextClassRef") {
+			r.AuthnContexts = append(r.AuthnContexts, text(ref))
+		}
+	}
+	if sc := child(el, NSProtocol, "Scoping"); sc != nil {
+		for _, rid := range children(sc, NSProtocol, "RequesterID") {
+			if v := text(rid); v != "" {
+				r.RequesterIDs = append(r.RequesterIDs, v)
+			}
+		}
+	}
+	return r, nil
+}
+
+// validID accepts an xs:ID (NCName) of sane length.
+func validID(id string) bool {
+	if id == "" || len(id) > 256 {
+		return false
+	}
+	for i, r := range id {
+		switch {
+		case r == '_' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z':
+		case i > 0 && (r == '-' || r == '.' || r >= '0' && r <= '9'):
+		default:
+			return false
+		}
+	}
+	return true
+}
