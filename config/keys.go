@@ -5,10 +5,8 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rsa"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 
@@ -46,31 +44,11 @@ func parseSigner(data []byte, alg string) (crypto.Signer, error) {
 	if alg == "" {
 		alg = AlgES256
 	}
-	var key any
-	rest := data
-	for key == nil {
-		var blk *pem.Block
-		blk, rest = pem.Decode(rest)
-		if blk == nil {
-			return nil, errors.New("no PEM private key found")
-		}
-		var err error
-		switch blk.Type {
-		case "PRIVATE KEY":
-			key, err = x509.ParsePKCS8PrivateKey(blk.Bytes)
-		case "EC PRIVATE KEY":
-			key, err = x509.ParseECPrivateKey(blk.Bytes)
-		case "RSA PRIVATE KEY":
-			key, err = x509.ParsePKCS1PrivateKey(blk.Bytes)
-		case "ENCRYPTED PRIVATE KEY":
-			return nil, errors.New("encrypted private keys are not supported")
-		default:
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("parse %s: %w", blk.Type, err)
-		}
+	signer, err := ParsePrivateKeyPEM(data)
+	if err != nil {
+		return nil, err
 	}
+	var key any = signer
 	switch alg {
 	case AlgES256:
 		k, ok := key.(*ecdsa.PrivateKey)

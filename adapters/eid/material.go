@@ -2,17 +2,16 @@ package eid
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"time"
+
+	"github.com/ozg-broker/eidas-broker/config"
 )
 
 // maxPEMFile bounds a key or certificate file.
@@ -36,69 +35,13 @@ func readPEMFile(name string) ([]byte, error) {
 
 // ParseCertificates reads all CERTIFICATE blocks of a PEM file.
 func ParseCertificates(b []byte) ([]*x509.Certificate, error) {
-	var out []*x509.Certificate
-	for {
-		var blk *pem.Block
-		blk, b = pem.Decode(b)
-		if blk == nil {
-			break
-		}
-		if blk.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("parse certificate: %w", err)
-		}
-		out = append(out, c)
-	}
-	if len(out) == 0 {
-		return nil, errors.New("parse certificate: no PEM certificate found")
-	}
-	return out, nil
+	return config.ParseCertificatesPEM(b)
 }
 
 // ParsePrivateKey reads the first private key block of a PEM file (PKCS#8,
 // PKCS#1 or SEC 1).
 func ParsePrivateKey(b []byte) (crypto.Signer, error) {
-	for {
-		var blk *pem.Block
-		blk, b = pem.Decode(b)
-		if blk == nil {
-			return nil, errors.New("parse private key: no PEM private key found")
-		}
-		if blk.Headers["Proc-Type"] != "" {
-			return nil, errors.New("parse private key: encrypted PEM keys are not supported")
-		}
-		switch blk.Type {
-		case "PRIVATE KEY":
-			k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-			if err != nil {
-				return nil, fmt.Errorf("parse private key: %w", err)
-			}
-			switch k := k.(type) {
-			case *rsa.PrivateKey:
-				return k, nil
-			case *ecdsa.PrivateKey:
-				return k, nil
-			case ed25519.PrivateKey:
-				return k, nil
-			}
-			return nil, fmt.Errorf("parse private key: unsupported key type %T", k)
-		case "RSA PRIVATE KEY":
-			k, err := x509.ParsePKCS1PrivateKey(blk.Bytes)
-			if err != nil {
-				return nil, fmt.Errorf("parse private key: %w", err)
-			}
-			return k, nil
-		case "EC PRIVATE KEY":
-			k, err := x509.ParseECPrivateKey(blk.Bytes)
-			if err != nil {
-				return nil, fmt.Errorf("parse private key: %w", err)
-			}
-			return k, nil
-		}
-	}
+	return config.ParsePrivateKeyPEM(b)
 }
 
 func checkDates(c *x509.Certificate, now time.Time) error {

@@ -6,18 +6,17 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
 
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
+
+	"github.com/ozg-broker/eidas-broker/config"
 )
 
 // maxPEMFile bounds key and certificate files; real ones are a few KiB.
 const maxPEMFile = 1 << 20
-
-var errNoPEM = errors.New("no PEM block found")
 
 // readFileLimited reads a regular file of at most limit bytes.
 func readFileLimited(path string, limit int64) ([]byte, error) {
@@ -37,61 +36,12 @@ func readFileLimited(path string, limit int64) ([]byte, error) {
 // ParsePrivateKeyPEM reads an unencrypted private key: PKCS#8 ("PRIVATE
 // KEY"), PKCS#1 ("RSA PRIVATE KEY") or SEC1 ("EC PRIVATE KEY").
 func ParsePrivateKeyPEM(data []byte) (crypto.Signer, error) {
-	for {
-		var blk *pem.Block
-		blk, data = pem.Decode(data)
-		if blk == nil {
-			return nil, errNoPEM
-		}
-		var key any
-		var err error
-		switch blk.Type {
-		case "PRIVATE KEY":
-			key, err = x509.ParsePKCS8PrivateKey(blk.Bytes)
-		case "RSA PRIVATE KEY":
-			key, err = x509.ParsePKCS1PrivateKey(blk.Bytes)
-		case "EC PRIVATE KEY":
-			key, err = x509.ParseECPrivateKey(blk.Bytes)
-		case "ENCRYPTED PRIVATE KEY":
-			return nil, errors.New("encrypted private keys are not supported (decrypt the file or use an HSM)")
-		default:
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("parse %s: %w", blk.Type, err)
-		}
-		switch k := key.(type) {
-		case *rsa.PrivateKey:
-			return k, nil
-		case *ecdsa.PrivateKey:
-			return k, nil
-		}
-		return nil, fmt.Errorf("unsupported key type %T (need RSA or EC)", key)
-	}
+	return config.ParsePrivateKeyPEM(data)
 }
 
 // ParseCertificatesPEM reads every CERTIFICATE block.
 func ParseCertificatesPEM(data []byte) ([]*x509.Certificate, error) {
-	var out []*x509.Certificate
-	for {
-		var blk *pem.Block
-		blk, data = pem.Decode(data)
-		if blk == nil {
-			break
-		}
-		if blk.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("parse certificate: %w", err)
-		}
-		out = append(out, c)
-	}
-	if len(out) == 0 {
-		return nil, errNoPEM
-	}
-	return out, nil
+	return config.ParseCertificatesPEM(data)
 }
 
 func loadKey(path string) (crypto.Signer, error) {
