@@ -5,15 +5,10 @@ import (
 	"compress/flate"
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
-	"encoding/asn1"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"net/url"
 	"regexp"
 	"slices"
@@ -235,90 +230,12 @@ func redirectURL(location, param string, xml []byte, relayState string, signer c
 // salt length = hash length, or ECDSA returning raw r‖s). It is used for
 // the HTTP-Redirect binding, where the signature is not an XML signature.
 func SignRaw(signer crypto.Signer, sigAlg string, data []byte) ([]byte, error) {
-	h, pss, err := rawAlgorithm(sigAlg)
-	if err != nil {
-		return nil, err
-	}
-	d := h.New()
-	d.Write(data)
-	digest := d.Sum(nil)
-	if pss {
-		if _, ok := signer.Public().(*rsa.PublicKey); !ok {
-			return nil, fmt.Errorf("%w: %s needs an RSA key", xmlsec.ErrKeyType, sigAlg)
-		}
-		return signer.Sign(rand.Reader, digest, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: h})
-	}
-	pub, ok := signer.Public().(*ecdsa.PublicKey)
-	if !ok {
-		return nil, fmt.Errorf("%w: %s needs an EC key", xmlsec.ErrKeyType, sigAlg)
-	}
-	der, err := signer.Sign(rand.Reader, digest, h)
-	if err != nil {
-		return nil, err
-	}
-	var rs struct{ R, S *big.Int }
-	if rest, err := asn1.Unmarshal(der, &rs); err != nil || len(rest) != 0 {
-		return nil, fmt.Errorf("%w: signer returned a malformed ECDSA signature", xmlsec.ErrSignatureInvalid)
-	}
-	size := (pub.Curve.Params().BitSize + 7) / 8
-	out := make([]byte, 2*size)
-	rs.R.FillBytes(out[:size])
-	rs.S.FillBytes(out[size:])
-	return out, nil
+	return xmlsec.SignBytes(signer, sigAlg, data)
 }
 
 // VerifyRaw checks a signature made by SignRaw. For ECDSA it accepts raw
 // r‖s and, because some implementations of the HTTP-Redirect binding send
 // the ASN.1 form, a DER SEQUENCE as well.
 func VerifyRaw(pub crypto.PublicKey, sigAlg string, data, sig []byte) error {
-	h, pss, err := rawAlgorithm(sigAlg)
-	if err != nil {
-		return err
-	}
-	if err := xmlsec.CheckPublicKey(pub); err != nil {
-		return err
-	}
-	d := h.New()
-	d.Write(data)
-	digest := d.Sum(nil)
-	switch k := pub.(type) {
-	case *rsa.PublicKey:
-		if pss && rsa.VerifyPSS(k, h, digest, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}) == nil {
-			return nil
-		}
-	case *ecdsa.PublicKey:
-		if pss {
-			break
-		}
-		size := (k.Curve.Params().BitSize + 7) / 8
-		if len(sig) == 2*size {
-			r := new(big.Int).SetBytes(sig[:size])
-			s := new(big.Int).SetBytes(sig[size:])
-			if ecdsa.Verify(k, digest, r, s) {
-				return nil
-			}
-		}
-		if ecdsa.VerifyASN1(k, digest, sig) {
-			return nil
-		}
-	}
-	return xmlsec.ErrSignatureInvalid
-}
-
-func rawAlgorithm(sigAlg string) (crypto.Hash, bool, error) {
-	switch sigAlg {
-	case xmlsec.SigRSAPSSSHA256:
-		return crypto.SHA256, true, nil
-	case xmlsec.SigRSAPSSSHA384:
-		return crypto.SHA384, true, nil
-	case xmlsec.SigRSAPSSSHA512:
-		return crypto.SHA512, true, nil
-	case xmlsec.SigECDSASHA256:
-		return crypto.SHA256, false, nil
-	case xmlsec.SigECDSASHA384:
-		return crypto.SHA384, false, nil
-	case xmlsec.SigECDSASHA512:
-		return crypto.SHA512, false, nil
-	}
-	return 0, false, fmt.Errorf("%w: SigAlg %q", xmlsec.ErrAlgorithmNotAllowed, truncate(sigAlg, 80))
+	return xmlsec.VerifyBytes(pub, sigAlg, data, sig)
 }

@@ -149,8 +149,13 @@ func signSignedInfo(si *etree.Element, signer crypto.Signer, alg sigAlgorithm) (
 	if err != nil {
 		return nil, err
 	}
+	return signData(signer, alg, canon)
+}
+
+// signData hashes data and signs it; ECDSA values come out as raw r‖s.
+func signData(signer crypto.Signer, alg sigAlgorithm, data []byte) ([]byte, error) {
 	h := alg.hash.New()
-	h.Write(canon)
+	h.Write(data)
 	hashed := h.Sum(nil)
 	switch alg.kind {
 	case kindRSAPSS:
