@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -170,6 +171,20 @@ func New(cfg Config) (*Server, error) {
 
 // Handler is the broker's whole HTTP surface.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// Close releases what the adapters hold (background metadata refreshers,
+// connections). The store belongs to the caller and stays open.
+func (s *Server) Close() error {
+	var errs []error
+	for i := range s.adapters {
+		if c, ok := s.adapters[i].Adapter.(io.Closer); ok {
+			if err := c.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("adapter %s: %w", s.adapters[i].ID, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
 
 func (s *Server) buildHandler(extra func(chi.Router)) error {
 	opCfg := &op.Config{

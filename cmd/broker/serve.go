@@ -107,6 +107,7 @@ func cmdServe(args []string, stderr io.Writer) int {
 	}
 	var current atomic.Pointer[broker.Server]
 	current.Store(b)
+	defer func() { _ = current.Load().Close() }()
 	stopReload := reloadOnSIGHUP(func() {
 		next, err := config.Load(*path, serveRegistry())
 		if err != nil {
@@ -122,7 +123,10 @@ func cmdServe(args []string, stderr io.Writer) int {
 			log.Error("reload refused", "err", err)
 			return
 		}
-		current.Store(nb)
+		old := current.Swap(nb)
+		// Requests already inside the old instance finish first; logins in
+		// flight continue on the new one (their state is in the store).
+		time.AfterFunc(time.Minute, func() { _ = old.Close() })
 		log.Info("config reloaded")
 	})
 	defer stopReload()
