@@ -163,3 +163,27 @@ func TestPagesSecurityHeaders(t *testing.T) {
 		t.Fatalf("headers: %v", h)
 	}
 }
+
+// Logout without an id_token_hint asks the person first (a cross-site GET
+// must not end the session) and never follows a redirect.
+func TestLogoutWithoutHintNeedsConfirmation(t *testing.T) {
+	e := newEnv(t, nil)
+	r := e.rp("portal", "portal-secret", rpRedirect)
+	r.login("erika", "high")
+	p := r.get(e.srv.URL + "/end_session?" + url.Values{"post_logout_redirect_uri": {"https://portal.example/bye"}}.Encode())
+	if p.loc != nil || !strings.Contains(p.body, `id="confirm-logout"`) {
+		t.Fatalf("want the confirmation page, got %d %v", p.status, p.loc)
+	}
+	// The session is still there.
+	f, pp := r.authorize(oauth2.SetAuthURLParam("prompt", "none"))
+	if q := r.callbackParams(pp, f); q.Get("code") == "" {
+		t.Fatalf("session ended without confirmation: %v", q)
+	}
+	if p := r.post("/logout/confirm", url.Values{}); !strings.Contains(p.body, `id="logged-out"`) {
+		t.Fatalf("confirm: %d", p.status)
+	}
+	f, pp = r.authorize(oauth2.SetAuthURLParam("prompt", "none"))
+	if q := r.callbackParams(pp, f); q.Get("error") != "login_required" {
+		t.Fatalf("after confirmed logout: %v", q)
+	}
+}

@@ -602,6 +602,23 @@ func (s *Server) deleteTx(ctx context.Context, tx *transaction) {
 	_ = s.raw.Delete(ctx, store.KindTransaction, "ref:"+tx.Ref)
 }
 
+// logoutConfirm asks the person before an RP-initiated logout that came
+// without an id_token_hint; the POST (same-site, so the Lax session
+// cookie is sent) does it.
+func (s *Server) logoutConfirm(w http.ResponseWriter, r *http.Request) {
+	s.pages.render(w, http.StatusOK, "logout.html", map[string]any{"Lang": langOf(r, nil)})
+}
+
+func (s *Server) logoutConfirmed(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(s.sessionCookieName()); err == nil && c.Value != "" {
+		if err := s.raw.Delete(r.Context(), store.KindSession, hashKey(c.Value)); err != nil {
+			s.storeFailure(w, r, err, "session")
+			return
+		}
+	}
+	s.loggedOut(w, r)
+}
+
 func (s *Server) loggedOut(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, s.expiredCookie(s.sessionCookieName()))
 	s.pages.loggedOut(w, r)

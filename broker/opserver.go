@@ -248,6 +248,12 @@ type sessionCtxKey struct{}
 // EndSession ends the SSO session of the browser that calls it and clears
 // its cookie, then redirects where the library validated.
 func (o *opServer) EndSession(ctx context.Context, r *op.Request[oidc.EndSessionRequest]) (*op.Redirect, error) {
+	if r.Data.IdTokenHint == "" {
+		// Without an id_token_hint nobody vouches that the person wants
+		// this (a cross-site GET could log them out): ask the person, and
+		// never follow a post_logout_redirect_uri.
+		return op.NewRedirect(o.s.issuer + "/logout/confirm"), nil
+	}
 	hr := &http.Request{Header: r.Header}
 	if c, err := hr.Cookie(o.s.sessionCookieName()); err == nil {
 		ctx = context.WithValue(ctx, sessionCtxKey{}, hashKey(c.Value))

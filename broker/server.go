@@ -237,6 +237,8 @@ func (s *Server) buildHandler(extra func(chi.Router)) error {
 	})
 	r.Post("/consent/{tx}", s.consent)
 	r.Get("/logout/done", s.loggedOut)
+	r.Get("/logout/confirm", s.logoutConfirm)
+	r.Post("/logout/confirm", s.logoutConfirmed)
 	for i := range s.adapters {
 		a := &s.adapters[i]
 		if rt, ok := a.Adapter.(adapters.Router); ok {
