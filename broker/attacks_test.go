@@ -187,3 +187,26 @@ func TestLogoutWithoutHintNeedsConfirmation(t *testing.T) {
 		t.Fatalf("after confirmed logout: %v", q)
 	}
 }
+
+// O28: only the portals' origins may call the OP endpoints from a
+// browser, and never with credentials.
+func TestCORSOnlyForPortalOrigins(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, tc := range []struct {
+		origin string
+		allow  bool
+	}{{"https://portal.example", true}, {"https://evil.example", false}} {
+		req, _ := http.NewRequest(http.MethodOptions, e.srv.URL+"/token", nil)
+		req.Header.Set("Origin", tc.origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		got := resp.Header.Get("Access-Control-Allow-Origin")
+		if (got == tc.origin) != tc.allow || resp.Header.Get("Access-Control-Allow-Credentials") == "true" {
+			t.Fatalf("origin %s: allow-origin %q, credentials %q", tc.origin, got, resp.Header.Get("Access-Control-Allow-Credentials"))
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/rs/cors"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/text/language"
@@ -220,7 +221,7 @@ func (s *Server) buildHandler(extra func(chi.Router)) error {
 		// Codes are issued by the consent step, bound to the browser;
 		// the library's unbound callback is not offered.
 		http.NotFound(w, r)
-	}, op.WithFallbackLogger(s.log))
+	}, op.WithFallbackLogger(s.log), op.WithServerCORSOptions(s.corsOptions()))
 
 	r := chi.NewRouter()
 	r.Use(securityHeaders)
@@ -262,6 +263,27 @@ func (s *Server) buildHandler(extra func(chi.Router)) error {
 // (one foreign eIDAS node, the eID-Server) does not take every replica out
 // of the load balancer: it is reported as degraded, with 200, and the login
 // page shows the affected method or country as unavailable.
+// corsOptions lets only the portals' own origins (those of their
+// registered redirect URIs) call the OP endpoints from a browser, and never
+// with credentials: the library's default reflects every origin with
+// credentials allowed.
+func (s *Server) corsOptions() *cors.Options {
+	allowed := map[string]bool{}
+	for _, c := range s.clients {
+		for _, u := range c.c.RedirectURIs {
+			if o := origin(u); o != "" {
+				allowed[o] = true
+			}
+		}
+	}
+	return &cors.Options{
+		AllowedMethods:   []string{http.MethodGet, http.MethodPost},
+		AllowedHeaders:   []string{"Authorization", "Content-Type", "Accept"},
+		AllowCredentials: false,
+		AllowOriginFunc:  func(o string) bool { return allowed[o] },
+	}
+}
+
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
