@@ -167,6 +167,8 @@ var ErrCancelled = errors.New("authentication cancelled by the person")
 
 // Deps are what the broker lends an adapter when it opens it.
 type Deps struct {
+	// Logger is already scoped with the adapter's ID by the broker; an
+	// adapter adds only what its own lines need. Never log personal data.
 	Logger *slog.Logger
 	HTTP   *http.Client
 	Now    func() time.Time

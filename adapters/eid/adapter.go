@@ -64,7 +64,6 @@ func newAdapter(id string, s settings, c *Client, deps adapters.Deps) *Adapter {
 	if a.now == nil {
 		a.now = time.Now
 	}
-	a.log = a.log.With("adapter", id)
 	return a
 }
 

@@ -45,7 +45,7 @@ func (a *Adapter) Routes() http.Handler {
 func (a *Adapter) serveMetadata(w http.ResponseWriter, _ *http.Request) {
 	b, err := a.Metadata()
 	if err != nil {
-		a.log.Error("eidas connector metadata", "adapter", a.id, "err", err)
+		a.log.Error("eidas connector metadata", "err", err)
 		http.Error(w, "metadata unavailable", http.StatusInternalServerError)
 		return
 	}
@@ -62,7 +62,7 @@ func (a *Adapter) serveACS(w http.ResponseWriter, r *http.Request) {
 	}
 	rs := r.PostForm["RelayState"]
 	if len(rs) != 1 || !relayStateRE.MatchString(rs[0]) || len(r.PostForm["SAMLResponse"]) != 1 {
-		a.log.Warn("eidas ACS: POST without a usable RelayState or SAMLResponse", "adapter", a.id)
+		a.log.Warn("eidas ACS: POST without a usable RelayState or SAMLResponse")
 		http.Error(w, "bad request", http.StatusBadRequest)
 		return
 	}

@@ -188,7 +188,7 @@ func (a *Adapter) refresh(ctx context.Context, c *country) {
 	if err == nil {
 		st.md, st.sso, st.next = md, sso, now.Add(c.interval)
 		if old == nil || old.md == nil || old.lastErr != nil {
-			a.log.Info("eidas metadata loaded", "adapter", a.id, "country", c.code, "entity", md.EntityID, "valid_until", md.ValidUntil)
+			a.log.Info("eidas metadata loaded", "country", c.code, "entity", md.EntityID, "valid_until", md.ValidUntil)
 		}
 	} else {
 		if old != nil {
@@ -200,7 +200,7 @@ func (a *Adapter) refresh(ctx context.Context, c *country) {
 			st.retry = min(old.retry*2, c.interval)
 		}
 		st.next = now.Add(st.retry)
-		a.log.Warn("eidas metadata refresh failed", "adapter", a.id, "country", c.code, "err", err)
+		a.log.Warn("eidas metadata refresh failed", "country", c.code, "err", err)
 	}
 	c.state.Store(st)
 }

@@ -112,7 +112,7 @@ func (a *Adapter) Begin(_ context.Context, req adapters.Request) (adapters.Hando
 	default:
 		return adapters.Handoff{}, nil, fmt.Errorf("eidas: begin: %w: binding %q", ErrMetadata, sso.Binding)
 	}
-	a.log.Debug("eidas request issued", "adapter", a.id, "country", c.code, "binding", sso.Binding, "floor", floor.String())
+	a.log.Debug("eidas request issued", "country", c.code, "binding", sso.Binding, "floor", floor.String())
 	return h, state, nil
 }
 

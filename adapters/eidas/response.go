@@ -180,7 +180,7 @@ func (a *Adapter) processResponse(ctx context.Context, st *loginState, raw []byt
 	if err := a.consume(ctx, "assertion", md.EntityID, ai.id, ttl); err != nil {
 		return adapters.Identity{}, err
 	}
-	a.log.Info("eidas response accepted", "adapter", a.id, "country", c.code, "level", ai.level.String())
+	a.log.Info("eidas response accepted", "country", c.code, "level", ai.level.String())
 	return ident, nil
 }
 

@@ -411,7 +411,7 @@ func (c *Config) Open(id string, deps adapters.Deps) (*Adapter, error) {
 	if a.log == nil {
 		a.log = discardLogger()
 	}
-	a.log = a.log.With("adapter", "elster", "id", id)
+	// The broker scopes deps.Logger with the adapter ID (adapters.Deps).
 	client := deps.HTTP
 	if client == nil {
 		client = &http.Client{Timeout: e.Revocation.Timeout.D()}

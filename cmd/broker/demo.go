@@ -106,7 +106,7 @@ func newDemo(issuer, testdata string, log *slog.Logger) (*demoSetup, error) {
 	}()
 	var entries []broker.AdapterEntry
 	deps := func(id string) adapters.Deps {
-		return adapters.Deps{BaseURL: issuer, Store: broker.AdapterStore(st, id), Logger: log, // each adapter scopes its own lines with its ID
+		return adapters.Deps{BaseURL: issuer, Store: broker.AdapterStore(st, id), Logger: log.With("adapter", id),
 			HTTP: &http.Client{Timeout: 10 * time.Second}, Now: time.Now}
 	}
 	eidDemo, err := eidsim.StartDemo(eidsim.DemoOptions{ClientBasePath: "/sim/eid-client/"})

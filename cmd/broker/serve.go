@@ -230,7 +230,7 @@ func runtimeConfig(cfg *config.Config, st store.Store) (broker.Config, error) {
 			return fail(fmt.Errorf("adapter %s: unknown type %q", a.ID, a.Type))
 		}
 		deps := adapters.Deps{BaseURL: strings.TrimSuffix(cfg.Issuer, "/"), Store: broker.AdapterStore(st, a.ID),
-			Logger: slog.Default(), HTTP: &http.Client{Timeout: 15 * time.Second}, Now: time.Now}
+			Logger: slog.Default().With("adapter", a.ID), HTTP: &http.Client{Timeout: 15 * time.Second}, Now: time.Now}
 		spec, _ := a.Spec.(config.AdapterSpec)
 		ad, err := t.open(spec, a.ID, deps)
 		if err != nil {
