@@ -67,6 +67,30 @@ type Option struct {
 // Text is a short user-facing text in German and English.
 type Text struct{ DE, EN string }
 
+// In returns the text for lang: "en" is English, anything else German
+// (the default language of the pages).
+func (t Text) In(lang string) string {
+	if lang == "en" {
+		return t.EN
+	}
+	return t.DE
+}
+
+// LevelName is how pages name a notified level to people; false for any
+// other level.
+func LevelName(l assurance.Level) (Text, bool) {
+	switch l {
+	case assurance.Low:
+		return Text{DE: "niedrig", EN: "low"}, true
+	case assurance.Substantial:
+		return Text{DE: "substanziell", EN: "substantial"}, true
+	case assurance.High:
+		return Text{DE: "hoch", EN: "high"}, true
+	case assurance.Unspecified, assurance.NotNotifiedLow, assurance.NotNotifiedSubstantial, assurance.NotNotifiedHigh:
+	}
+	return Text{}, false
+}
+
 // Request is what the broker tells an adapter about one login.
 type Request struct {
 	// TxID identifies the transaction. Unguessable and single-use; adapters

@@ -33,13 +33,6 @@ var (
 	msgUpstreamFailed = adapters.Text{DE: "Die Anmeldung konnte nicht bestätigt werden.", EN: "The login could not be verified."}
 )
 
-// levelNames are shown to people.
-var levelNames = map[assurance.Level]adapters.Text{
-	assurance.Low:         {DE: "niedrig", EN: "low"},
-	assurance.Substantial: {DE: "substanziell", EN: "substantial"},
-	assurance.High:        {DE: "hoch", EN: "high"},
-}
-
 // claimLabels name the data on the consent page.
 var claimLabels = map[string]adapters.Text{
 	"given_name":        {DE: "Vorname(n)", EN: "Given name(s)"},
@@ -63,21 +56,13 @@ type pages struct {
 
 func newPages() (*pages, error) {
 	t, err := template.New("").Funcs(template.FuncMap{
-		"tr": func(lang string, t adapters.Text) string {
-			if lang == "en" {
-				return t.EN
-			}
-			return t.DE
-		},
+		"tr": func(lang string, t adapters.Text) string { return t.In(lang) },
 		"level": func(lang string, l assurance.Level) string {
-			t, ok := levelNames[l]
+			t, ok := adapters.LevelName(l)
 			if !ok {
 				return l.String()
 			}
-			if lang == "en" {
-				return t.EN
-			}
-			return t.DE
+			return t.In(lang)
 		},
 		"de": func(lang string) bool { return lang != "en" },
 	}).ParseFS(templateFS, "web/templates/*.html")

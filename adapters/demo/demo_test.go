@@ -52,3 +52,16 @@ func TestFinish(t *testing.T) {
 }
 
 var errAny = errors.New("any error")
+
+func TestTextAndLevelNames(t *testing.T) {
+	tx := adapters.Text{DE: "hoch", EN: "high"}
+	if tx.In("en") != "high" || tx.In("de") != "hoch" || tx.In("") != "hoch" {
+		t.Fatal("Text.In")
+	}
+	if n, ok := adapters.LevelName(assurance.Substantial); !ok || n.In("de") != "substanziell" {
+		t.Fatal("LevelName substantial")
+	}
+	if _, ok := adapters.LevelName(assurance.NotNotifiedHigh); ok {
+		t.Fatal("not-notified levels have no page name")
+	}
+}

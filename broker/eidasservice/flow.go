@@ -347,11 +347,8 @@ func (s *Service) handleConsentPage(w http.ResponseWriter, r *http.Request) {
 		items = append(items, item{Label: d.Label, Value: v.Display})
 	}
 	lvl, _ := assurance.ParseName(rec.Answer.Proved)
-	lt := levelNames[lvl]
-	level := lt.DE
-	if lang == "en" {
-		level = lt.EN
-	}
+	lt, _ := adapters.LevelName(lvl)
+	level := lt.In(lang)
 	s.pages.render(w, http.StatusOK, "consent.html", map[string]any{
 		"Lang": lang, "Connector": rec.ConnName, "Country": rec.Country, "Requester": rec.Requester,
 		"Items": items, "Level": level, "Action": s.consentURL(ref), "Self": s.consentURL(ref),

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/ozg-broker/eidas-broker/adapters"
-	"github.com/ozg-broker/eidas-broker/broker/assurance"
 )
 
 //go:embed web/templates/*.html
@@ -32,12 +31,6 @@ var (
 	msgInternal    = adapters.Text{DE: "Ein interner Fehler ist aufgetreten.", EN: "An internal error occurred."}
 )
 
-var levelNames = map[assurance.Level]adapters.Text{
-	assurance.Low:         {DE: "niedrig", EN: "low"},
-	assurance.Substantial: {DE: "substanziell", EN: "substantial"},
-	assurance.High:        {DE: "hoch", EN: "high"},
-}
-
 type pages struct {
 	tmpl   *template.Template
 	static http.Handler
@@ -47,12 +40,7 @@ type pages struct {
 func newPages(staticPrefix string) (*pages, error) {
 	t, err := template.New("").Funcs(template.FuncMap{
 		"de": func(lang string) bool { return lang != "en" },
-		"tr": func(lang string, t adapters.Text) string {
-			if lang == "en" {
-				return t.EN
-			}
-			return t.DE
-		},
+		"tr": func(lang string, t adapters.Text) string { return t.In(lang) },
 	}).ParseFS(templateFS, "web/templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse templates: %w", err)
