@@ -289,16 +289,20 @@ func TestBrowserEIDThroughPortal(t *testing.T) {
 // country that only reaches substantial is not offered for a high service.
 func TestBrowserEIDASThroughPortal(t *testing.T) {
 	base := startDemo(t)
-	t.Run("austria high", func(t *testing.T) {
+	// login runs a citizen of a country through the portal's service and
+	// returns the browser on the portal's result page.
+	login := func(t *testing.T, service, country, citizen string) context.Context {
+		t.Helper()
 		ctx := newBrowser(t)
+		option := `#method-eidas input[value="` + country + `"]`
 		err := chromedp.Do(ctx,
 			chromedp.Navigate(base+"/demo/"),
-			chromedp.Click("#service-certificate"),
-			chromedp.WaitVisible(`#method-eidas input[value="AT"]`),
-			chromedp.Click(`#method-eidas input[value="AT"]`),
+			chromedp.Click("#service-"+service),
+			chromedp.WaitVisible(option),
+			chromedp.Click(option),
 			chromedp.Click(`#method-eidas button[type="submit"]`),
-			chromedp.WaitVisible("#citizen-anna"),
-			chromedp.Click("#citizen-anna"),
+			chromedp.WaitVisible("#citizen-"+citizen),
+			chromedp.Click("#citizen-"+citizen),
 			chromedp.Click("#sim-login"),
 			chromedp.WaitVisible("#allow"),
 			chromedp.Click("#allow"),
@@ -307,6 +311,10 @@ func TestBrowserEIDASThroughPortal(t *testing.T) {
 		if err != nil {
 			t.Fatalf("browser flow: %v", err)
 		}
+		return ctx
+	}
+	t.Run("austria high", func(t *testing.T) {
+		ctx := login(t, "certificate", "AT", "anna")
 		if acr := text(t, ctx, "#acr"); acr != "http://eidas.europa.eu/LoA/high" {
 			t.Fatalf("acr = %q", acr)
 		}
@@ -333,23 +341,7 @@ func TestBrowserEIDASThroughPortal(t *testing.T) {
 		}
 	})
 	t.Run("sweden substantial", func(t *testing.T) {
-		ctx := newBrowser(t)
-		err := chromedp.Do(ctx,
-			chromedp.Navigate(base+"/demo/"),
-			chromedp.Click("#service-residence"),
-			chromedp.WaitVisible(`#method-eidas input[value="SE"]`),
-			chromedp.Click(`#method-eidas input[value="SE"]`),
-			chromedp.Click(`#method-eidas button[type="submit"]`),
-			chromedp.WaitVisible("#citizen-sven"),
-			chromedp.Click("#citizen-sven"),
-			chromedp.Click("#sim-login"),
-			chromedp.WaitVisible("#allow"),
-			chromedp.Click("#allow"),
-			chromedp.WaitVisible("#acr"),
-		)
-		if err != nil {
-			t.Fatalf("browser flow: %v", err)
-		}
+		ctx := login(t, "residence", "SE", "sven")
 		if acr := text(t, ctx, "#acr"); acr != "http://eidas.europa.eu/LoA/substantial" {
 			t.Fatalf("acr = %q", acr)
 		}
