@@ -7,8 +7,6 @@ import (
 	"html"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -20,6 +18,7 @@ import (
 	"github.com/ozg-broker/eidas-broker/adapters"
 	"github.com/ozg-broker/eidas-broker/adapters/elster"
 	"github.com/ozg-broker/eidas-broker/adapters/elster/elstersim"
+	"github.com/ozg-broker/eidas-broker/broker/browsertest"
 	"github.com/ozg-broker/eidas-broker/broker/store/memory"
 )
 
@@ -27,22 +26,6 @@ import (
 // origin, no inline code, forms only to the origin.
 const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
 	"form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-
-// browserPath finds Chromium, or skips the test (fails it when
-// BROKER_REQUIRE_CHROMIUM=1, as CI sets).
-func browserPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("BROKER_REQUIRE_CHROMIUM") == "1" {
-		t.Fatal("chromium not found, and BROKER_REQUIRE_CHROMIUM=1")
-	}
-	t.Skip("chromium not found: browser tests skipped (install chromium, or set BROKER_REQUIRE_CHROMIUM=1 to make this an error)")
-	return ""
-}
 
 // fakeBroker stands in for the broker: it starts a login, serves the page
 // with a strict CSP and the adapter's routes, and calls Finish from its
@@ -139,30 +122,8 @@ func (b *fakeBroker) result(tx string) (result, bool) {
 	return r, ok
 }
 
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	path := browserPath(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-component-update", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(cancel)
-	// Start the browser on a context without a deadline (a deadline on the
-	// first run would bound the browser's whole life).
-	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
-}
-
 func TestBrowserLogin(t *testing.T) {
-	ctx := newBrowser(t)
+	ctx := browsertest.New(t)
 	b := newFakeBroker(t)
 	fixtures := filepath.Join(repoRoot(t), "testdata", "elster")
 
@@ -171,7 +132,7 @@ func TestBrowserLogin(t *testing.T) {
 		t.Helper()
 		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		t.Cleanup(cancel)
-		err := chromedp.Do(tctx,
+		err := browsertest.Do(tctx,
 			chromedp.Navigate(b.srv.URL+"/start/"+tx),
 			chromedp.WaitVisible(chromedp.ID("elster-file")),
 			chromedp.SetUploadFiles(chromedp.ID("elster-file"), []string{filepath.Join(fixtures, file)}),
@@ -196,7 +157,7 @@ func TestBrowserLogin(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tx := "tx-browser-" + tc.file
 			tctx := fill(t, tx, tc.file, tc.pin)
-			text, err := chromedp.Run(tctx, chromedp.Text(chromedp.ID("result")))
+			text, err := browsertest.Run(tctx, chromedp.Text(chromedp.ID("result")))
 			if err != nil {
 				t.Fatalf("wait for callback page: %v", err)
 			}
@@ -221,7 +182,7 @@ func TestBrowserLogin(t *testing.T) {
 		tx := "tx-browser-cancel"
 		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		err := chromedp.Do(tctx,
+		err := browsertest.Do(tctx,
 			chromedp.Navigate(b.srv.URL+"/start/"+tx),
 			chromedp.Click(chromedp.CSS(`button[form="elster-cancel"]`)),
 			chromedp.WaitVisible(chromedp.ID("result")),
@@ -245,14 +206,14 @@ func TestBrowserLogin(t *testing.T) {
 			before := b.hits.Load()
 			tx := "tx-browser-err-" + tc.code
 			tctx := fill(t, tx, tc.file, tc.pin)
-			if err := chromedp.Do(tctx, chromedp.WaitVisible(chromedp.ID("elster-error"))); err != nil {
+			if err := browsertest.Do(tctx, chromedp.WaitVisible(chromedp.ID("elster-error"))); err != nil {
 				t.Fatalf("no error shown: %v", err)
 			}
-			code, err := chromedp.Run(tctx, chromedp.AttributeValue(chromedp.ID("elster-error"), "data-code"))
+			code, err := browsertest.Run(tctx, chromedp.AttributeValue(chromedp.ID("elster-error"), "data-code"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			text, err := chromedp.Run(tctx, chromedp.Text(chromedp.ID("elster-error")))
+			text, err := browsertest.Run(tctx, chromedp.Text(chromedp.ID("elster-error")))
 			if err != nil {
 				t.Fatal(err)
 			}

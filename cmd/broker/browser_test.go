@@ -5,31 +5,15 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-)
 
-// chromiumPath finds Debian's chromium; the tests skip without it unless
-// BROKER_REQUIRE_CHROMIUM=1 (CI), so a missing browser can never turn the
-// suite silently green there.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("BROKER_REQUIRE_CHROMIUM") == "1" {
-		t.Fatal("chromium not installed but BROKER_REQUIRE_CHROMIUM=1")
-	}
-	t.Skip("chromium not installed; `make test` installs it")
-	return ""
-}
+	"github.com/ozg-broker/eidas-broker/broker/browsertest"
+)
 
 // startDemo runs the real demo wiring on a free loopback port.
 func startDemo(t *testing.T) string {
@@ -49,33 +33,12 @@ func startDemo(t *testing.T) string {
 	return base
 }
 
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath(t)),
-		chromedp.NoSandbox, chromedp.DisableGPU, chromedp.Headless,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel2 := chromedp.NewContext(actx)
-	t.Cleanup(cancel2)
-	ctx, cancel3 := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(cancel3)
-	return ctx
-}
-
 // TestBrowserDemoLogin logs in through the demo portal in a real Chromium:
 // portal → method page → demo identities → consent → portal shows acr high.
 func TestBrowserDemoLogin(t *testing.T) {
 	base := startDemo(t)
-	ctx := newBrowser(t)
-	err := chromedp.Do(ctx,
+	ctx := browsertest.New(t)
+	err := browsertest.Do(ctx,
 		chromedp.Navigate(base+"/demo/"),
 		chromedp.Click("#service-certificate"),
 		chromedp.WaitVisible("#start-demo"),
@@ -89,8 +52,8 @@ func TestBrowserDemoLogin(t *testing.T) {
 	if err != nil {
 		t.Fatalf("browser flow: %v", err)
 	}
-	acr := text(t, ctx, "#acr")
-	userinfo := text(t, ctx, "#userinfo")
+	acr := browsertest.Text(t, ctx, "#acr")
+	userinfo := browsertest.Text(t, ctx, "#userinfo")
 	if acr != "http://eidas.europa.eu/LoA/high" {
 		t.Fatalf("acr = %q", acr)
 	}
@@ -103,8 +66,8 @@ func TestBrowserDemoLogin(t *testing.T) {
 // refused with a way forward, and the portal gets the standard error.
 func TestBrowserLevelRefused(t *testing.T) {
 	base := startDemo(t)
-	ctx := newBrowser(t)
-	err := chromedp.Do(ctx,
+	ctx := browsertest.New(t)
+	err := browsertest.Do(ctx,
 		chromedp.Navigate(base+"/demo/"),
 		chromedp.Click("#service-certificate"),
 		chromedp.WaitVisible("#start-demo"),
@@ -118,30 +81,21 @@ func TestBrowserLevelRefused(t *testing.T) {
 	if err != nil {
 		t.Fatalf("browser flow: %v", err)
 	}
-	msg := text(t, ctx, "#unmet-message")
-	err = chromedp.Do(ctx,
+	msg := browsertest.Text(t, ctx, "#unmet-message")
+	err = browsertest.Do(ctx,
 		chromedp.Click("#back-unmet"),
 		chromedp.WaitVisible("#portal-error"),
 	)
 	if err != nil {
 		t.Fatalf("browser flow: %v", err)
 	}
-	portalErr := text(t, ctx, "#portal-error")
+	portalErr := browsertest.Text(t, ctx, "#portal-error")
 	if !strings.Contains(msg, "hoch") && !strings.Contains(msg, "high") {
 		t.Fatalf("unmet page does not name the required level: %q", msg)
 	}
 	if portalErr != "unmet_authentication_requirements" {
 		t.Fatalf("portal error = %q", portalErr)
 	}
-}
-
-func text(t *testing.T, ctx context.Context, sel string) string {
-	t.Helper()
-	s, err := chromedp.Run(ctx, chromedp.Text(sel))
-	if err != nil {
-		t.Fatalf("read %s: %v", sel, err)
-	}
-	return s
 }
 
 // TestBrowserELSTERThroughPortal is issue #5's acceptance path: a test
@@ -155,7 +109,7 @@ func TestBrowserELSTERThroughPortal(t *testing.T) {
 		t.Fatal(err)
 	}
 	startELSTER := func(ctx context.Context, service string) error {
-		return chromedp.Do(ctx,
+		return browsertest.Do(ctx,
 			chromedp.Navigate(base+"/demo/"),
 			chromedp.Click("#service-"+service),
 			chromedp.WaitVisible("#start-elster"),
@@ -165,10 +119,10 @@ func TestBrowserELSTERThroughPortal(t *testing.T) {
 		)
 	}
 	t.Run("login", func(t *testing.T) {
-		ctx := newBrowser(t)
+		ctx := browsertest.New(t)
 		err := startELSTER(ctx, "residence")
 		if err == nil {
-			err = chromedp.Do(ctx,
+			err = browsertest.Do(ctx,
 				chromedp.SendKeys(chromedp.ID("elster-pin"), "Firma-2025"),
 				chromedp.Click(chromedp.ID("elster-submit")),
 				chromedp.WaitVisible("#allow"),
@@ -179,16 +133,16 @@ func TestBrowserELSTERThroughPortal(t *testing.T) {
 		if err != nil {
 			t.Fatalf("browser flow: %v", err)
 		}
-		if acr := text(t, ctx, "#acr"); acr != "http://eidas.europa.eu/LoA/substantial" {
+		if acr := browsertest.Text(t, ctx, "#acr"); acr != "http://eidas.europa.eu/LoA/substantial" {
 			t.Fatalf("acr = %q", acr)
 		}
-		if ui := text(t, ctx, "#userinfo"); !strings.Contains(ui, "legal_entity") || !strings.Contains(ui, "Musterfirma GmbH") {
+		if ui := browsertest.Text(t, ctx, "#userinfo"); !strings.Contains(ui, "legal_entity") || !strings.Contains(ui, "Musterfirma GmbH") {
 			t.Fatalf("acting-for claim missing: %s", ui)
 		}
 	})
 	t.Run("high service not offered", func(t *testing.T) {
-		ctx := newBrowser(t)
-		err := chromedp.Do(ctx,
+		ctx := browsertest.New(t)
+		err := browsertest.Do(ctx,
 			chromedp.Navigate(base+"/demo/"),
 			chromedp.Click("#service-certificate"),
 			chromedp.WaitVisible("#start-demo"),
@@ -198,20 +152,20 @@ func TestBrowserELSTERThroughPortal(t *testing.T) {
 		}
 		// ELSTER reaches substantial only: the page for a high service
 		// does not offer it (the demo identities stay, they can claim high).
-		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#start-elster").length`))
+		n, err := browsertest.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#start-elster").length`))
 		if err != nil || n != 0 {
 			t.Fatalf("ELSTER offered for a high service (%d, %v)", n, err)
 		}
 		// ... but explained, beside the methods that do reach high.
-		if why := text(t, ctx, "#insufficient-elster"); !strings.Contains(why, "substan") {
+		if why := browsertest.Text(t, ctx, "#insufficient-elster"); !strings.Contains(why, "substan") {
 			t.Fatalf("no explanation for ELSTER: %q", why)
 		}
 	})
 	t.Run("wrong PIN", func(t *testing.T) {
-		ctx := newBrowser(t)
+		ctx := browsertest.New(t)
 		err := startELSTER(ctx, "residence")
 		if err == nil {
-			err = chromedp.Do(ctx,
+			err = browsertest.Do(ctx,
 				chromedp.SendKeys(chromedp.ID("elster-pin"), "wrong-pin"),
 				chromedp.Click(chromedp.ID("elster-submit")),
 				chromedp.WaitVisible(chromedp.ID("elster-error")),
@@ -220,7 +174,7 @@ func TestBrowserELSTERThroughPortal(t *testing.T) {
 		if err != nil {
 			t.Fatalf("browser flow: %v", err)
 		}
-		code, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.ID("elster-error"), "data-code"))
+		code, err := browsertest.Run(ctx, chromedp.AttributeValue(chromedp.ID("elster-error"), "data-code"))
 		if err != nil || !strings.Contains(strings.ToLower(code.Value), "pin") {
 			t.Fatalf("error code = %q (%v)", code.Value, err)
 		}
@@ -234,7 +188,7 @@ func TestBrowserELSTERThroughPortal(t *testing.T) {
 func TestBrowserEIDThroughPortal(t *testing.T) {
 	base := startDemo(t)
 	toClient := func(ctx context.Context) error {
-		return chromedp.Do(ctx,
+		return browsertest.Do(ctx,
 			chromedp.Navigate(base+"/demo/"),
 			chromedp.Click("#service-certificate"),
 			chromedp.WaitVisible("#start-eid"),
@@ -245,10 +199,10 @@ func TestBrowserEIDThroughPortal(t *testing.T) {
 		)
 	}
 	t.Run("erika", func(t *testing.T) {
-		ctx := newBrowser(t)
+		ctx := browsertest.New(t)
 		err := toClient(ctx)
 		if err == nil {
-			err = chromedp.Do(ctx,
+			err = browsertest.Do(ctx,
 				chromedp.Click(`input[name="card"][value="erika"]`),
 				chromedp.Click(`button[value="ok"]`),
 				chromedp.WaitVisible("#allow"),
@@ -259,18 +213,18 @@ func TestBrowserEIDThroughPortal(t *testing.T) {
 		if err != nil {
 			t.Fatalf("browser flow: %v", err)
 		}
-		if acr := text(t, ctx, "#acr"); acr != "http://eidas.europa.eu/LoA/high" {
+		if acr := browsertest.Text(t, ctx, "#acr"); acr != "http://eidas.europa.eu/LoA/high" {
 			t.Fatalf("acr = %q", acr)
 		}
-		if ui := text(t, ctx, "#userinfo"); !strings.Contains(ui, "MUSTERMANN") && !strings.Contains(ui, "Mustermann") {
+		if ui := browsertest.Text(t, ctx, "#userinfo"); !strings.Contains(ui, "MUSTERMANN") && !strings.Contains(ui, "Mustermann") {
 			t.Fatalf("userinfo: %s", ui)
 		}
 	})
 	t.Run("cancel", func(t *testing.T) {
-		ctx := newBrowser(t)
+		ctx := browsertest.New(t)
 		err := toClient(ctx)
 		if err == nil {
-			err = chromedp.Do(ctx,
+			err = browsertest.Do(ctx,
 				chromedp.Click(`button[value="cancel"]`),
 				chromedp.WaitVisible("#portal-error"),
 			)
@@ -278,7 +232,7 @@ func TestBrowserEIDThroughPortal(t *testing.T) {
 		if err != nil {
 			t.Fatalf("browser flow: %v", err)
 		}
-		if e := text(t, ctx, "#portal-error"); e != "access_denied" {
+		if e := browsertest.Text(t, ctx, "#portal-error"); e != "access_denied" {
 			t.Fatalf("portal error = %q", e)
 		}
 	})
@@ -293,9 +247,9 @@ func TestBrowserEIDASThroughPortal(t *testing.T) {
 	// returns the browser on the portal's result page.
 	login := func(t *testing.T, service, country, citizen string) context.Context {
 		t.Helper()
-		ctx := newBrowser(t)
+		ctx := browsertest.New(t)
 		option := `#method-eidas input[value="` + country + `"]`
-		err := chromedp.Do(ctx,
+		err := browsertest.Do(ctx,
 			chromedp.Navigate(base+"/demo/"),
 			chromedp.Click("#service-"+service),
 			chromedp.WaitVisible(option),
@@ -315,16 +269,16 @@ func TestBrowserEIDASThroughPortal(t *testing.T) {
 	}
 	t.Run("austria high", func(t *testing.T) {
 		ctx := login(t, "certificate", "AT", "anna")
-		if acr := text(t, ctx, "#acr"); acr != "http://eidas.europa.eu/LoA/high" {
+		if acr := browsertest.Text(t, ctx, "#acr"); acr != "http://eidas.europa.eu/LoA/high" {
 			t.Fatalf("acr = %q", acr)
 		}
-		if ui := text(t, ctx, "#userinfo"); !strings.Contains(ui, "Müller") {
+		if ui := browsertest.Text(t, ctx, "#userinfo"); !strings.Contains(ui, "Müller") {
 			t.Fatalf("userinfo: %s", ui)
 		}
 	})
 	t.Run("sweden not offered for high", func(t *testing.T) {
-		ctx := newBrowser(t)
-		err := chromedp.Do(ctx,
+		ctx := browsertest.New(t)
+		err := browsertest.Do(ctx,
 			chromedp.Navigate(base+"/demo/"),
 			chromedp.Click("#service-certificate"),
 			chromedp.WaitVisible(`#method-eidas input[value="AT"]`),
@@ -332,17 +286,17 @@ func TestBrowserEIDASThroughPortal(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#method-eidas input[value="SE"]').length`))
+		n, err := browsertest.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#method-eidas input[value="SE"]').length`))
 		if err != nil || n != 0 {
 			t.Fatalf("SE offered for a high service (%d, %v)", n, err)
 		}
-		if why := text(t, ctx, "#below-eidas"); !strings.Contains(why, "Schweden") && !strings.Contains(why, "Sweden") {
+		if why := browsertest.Text(t, ctx, "#below-eidas"); !strings.Contains(why, "Schweden") && !strings.Contains(why, "Sweden") {
 			t.Fatalf("no explanation for Sweden: %q", why)
 		}
 	})
 	t.Run("sweden substantial", func(t *testing.T) {
 		ctx := login(t, "residence", "SE", "sven")
-		if acr := text(t, ctx, "#acr"); acr != "http://eidas.europa.eu/LoA/substantial" {
+		if acr := browsertest.Text(t, ctx, "#acr"); acr != "http://eidas.europa.eu/LoA/substantial" {
 			t.Fatalf("acr = %q", acr)
 		}
 	})
@@ -354,8 +308,8 @@ func TestBrowserEIDASThroughPortal(t *testing.T) {
 // connector shows the decrypted attributes with LoA high.
 func TestBrowserForeignConnectorThroughDemo(t *testing.T) {
 	base := startDemo(t)
-	ctx := newBrowser(t)
-	err := chromedp.Do(ctx,
+	ctx := browsertest.New(t)
+	err := browsertest.Do(ctx,
 		chromedp.Navigate(base+"/demo/connector/"),
 		chromedp.WaitVisible("#start"),
 		chromedp.Click("#start"),
@@ -370,10 +324,10 @@ func TestBrowserForeignConnectorThroughDemo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("browser flow: %v", err)
 	}
-	if loa := text(t, ctx, "#loa"); loa != "http://eidas.europa.eu/LoA/high" {
+	if loa := browsertest.Text(t, ctx, "#loa"); loa != "http://eidas.europa.eu/LoA/high" {
 		t.Fatalf("LoA = %q", loa)
 	}
-	if res := text(t, ctx, "main"); !strings.Contains(res, "MUSTERMANN") || !strings.Contains(res, "DE/") {
+	if res := browsertest.Text(t, ctx, "main"); !strings.Contains(res, "MUSTERMANN") || !strings.Contains(res, "DE/") {
 		t.Fatalf("connector result lacks the decrypted attributes: %s", res)
 	}
 }

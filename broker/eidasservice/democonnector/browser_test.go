@@ -1,11 +1,8 @@
 package democonnector_test
 
 import (
-	"context"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,26 +12,11 @@ import (
 
 	"github.com/ozg-broker/eidas-broker/adapters"
 	"github.com/ozg-broker/eidas-broker/adapters/eid/eidsim"
+	"github.com/ozg-broker/eidas-broker/broker/browsertest"
 	es "github.com/ozg-broker/eidas-broker/broker/eidasservice"
 	"github.com/ozg-broker/eidas-broker/broker/eidasservice/democonnector"
 	"github.com/ozg-broker/eidas-broker/broker/store/memory"
 )
-
-// chromiumPath finds Debian's chromium; the test skips without it unless
-// BROKER_REQUIRE_CHROMIUM=1.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("BROKER_REQUIRE_CHROMIUM") == "1" {
-		t.Fatal("chromium not installed but BROKER_REQUIRE_CHROMIUM=1")
-	}
-	t.Skip("chromium not installed: skipping the browser test")
-	return ""
-}
 
 // TestBrowserForeignLogin clicks through the whole eIDAS-Service flow in a
 // real Chromium: the foreign connector's button, the auto-submitted
@@ -42,7 +24,6 @@ func chromiumPath(t *testing.T) string {
 // page and the auto-submitted Response, under the pages' strict content
 // security policies (no inline script anywhere).
 func TestBrowserForeignLogin(t *testing.T) {
-	chrome := chromiumPath(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -74,26 +55,17 @@ func TestBrowserForeignLogin(t *testing.T) {
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chrome), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.Headless,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.UserDataDir(t.TempDir()))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel2 := chromedp.NewContext(actx)
-	defer cancel2()
-	ctx, cancel3 := context.WithTimeout(ctx, 90*time.Second)
-	defer cancel3()
+	ctx := browsertest.New(t)
 
 	text := func(sel string) string {
 		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Text(sel))
+		v, err := browsertest.Run(ctx, chromedp.Text(sel))
 		if err != nil {
 			t.Fatalf("read %s: %v", sel, err)
 		}
 		return v
 	}
-	err = chromedp.Do(ctx,
+	err = browsertest.Do(ctx,
 		chromedp.Navigate(issuer+"/demo/connector/"),
 		chromedp.WaitVisible("#start"),
 		chromedp.Click("#start"),
@@ -110,7 +82,7 @@ func TestBrowserForeignLogin(t *testing.T) {
 		t.Fatalf("browser flow to the consent page: %v", err)
 	}
 	body := text("main")
-	if err := chromedp.Do(ctx, chromedp.Click("#approve"), chromedp.WaitVisible("#result")); err != nil {
+	if err := browsertest.Do(ctx, chromedp.Click("#approve"), chromedp.WaitVisible("#result")); err != nil {
 		t.Fatalf("browser flow after consent: %v", err)
 	}
 	result, loa := text("#result"), text("#loa")
