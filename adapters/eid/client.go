@@ -56,6 +56,9 @@ type Client struct {
 	verifier *wsse.Verifier
 	timeout  time.Duration
 	maxBytes int64
+	// certs are checked for validity on every call (see checkCertificates).
+	certs []*x509.Certificate
+	now   func() time.Time
 }
 
 // NewClient checks opts and returns a Client.
@@ -87,6 +90,11 @@ func NewClient(opts ClientOptions) (*Client, error) {
 		},
 		timeout:  opts.Timeout,
 		maxBytes: opts.MaxResponseBytes,
+		certs:    []*x509.Certificate{opts.SigningCert, opts.ServerSigningCert},
+		now:      opts.Now,
+	}
+	if c.now == nil {
+		c.now = time.Now
 	}
 	if c.timeout <= 0 {
 		c.timeout = 10 * time.Second
@@ -99,6 +107,9 @@ func NewClient(opts ClientOptions) (*Client, error) {
 
 // call sends one signed request and decodes the verified response into out.
 func (c *Client) call(ctx context.Context, op, action string, in any, wantLocal string, out any) error {
+	if err := c.checkCertificates(); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
 	payload, err := xml.Marshal(in)
 	if err != nil {
 		return fmt.Errorf("%s: encode request: %w", op, err)
@@ -252,6 +263,25 @@ func checkPSK(p *PSK) error {
 	}
 	if !isHex(key) || len(key) < 32 || len(key) > 512 {
 		return errors.New("PSK key must be 16 to 256 bytes in hex")
+	}
+	return nil
+}
+
+// checkCertificates refuses to talk once our signing certificate or the
+// eID-Server's pinned one is outside its validity period. Loading checks
+// them too, but a broker runs for months: without this the adapter would go
+// on signing with a certificate the eID-Server refuses (an opaque failure
+// per login) and, worse, go on trusting the server's expired key. Readiness
+// reports the reason through CheckHealth, which makes a call.
+func (c *Client) checkCertificates() error {
+	now := c.now()
+	for _, cert := range c.certs {
+		if cert == nil {
+			continue
+		}
+		if err := checkDates(cert, now); err != nil {
+			return fmt.Errorf("%w: %w", ErrCertificate, err)
+		}
 	}
 	return nil
 }

@@ -432,3 +432,59 @@ func TestNewClientChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestClientRefusesInvalidCertificates: a certificate that expires while the
+// broker runs stops the client before anything is sent, with ErrCertificate,
+// for our signing certificate and for the eID-Server's pinned one alike.
+func TestClientRefusesInvalidCertificates(t *testing.T) {
+	p := loadPKI(t)
+	var calls int
+	counting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		http.Error(w, "unexpected", http.StatusTeapot)
+	}))
+	t.Cleanup(counting.Close)
+	// expiredCopy is cert with a validity period that ended yesterday, so
+	// each case proves one certificate's check on its own.
+	expiredCopy := func(cert *x509.Certificate) *x509.Certificate {
+		cp := *cert
+		cp.NotAfter = time.Now().Add(-24 * time.Hour)
+		return &cp
+	}
+	tests := []struct {
+		name   string
+		mutate func(*eid.ClientOptions)
+	}{
+		{"our signing certificate expired", func(o *eid.ClientOptions) { o.SigningCert = expiredCopy(o.SigningCert) }},
+		{"server signing certificate expired", func(o *eid.ClientOptions) { o.ServerSigningCert = expiredCopy(o.ServerSigningCert) }},
+		{"clock past both", func(o *eid.ClientOptions) {
+			later := o.SigningCert.NotAfter.Add(time.Second)
+			if o.ServerSigningCert.NotAfter.After(later) {
+				later = o.ServerSigningCert.NotAfter.Add(time.Second)
+			}
+			o.Now = func() time.Time { return later }
+		}},
+		{"clock before our certificate", func(o *eid.ClientOptions) {
+			before := o.SigningCert.NotBefore.Add(-time.Second)
+			o.Now = func() time.Time { return before }
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := clientFor(t, p, counting.URL, tt.mutate)
+			_, err := c.GetServerInfo(context.Background())
+			if !errors.Is(err, eid.ErrCertificate) {
+				t.Fatalf("err = %v, want ErrCertificate", err)
+			}
+			if calls != 0 {
+				t.Fatalf("%d requests sent with an invalid certificate", calls)
+			}
+		})
+	}
+	// Within both validity periods the client does call (and fails on the
+	// teapot, which proves the check above was the only thing stopping it).
+	c := clientFor(t, p, counting.URL, nil)
+	if _, err := c.GetServerInfo(context.Background()); errors.Is(err, eid.ErrCertificate) || calls != 1 {
+		t.Fatalf("valid certificates: err %v, %d calls", err, calls)
+	}
+}

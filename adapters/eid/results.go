@@ -62,6 +62,10 @@ var (
 	// clientError) and the eID-Server has no result. This is only a hint:
 	// the refresh URL is unauthenticated and never decides success.
 	ErrClient = errors.New("eid-client reported a failure")
+	// ErrCertificate: our WS-Security certificate or the eID-Server's
+	// pinned signature certificate is expired or not yet valid; no request
+	// is sent until the configuration is renewed.
+	ErrCertificate = errors.New("eid certificate not valid now")
 )
 
 var minorErrors = map[string]error{
