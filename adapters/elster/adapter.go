@@ -29,6 +29,7 @@ type Adapter struct {
 	id           string
 	origin       string
 	roots        *x509.CertPool
+	anchors      []*x509.Certificate // the certificates in roots, for CheckHealth
 	caNames      []string
 	challengeTTL time.Duration
 	alg          string
@@ -47,8 +48,9 @@ type Adapter struct {
 
 // Interface guards.
 var (
-	_ adapters.Adapter = (*Adapter)(nil)
-	_ adapters.Router  = (*Adapter)(nil)
+	_ adapters.Adapter       = (*Adapter)(nil)
+	_ adapters.Router        = (*Adapter)(nil)
+	_ adapters.HealthChecker = (*Adapter)(nil)
 )
 
 // Info describes the adapter for the login page.
@@ -164,3 +166,22 @@ func (a *Adapter) finish(ctx context.Context, req adapters.Request, st []byte, r
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// CheckHealth reports, for readiness, the conditions under which ELSTER
+// logins fail for everyone, so that operators see them before citizens do:
+// a trust anchor outside its validity period (nothing under it verifies),
+// and, when revocation must be proven (unreachable: refuse), configured
+// CRL distribution points of which none answers with a CRL.
+func (a *Adapter) CheckHealth(ctx context.Context) error {
+	now := a.now()
+	for _, c := range a.anchors {
+		if now.After(c.NotAfter) || now.Before(c.NotBefore) {
+			return fmt.Errorf("elster health: trust anchor %q is valid only from %s to %s",
+				c.Subject.CommonName, c.NotBefore.Format(time.DateOnly), c.NotAfter.Format(time.DateOnly))
+		}
+	}
+	if err := a.rev.health(ctx); err != nil {
+		return fmt.Errorf("elster health: %w", err)
+	}
+	return nil
+}

@@ -851,3 +851,54 @@ func TestMutualTLS(t *testing.T) {
 		}
 	})
 }
+
+// TestCheckHealth: readiness names the conditions that fail every login (an
+// anchor out of its validity, no configured CRL point answering under the
+// refuse policy) and stays quiet where logins would still succeed.
+func TestCheckHealth(t *testing.T) {
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL
+	dead.Close()
+
+	for _, tc := range []struct {
+		name   string
+		mutate func(e *env, c *elster.Config)
+		later  time.Duration // clock advance before the check
+		want   string        // "" = healthy, else part of the error
+	}{
+		{"defaults", nil, 0, ""},
+		{"crl down, refuse", func(_ *env, c *elster.Config) {
+			c.Revocation.Mode = elster.RevocationCRL
+			c.Revocation.CRLURLs = []string{deadURL + "/crl/issuing.crl"}
+		}, 0, "no configured CRL distribution point answers"},
+		{"crl down in both mode, refuse", func(_ *env, c *elster.Config) {
+			c.Revocation.CRLURLs = []string{deadURL + "/crl/issuing.crl"}
+		}, 0, "no configured CRL distribution point answers"},
+		{"crl down, allow", func(_ *env, c *elster.Config) {
+			c.Revocation.Mode = elster.RevocationCRL
+			c.Revocation.CRLURLs = []string{deadURL + "/crl/issuing.crl"}
+			c.Revocation.Unreachable = elster.UnreachableAllow
+		}, 0, ""},
+		{"one of two crl points answers", func(e *env, c *elster.Config) {
+			c.Revocation.Mode = elster.RevocationCRL
+			c.Revocation.CRLURLs = []string{deadURL + "/crl/issuing.crl", e.simBase + "/crl/issuing.crl"}
+		}, 0, ""},
+		{"ocsp only: nothing to probe", func(_ *env, c *elster.Config) {
+			c.Revocation.Mode = elster.RevocationOCSP
+			c.Revocation.CRLURLs = []string{deadURL + "/crl/issuing.crl"}
+		}, 0, ""},
+		{"trust anchor expired", nil, 100 * 365 * 24 * time.Hour, "trust anchor"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, tc.mutate)
+			e.clock.Add(tc.later)
+			err := e.adapter.CheckHealth(context.Background())
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("unhealthy: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("err = %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -362,6 +362,7 @@ func (c *Config) Open(id string, deps adapters.Deps) (*Adapter, error) {
 	e := c.effective()
 
 	roots := x509.NewCertPool()
+	var anchors []*x509.Certificate
 	var caNames []string
 	for _, p := range e.TrustAnchors {
 		certs, err := loadAnchorFile(string(p))
@@ -370,6 +371,7 @@ func (c *Config) Open(id string, deps adapters.Deps) (*Adapter, error) {
 		}
 		for _, cert := range certs {
 			roots.AddCert(cert)
+			anchors = append(anchors, cert)
 			if cn := cert.Subject.CommonName; cn != "" {
 				caNames = append(caNames, cn)
 			}
@@ -392,6 +394,7 @@ func (c *Config) Open(id string, deps adapters.Deps) (*Adapter, error) {
 		id:           id,
 		origin:       origin,
 		roots:        roots,
+		anchors:      anchors,
 		caNames:      caNames,
 		challengeTTL: e.ChallengeTTL.D(),
 		alg:          e.SignatureAlg,

@@ -110,6 +110,27 @@ func newRevocationChecker(opt revocationOptions) *revocationChecker {
 	}
 }
 
+// health fails when CRLs are part of the policy, an unreachable source
+// means refusal, the CRL distribution points are configured (not taken
+// from each certificate, so known in advance) and none of them delivers a
+// CRL. One answering point is enough, as it is for a login. A cached CRL
+// counts: logins would use it too.
+func (rc *revocationChecker) health(ctx context.Context) error {
+	if rc.opt.allowUnreachable || len(rc.opt.crlURLs) == 0 ||
+		(rc.opt.mode != RevocationCRL && rc.opt.mode != RevocationBoth) {
+		return nil
+	}
+	var errs []error
+	for _, u := range httpURLs(rc.opt.crlURLs) {
+		if _, err := rc.getCRL(ctx, u); err == nil {
+			return nil
+		} else {
+			errs = append(errs, err)
+		}
+	}
+	return fmt.Errorf("no configured CRL distribution point answers, so every login is refused: %w", errors.Join(errs...))
+}
+
 // checkChain checks every certificate of chain below the trust anchor (the
 // last element) against its issuer.
 func (rc *revocationChecker) checkChain(ctx context.Context, chain []*x509.Certificate) error {
