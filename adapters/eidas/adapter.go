@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ozg-broker/eidas-broker/adapters"
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 	"github.com/ozg-broker/eidas-broker/broker/store"
 )
@@ -120,10 +121,10 @@ func (c *Config) Open(id string, deps adapters.Deps) (*Adapter, error) {
 			code: cc.Code, names: adapters.Text{DE: cc.Name.DE, EN: cc.Name.EN}, level: cc.Level,
 			url: cc.MetadataURL, file: string(cc.MetadataFile), entityID: cc.EntityID,
 			interval: cc.RefreshInterval.D(), pkcs1: cc.AllowRSAPKCS1v15, legacyKT: cc.AllowLegacyKeyTransport,
-			binding: BindingPOST,
+			binding: samlxml.BindingPOST,
 		}
 		if cc.Binding == BindingNameRedirect {
-			ct.binding = BindingRedirect
+			ct.binding = samlxml.BindingRedirect
 		}
 		if cc.Material != nil {
 			ct.anchors = cc.Material.TrustAnchors

@@ -8,6 +8,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/ozg-broker/eidas-broker/adapters"
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 	"github.com/ozg-broker/eidas-broker/broker/store/memory"
 )
@@ -136,7 +137,7 @@ func TestStatusMapping(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			doc := etree.NewDocument()
-			if err := doc.ReadFromString(`<Status xmlns="` + NSProtocol + `">` + tc.xml + `<StatusMessage>msg</StatusMessage></Status>`); err != nil {
+			if err := doc.ReadFromString(`<Status xmlns="` + samlxml.NSProtocol + `">` + tc.xml + `<StatusMessage>msg</StatusMessage></Status>`); err != nil {
 				t.Fatal(err)
 			}
 			err := statusError(doc.Root())

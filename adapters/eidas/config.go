@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 	"github.com/ozg-broker/eidas-broker/config"
 )
@@ -245,12 +246,12 @@ func (c *Config) effective() Config {
 var (
 	countryCodeRE = regexp.MustCompile(`^[A-Z]{2}$`)
 	nameIDFormats = map[string]string{
-		"persistent":      NameIDPersistent,
-		"transient":       NameIDTransient,
-		"unspecified":     NameIDUnspecified,
-		NameIDPersistent:  NameIDPersistent,
-		NameIDTransient:   NameIDTransient,
-		NameIDUnspecified: NameIDUnspecified,
+		"persistent":              samlxml.NameIDPersistent,
+		"transient":               samlxml.NameIDTransient,
+		"unspecified":             samlxml.NameIDUnspecified,
+		samlxml.NameIDPersistent:  samlxml.NameIDPersistent,
+		samlxml.NameIDTransient:   samlxml.NameIDTransient,
+		samlxml.NameIDUnspecified: samlxml.NameIDUnspecified,
 	}
 )
 

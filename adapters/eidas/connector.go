@@ -4,7 +4,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/base64"
 	"fmt"
 	"net/http"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 )
 
@@ -89,38 +89,34 @@ func (a *Adapter) Metadata() ([]byte, error) {
 }
 
 func (a *Adapter) buildMetadata(now, until time.Time) ([]byte, error) {
-	id, err := newID()
-	if err != nil {
-		return nil, err
-	}
 	ed := etree.NewElement("md:EntityDescriptor")
-	ed.CreateAttr("xmlns:md", NSMetadata)
-	ed.CreateAttr("xmlns:ds", NSDSig)
-	ed.CreateAttr("xmlns:saml2", NSAssertion)
-	ed.CreateAttr("xmlns:eidas", NSEIDAS)
-	ed.CreateAttr("ID", id)
+	ed.CreateAttr("xmlns:md", samlxml.NSMetadata)
+	ed.CreateAttr("xmlns:ds", samlxml.NSDSig)
+	ed.CreateAttr("xmlns:saml2", samlxml.NSAssertion)
+	ed.CreateAttr("xmlns:eidas", samlxml.NSEIDAS)
+	ed.CreateAttr("ID", samlxml.NewID())
 	ed.CreateAttr("entityID", a.entityID)
 	ed.CreateAttr("validUntil", formatTime(until))
 
 	ext := ed.CreateElement("md:Extensions")
 	ea := ext.CreateElement("mdattr:EntityAttributes")
-	ea.CreateAttr("xmlns:mdattr", NSMDAttr)
-	addEntityAttr(ea, EntityAttrProtocolVersion, ProtocolVersions...)
-	addEntityAttr(ea, EntityAttrApplicationID, ApplicationIdentifier)
+	ea.CreateAttr("xmlns:mdattr", samlxml.NSMDAttr)
+	samlxml.AddEntityAttribute(ea, samlxml.EntityAttrProtocolVersion, ProtocolVersions...)
+	samlxml.AddEntityAttribute(ea, samlxml.EntityAttrApplicationID, ApplicationIdentifier)
 	for _, d := range []string{xmlsec.DigestSHA256, xmlsec.DigestSHA384, xmlsec.DigestSHA512} {
 		dm := ext.CreateElement("alg:DigestMethod")
-		dm.CreateAttr("xmlns:alg", NSAlgSupport)
+		dm.CreateAttr("xmlns:alg", samlxml.NSAlgSupport)
 		dm.CreateAttr("Algorithm", d)
 	}
 	for _, s := range []string{xmlsec.SigECDSASHA256, xmlsec.SigECDSASHA384, xmlsec.SigECDSASHA512} {
 		sm := ext.CreateElement("alg:SigningMethod")
-		sm.CreateAttr("xmlns:alg", NSAlgSupport)
+		sm.CreateAttr("xmlns:alg", samlxml.NSAlgSupport)
 		sm.CreateAttr("Algorithm", s)
 		sm.CreateAttr("MinKeySize", fmt.Sprint(xmlsec.MinECBits))
 	}
 	for _, s := range []string{xmlsec.SigRSAPSSSHA256, xmlsec.SigRSAPSSSHA384, xmlsec.SigRSAPSSSHA512} {
 		sm := ext.CreateElement("alg:SigningMethod")
-		sm.CreateAttr("xmlns:alg", NSAlgSupport)
+		sm.CreateAttr("xmlns:alg", samlxml.NSAlgSupport)
 		sm.CreateAttr("Algorithm", s)
 		sm.CreateAttr("MinKeySize", fmt.Sprint(xmlsec.MinRSABits))
 	}
@@ -128,13 +124,13 @@ func (a *Adapter) buildMetadata(now, until time.Time) ([]byte, error) {
 	sp := ed.CreateElement("md:SPSSODescriptor")
 	sp.CreateAttr("AuthnRequestsSigned", "true")
 	sp.CreateAttr("WantAssertionsSigned", "false")
-	sp.CreateAttr("protocolSupportEnumeration", protocolSAML2)
+	sp.CreateAttr("protocolSupportEnumeration", samlxml.ProtocolSAML2)
 	spExt := sp.CreateElement("md:Extensions")
 	spExt.CreateElement("eidas:NodeCountry").SetText(a.cfg.NodeCountry)
 	if a.cfg.SPTypeIn == SPTypeInMetadata {
 		spExt.CreateElement("eidas:SPType").SetText(a.cfg.SPType)
 	}
-	addKeyDescriptor(sp, "signing", a.signCert, nil)
+	samlxml.AddKeyDescriptor(sp, "signing", a.signCert)
 	var encMethods []string
 	switch a.encCert.PublicKey.(type) {
 	case *rsa.PublicKey:
@@ -142,12 +138,12 @@ func (a *Adapter) buildMetadata(now, until time.Time) ([]byte, error) {
 	case *ecdsa.PublicKey:
 		encMethods = []string{xmlsec.EncAES256GCM, xmlsec.EncAES128GCM, xmlsec.EncAES192GCM, xmlsec.KeyAgreementECDHES, xmlsec.KeyWrapAES256, xmlsec.KeyWrapAES128}
 	}
-	addKeyDescriptor(sp, "encryption", a.encCert, encMethods)
-	for _, f := range []string{NameIDPersistent, NameIDTransient, NameIDUnspecified} {
+	samlxml.AddKeyDescriptor(sp, "encryption", a.encCert, encMethods...)
+	for _, f := range []string{samlxml.NameIDPersistent, samlxml.NameIDTransient, samlxml.NameIDUnspecified} {
 		sp.CreateElement("md:NameIDFormat").SetText(f)
 	}
 	acs := sp.CreateElement("md:AssertionConsumerService")
-	acs.CreateAttr("Binding", BindingPOST)
+	acs.CreateAttr("Binding", samlxml.BindingPOST)
 	acs.CreateAttr("Location", a.acsURL)
 	acs.CreateAttr("index", "0")
 	acs.CreateAttr("isDefault", "true")
@@ -183,23 +179,4 @@ func orDefault(v, d string) string {
 		return v
 	}
 	return d
-}
-
-func addEntityAttr(ea *etree.Element, name string, vals ...string) {
-	at := ea.CreateElement("saml2:Attribute")
-	at.CreateAttr("Name", name)
-	at.CreateAttr("NameFormat", AttrNameFormatURI)
-	for _, v := range vals {
-		at.CreateElement("saml2:AttributeValue").SetText(v)
-	}
-}
-
-func addKeyDescriptor(parent *etree.Element, use string, cert *x509.Certificate, methods []string) {
-	kd := parent.CreateElement("md:KeyDescriptor")
-	kd.CreateAttr("use", use)
-	kd.CreateElement("ds:KeyInfo").CreateElement("ds:X509Data").CreateElement("ds:X509Certificate").
-		SetText(base64.StdEncoding.EncodeToString(cert.Raw))
-	for _, m := range methods {
-		kd.CreateElement("md:EncryptionMethod").CreateAttr("Algorithm", m)
-	}
 }

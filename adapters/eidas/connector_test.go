@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ozg-broker/eidas-broker/adapters"
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 	"github.com/ozg-broker/eidas-broker/broker/store/memory"
 )
@@ -41,7 +42,7 @@ func TestConnectorMetadata(t *testing.T) {
 			if want := fxClock().Add(DefaultMetadataValidity); !m.ValidUntil.Equal(want) {
 				t.Errorf("validUntil %s, want %s", m.ValidUntil, want)
 			}
-			if len(m.ACS) != 1 || m.ACS[0] != (Endpoint{Binding: BindingPOST, Location: fxBase + "/saml/connector/acs"}) {
+			if len(m.ACS) != 1 || m.ACS[0] != (Endpoint{Binding: samlxml.BindingPOST, Location: fxBase + "/saml/connector/acs"}) {
 				t.Errorf("ACS %+v", m.ACS)
 			}
 			if len(m.SigningCerts) != 1 || !m.SigningCerts[0].Equal(a.signCert) || len(m.EncryptionCerts) != 1 || !m.EncryptionCerts[0].Equal(a.encCert) {

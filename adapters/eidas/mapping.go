@@ -10,6 +10,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/ozg-broker/eidas-broker/adapters"
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 )
 
@@ -57,26 +58,26 @@ var naturalMDS = []string{"PersonIdentifier", "CurrentFamilyName", "CurrentGiven
 // (never FriendlyName). Duplicated attribute names are refused.
 func collectAttributes(stmt *etree.Element) (map[string]*values, error) {
 	out := map[string]*values{}
-	for _, at := range children(stmt, NSAssertion, "Attribute") {
-		name := attrValue(at, "Name")
+	for _, at := range samlxml.Children(stmt, samlxml.NSAssertion, "Attribute") {
+		name := samlxml.AttrValue(at, "Name")
 		if name == "" {
 			return nil, fmt.Errorf("%w: attribute without Name", ErrMalformed)
 		}
-		if f, ok := attr(at, "NameFormat"); ok && f != AttrNameFormatURI {
+		if f, ok := samlxml.Attr(at, "NameFormat"); ok && f != samlxml.AttrNameFormatURI {
 			return nil, fmt.Errorf("%w: attribute NameFormat %q", ErrMalformed, truncate(f, 80))
 		}
 		if _, dup := out[name]; dup {
 			return nil, fmt.Errorf("%w: attribute %s given twice", ErrAttribute, shortAttr(name))
 		}
 		v := &values{}
-		for _, av := range children(at, NSAssertion, "AttributeValue") {
-			s := text(av)
+		for _, av := range samlxml.Children(at, samlxml.NSAssertion, "AttributeValue") {
+			s := samlxml.Text(av)
 			if s == "" {
 				continue
 			}
-			ls, ok := nsAttr(av, NSNatural, "LatinScript")
+			ls, ok := samlxml.NSAttr(av, samlxml.NSNatural, "LatinScript")
 			if !ok {
-				ls, ok = nsAttr(av, NSLegal, "LatinScript")
+				ls, ok = samlxml.NSAttr(av, samlxml.NSLegal, "LatinScript")
 			}
 			if ok && ls == "false" {
 				v.native = append(v.native, s)
@@ -391,7 +392,7 @@ func decodeAddress(b64 string) (*adapters.Address, error) {
 		p := string(m[1])
 		if !declared[p] && !strings.Contains(string(raw), "xmlns:"+p+"=") {
 			declared[p] = true
-			fmt.Fprintf(&wrap, " xmlns:%s=%q", p, NSNatural)
+			fmt.Fprintf(&wrap, " xmlns:%s=%q", p, samlxml.NSNatural)
 		}
 	}
 	wrap.WriteString(">")
@@ -403,7 +404,7 @@ func decodeAddress(b64 string) (*adapters.Address, error) {
 	}
 	f := map[string]string{}
 	for _, e := range doc.Root().ChildElements() {
-		f[strings.ToLower(e.Tag)] = text(e)
+		f[strings.ToLower(e.Tag)] = samlxml.Text(e)
 	}
 	ad := &adapters.Address{
 		PostalCode: f["postcode"],

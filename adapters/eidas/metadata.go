@@ -10,6 +10,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 )
 
@@ -76,13 +77,13 @@ func ParseMetadata(data []byte) ([]*Metadata, error) {
 func parseMetadataElement(root *etree.Element) ([]*Metadata, error) {
 	var out []*Metadata
 	switch {
-	case is(root, NSMetadata, "EntityDescriptor"):
+	case samlxml.Is(root, samlxml.NSMetadata, "EntityDescriptor"):
 		m, err := parseEntity(root, time.Time{})
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, m)
-	case is(root, NSMetadata, "EntitiesDescriptor"):
+	case samlxml.Is(root, samlxml.NSMetadata, "EntitiesDescriptor"):
 		until, err := validUntil(root, time.Time{})
 		if err != nil {
 			return nil, err
@@ -102,13 +103,13 @@ func parseMetadataElement(root *etree.Element) ([]*Metadata, error) {
 func walkEntities(e *etree.Element, until time.Time, out *[]*Metadata) error {
 	for _, c := range e.ChildElements() {
 		switch {
-		case is(c, NSMetadata, "EntityDescriptor"):
+		case samlxml.Is(c, samlxml.NSMetadata, "EntityDescriptor"):
 			m, err := parseEntity(c, until)
 			if err != nil {
 				return err
 			}
 			*out = append(*out, m)
-		case is(c, NSMetadata, "EntitiesDescriptor"):
+		case samlxml.Is(c, samlxml.NSMetadata, "EntitiesDescriptor"):
 			u, err := validUntil(c, until)
 			if err != nil {
 				return err
@@ -123,7 +124,7 @@ func walkEntities(e *etree.Element, until time.Time, out *[]*Metadata) error {
 
 // validUntil returns the earlier of e's validUntil and outer.
 func validUntil(e *etree.Element, outer time.Time) (time.Time, error) {
-	v, ok := attr(e, "validUntil")
+	v, ok := samlxml.Attr(e, "validUntil")
 	if !ok {
 		return outer, nil
 	}
@@ -138,7 +139,7 @@ func validUntil(e *etree.Element, outer time.Time) (time.Time, error) {
 }
 
 func parseEntity(ed *etree.Element, outer time.Time) (*Metadata, error) {
-	m := &Metadata{EntityID: strings.TrimSpace(attrValue(ed, "entityID"))}
+	m := &Metadata{EntityID: strings.TrimSpace(samlxml.AttrValue(ed, "entityID"))}
 	if m.EntityID == "" {
 		return nil, fmt.Errorf("%w: entityID missing", ErrMetadata)
 	}
@@ -146,13 +147,13 @@ func parseEntity(ed *etree.Element, outer time.Time) (*Metadata, error) {
 	if m.ValidUntil, err = validUntil(ed, outer); err != nil {
 		return nil, err
 	}
-	if ext, ok, err := child(ed, NSMetadata, "Extensions"); err != nil {
+	if ext, ok, err := child(ed, samlxml.NSMetadata, "Extensions"); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMetadata, err)
 	} else if ok {
 		m.readExtensions(ext)
 	}
-	idps := children(ed, NSMetadata, "IDPSSODescriptor")
-	sps := children(ed, NSMetadata, "SPSSODescriptor")
+	idps := samlxml.Children(ed, samlxml.NSMetadata, "IDPSSODescriptor")
+	sps := samlxml.Children(ed, samlxml.NSMetadata, "SPSSODescriptor")
 	var role *etree.Element
 	switch {
 	case len(idps) == 1 && len(sps) == 0:
@@ -162,10 +163,10 @@ func parseEntity(ed *etree.Element, outer time.Time) (*Metadata, error) {
 	default:
 		return nil, fmt.Errorf("%w: entity %q needs exactly one IDPSSODescriptor or SPSSODescriptor", ErrMetadata, truncate(m.EntityID, 80))
 	}
-	if !slices.Contains(strings.Fields(attrValue(role, "protocolSupportEnumeration")), protocolSAML2) {
+	if !slices.Contains(strings.Fields(samlxml.AttrValue(role, "protocolSupportEnumeration")), samlxml.ProtocolSAML2) {
 		return nil, fmt.Errorf("%w: role descriptor does not support SAML 2.0", ErrMetadata)
 	}
-	if ru, ok := attr(role, "validUntil"); ok {
+	if ru, ok := samlxml.Attr(role, "validUntil"); ok {
 		t, err := parseTime(ru)
 		if err != nil {
 			return nil, fmt.Errorf("%w: validUntil: %w", ErrMetadata, err)
@@ -174,20 +175,20 @@ func parseEntity(ed *etree.Element, outer time.Time) (*Metadata, error) {
 			m.ValidUntil = t
 		}
 	}
-	m.WantAuthnRequestsSigned = attrValue(role, "WantAuthnRequestsSigned") == "true"
-	m.AuthnRequestsSigned = attrValue(role, "AuthnRequestsSigned") == "true"
-	if ext, ok, err := child(role, NSMetadata, "Extensions"); err != nil {
+	m.WantAuthnRequestsSigned = samlxml.AttrValue(role, "WantAuthnRequestsSigned") == "true"
+	m.AuthnRequestsSigned = samlxml.AttrValue(role, "AuthnRequestsSigned") == "true"
+	if ext, ok, err := child(role, samlxml.NSMetadata, "Extensions"); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMetadata, err)
 	} else if ok {
 		m.readExtensions(ext)
 	}
-	for _, kd := range children(role, NSMetadata, "KeyDescriptor") {
+	for _, kd := range samlxml.Children(role, samlxml.NSMetadata, "KeyDescriptor") {
 		certs, errs, err := keyDescriptorCerts(kd)
 		if err != nil {
 			return nil, err
 		}
 		m.CertificateErrors = append(m.CertificateErrors, errs...)
-		switch attrValue(kd, "use") {
+		switch samlxml.AttrValue(kd, "use") {
 		case "signing":
 			m.SigningCerts = append(m.SigningCerts, certs...)
 		case "encryption":
@@ -196,20 +197,20 @@ func parseEntity(ed *etree.Element, outer time.Time) (*Metadata, error) {
 			m.SigningCerts = append(m.SigningCerts, certs...)
 			m.EncryptionCerts = append(m.EncryptionCerts, certs...)
 		default:
-			return nil, fmt.Errorf("%w: KeyDescriptor use %q", ErrMetadata, truncate(attrValue(kd, "use"), 20))
+			return nil, fmt.Errorf("%w: KeyDescriptor use %q", ErrMetadata, truncate(samlxml.AttrValue(kd, "use"), 20))
 		}
 	}
-	for _, f := range children(role, NSMetadata, "NameIDFormat") {
-		m.NameIDFormats = append(m.NameIDFormats, text(f))
+	for _, f := range samlxml.Children(role, samlxml.NSMetadata, "NameIDFormat") {
+		m.NameIDFormats = append(m.NameIDFormats, samlxml.Text(f))
 	}
-	for _, s := range children(role, NSMetadata, "SingleSignOnService") {
-		m.SSO = append(m.SSO, Endpoint{Binding: attrValue(s, "Binding"), Location: strings.TrimSpace(attrValue(s, "Location"))})
+	for _, s := range samlxml.Children(role, samlxml.NSMetadata, "SingleSignOnService") {
+		m.SSO = append(m.SSO, Endpoint{Binding: samlxml.AttrValue(s, "Binding"), Location: strings.TrimSpace(samlxml.AttrValue(s, "Location"))})
 	}
-	for _, s := range children(role, NSMetadata, "AssertionConsumerService") {
-		m.ACS = append(m.ACS, Endpoint{Binding: attrValue(s, "Binding"), Location: strings.TrimSpace(attrValue(s, "Location"))})
+	for _, s := range samlxml.Children(role, samlxml.NSMetadata, "AssertionConsumerService") {
+		m.ACS = append(m.ACS, Endpoint{Binding: samlxml.AttrValue(s, "Binding"), Location: strings.TrimSpace(samlxml.AttrValue(s, "Location"))})
 	}
-	for _, a := range children(role, NSAssertion, "Attribute") {
-		if n := attrValue(a, "Name"); n != "" {
+	for _, a := range samlxml.Children(role, samlxml.NSAssertion, "Attribute") {
+		if n := samlxml.AttrValue(a, "Name"); n != "" {
 			m.Attributes = append(m.Attributes, n)
 		}
 	}
@@ -221,31 +222,31 @@ func parseEntity(ed *etree.Element, outer time.Time) (*Metadata, error) {
 func (m *Metadata) readExtensions(ext *etree.Element) {
 	for _, c := range ext.ChildElements() {
 		switch {
-		case is(c, NSEIDAS, "NodeCountry"):
-			m.NodeCountry = text(c)
-		case is(c, NSEIDAS, "SPType"):
-			m.SPType = text(c)
-		case is(c, NSAlgSupport, "SigningMethod"):
-			m.SigningMethods = append(m.SigningMethods, attrValue(c, "Algorithm"))
-		case is(c, NSAlgSupport, "DigestMethod"):
-			m.DigestMethods = append(m.DigestMethods, attrValue(c, "Algorithm"))
-		case is(c, NSMDAttr, "EntityAttributes"):
-			for _, a := range children(c, NSAssertion, "Attribute") {
+		case samlxml.Is(c, samlxml.NSEIDAS, "NodeCountry"):
+			m.NodeCountry = samlxml.Text(c)
+		case samlxml.Is(c, samlxml.NSEIDAS, "SPType"):
+			m.SPType = samlxml.Text(c)
+		case samlxml.Is(c, samlxml.NSAlgSupport, "SigningMethod"):
+			m.SigningMethods = append(m.SigningMethods, samlxml.AttrValue(c, "Algorithm"))
+		case samlxml.Is(c, samlxml.NSAlgSupport, "DigestMethod"):
+			m.DigestMethods = append(m.DigestMethods, samlxml.AttrValue(c, "Algorithm"))
+		case samlxml.Is(c, samlxml.NSMDAttr, "EntityAttributes"):
+			for _, a := range samlxml.Children(c, samlxml.NSAssertion, "Attribute") {
 				var values []string
-				for _, v := range children(a, NSAssertion, "AttributeValue") {
-					values = append(values, text(v))
+				for _, v := range samlxml.Children(a, samlxml.NSAssertion, "AttributeValue") {
+					values = append(values, samlxml.Text(v))
 				}
-				switch attrValue(a, "Name") {
-				case EntityAttrProtocolVersion:
+				switch samlxml.AttrValue(a, "Name") {
+				case samlxml.EntityAttrProtocolVersion:
 					for _, v := range values {
 						m.ProtocolVersions = append(m.ProtocolVersions, strings.Fields(v)...)
 					}
-				case EntityAttrApplicationID:
+				case samlxml.EntityAttrApplicationID:
 					m.ApplicationID = append(m.ApplicationID, values...)
-				case EntityAttrAssuranceCert:
+				case samlxml.EntityAttrAssuranceCert:
 					m.AssuranceCertifications = append(m.AssuranceCertifications, values...)
-				case EntityAttrEntityCategory:
-					if slices.Contains(values, EntityCategoryRequesterID) {
+				case samlxml.EntityAttrEntityCategory:
+					if slices.Contains(values, samlxml.EntityCategoryRequesterID) {
 						m.RequesterIDRequired = true
 					}
 				}
@@ -255,17 +256,17 @@ func (m *Metadata) readExtensions(ext *etree.Element) {
 }
 
 func keyDescriptorCerts(kd *etree.Element) ([]*x509.Certificate, []error, error) {
-	ki, err := mustChild(kd, NSDSig, "KeyInfo")
+	ki, err := mustChild(kd, samlxml.NSDSig, "KeyInfo")
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: KeyDescriptor: %w", ErrMetadata, err)
 	}
 	var out []*x509.Certificate
 	var errs []error
 	n := 0
-	for _, xd := range children(ki, NSDSig, "X509Data") {
-		for _, xc := range children(xd, NSDSig, "X509Certificate") {
+	for _, xd := range samlxml.Children(ki, samlxml.NSDSig, "X509Data") {
+		for _, xc := range samlxml.Children(xd, samlxml.NSDSig, "X509Certificate") {
 			n++
-			c, err := parseCertBase64(text(xc))
+			c, err := parseCertBase64(samlxml.Text(xc))
 			if err != nil {
 				errs = append(errs, err)
 				continue
@@ -331,7 +332,7 @@ func checkProxyService(m *Metadata, isoCountry string, now time.Time) error {
 	if len(m.SigningCerts) == 0 {
 		return fmt.Errorf("%w: no signing certificate", ErrMetadata)
 	}
-	if _, err := pickSSO(m, BindingPOST); err != nil {
+	if _, err := pickSSO(m, samlxml.BindingPOST); err != nil {
 		return err
 	}
 	if m.NodeCountry != "" && !sameCountry(m.NodeCountry, isoCountry) {
@@ -364,9 +365,9 @@ func checkEntityKeys(m *Metadata) error {
 // HTTP-Redirect (eIDAS services must support both, but not every node
 // publishes both).
 func pickSSO(m *Metadata, prefer string) (Endpoint, error) {
-	order := []string{BindingPOST, BindingRedirect}
-	if prefer == BindingRedirect {
-		order = []string{BindingRedirect, BindingPOST}
+	order := []string{samlxml.BindingPOST, samlxml.BindingRedirect}
+	if prefer == samlxml.BindingRedirect {
+		order = []string{samlxml.BindingRedirect, samlxml.BindingPOST}
 	}
 	for _, want := range order {
 		for _, e := range m.SSO {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ozg-broker/eidas-broker/adapters"
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 	"github.com/ozg-broker/eidas-broker/broker/store/memory"
@@ -143,14 +144,14 @@ func TestParseMetadataStructure(t *testing.T) {
 	if !m.IDP || m.EntityID != fxIdP || m.NodeCountry != "AT" || len(m.SigningCerts) != 2 || len(m.SSO) != 2 {
 		t.Fatalf("parsed %+v", m)
 	}
-	if e, err := pickSSO(m, BindingPOST); err != nil || e.Binding != BindingPOST {
+	if e, err := pickSSO(m, samlxml.BindingPOST); err != nil || e.Binding != samlxml.BindingPOST {
 		t.Errorf("binding %+v %v", e, err)
 	}
-	if e, err := pickSSO(m, BindingRedirect); err != nil || e.Binding != BindingRedirect {
+	if e, err := pickSSO(m, samlxml.BindingRedirect); err != nil || e.Binding != samlxml.BindingRedirect {
 		t.Errorf("preferred redirect binding %+v %v", e, err)
 	}
 	m.SSO = m.SSO[:1] // POST only: a Redirect preference falls back
-	if e, err := pickSSO(m, BindingRedirect); err != nil || e.Binding != BindingPOST {
+	if e, err := pickSSO(m, samlxml.BindingRedirect); err != nil || e.Binding != samlxml.BindingPOST {
 		t.Errorf("fallback binding %+v %v", e, err)
 	}
 	for _, bad := range []string{

@@ -18,6 +18,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/ozg-broker/eidas-broker/adapters"
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 )
@@ -68,10 +69,7 @@ func (a *Adapter) Begin(_ context.Context, req adapters.Request) (adapters.Hando
 	if !relayStateRE.MatchString(req.Ref) {
 		return adapters.Handoff{}, nil, fmt.Errorf("eidas: begin: %w: transaction reference unusable as RelayState", ErrState)
 	}
-	id, err := newID()
-	if err != nil {
-		return adapters.Handoff{}, nil, fmt.Errorf("eidas: begin: %w", err)
-	}
+	id := samlxml.NewID()
 	attrs := a.selectAttributes(req.Claims)
 	el := a.authnRequest(id, sso.Location, floor, attrs, now)
 
@@ -89,7 +87,7 @@ func (a *Adapter) Begin(_ context.Context, req adapters.Request) (adapters.Hando
 
 	var h adapters.Handoff
 	switch sso.Binding {
-	case BindingPOST:
+	case samlxml.BindingPOST:
 		if err := xmlsec.Sign(el, a.signer, []*x509.Certificate{a.signCert}, a.signAlg); err != nil {
 			return adapters.Handoff{}, nil, fmt.Errorf("eidas: begin: sign request: %w", err)
 		}
@@ -99,7 +97,7 @@ func (a *Adapter) Begin(_ context.Context, req adapters.Request) (adapters.Hando
 		}
 		h.PostURL = sso.Location
 		h.PostForm = url.Values{"SAMLRequest": {base64.StdEncoding.EncodeToString(xml)}, "RelayState": {req.Ref}}
-	case BindingRedirect:
+	case samlxml.BindingRedirect:
 		xml, err := serialize(el)
 		if err != nil {
 			return adapters.Handoff{}, nil, fmt.Errorf("eidas: begin: %w", err)
@@ -131,9 +129,9 @@ func (a *Adapter) selectAttributes(claims []string) []requested {
 // authnRequest builds the unsigned eIDAS v1.4 AuthnRequest.
 func (a *Adapter) authnRequest(id, destination string, floor assurance.Level, attrs []requested, now time.Time) *etree.Element {
 	ar := etree.NewElement("saml2p:AuthnRequest")
-	ar.CreateAttr("xmlns:saml2p", NSProtocol)
-	ar.CreateAttr("xmlns:saml2", NSAssertion)
-	ar.CreateAttr("xmlns:eidas", NSEIDAS)
+	ar.CreateAttr("xmlns:saml2p", samlxml.NSProtocol)
+	ar.CreateAttr("xmlns:saml2", samlxml.NSAssertion)
+	ar.CreateAttr("xmlns:eidas", samlxml.NSEIDAS)
 	ar.CreateAttr("Destination", destination)
 	ar.CreateAttr("ForceAuthn", "true")
 	ar.CreateAttr("ID", id)
@@ -144,7 +142,7 @@ func (a *Adapter) authnRequest(id, destination string, floor assurance.Level, at
 	}
 	ar.CreateAttr("Version", samlVersion)
 	iss := ar.CreateElement("saml2:Issuer")
-	iss.CreateAttr("Format", NameIDEntity)
+	iss.CreateAttr("Format", samlxml.NameIDEntity)
 	iss.SetText(a.entityID)
 
 	ext := ar.CreateElement("saml2p:Extensions")
@@ -156,7 +154,7 @@ func (a *Adapter) authnRequest(id, destination string, floor assurance.Level, at
 		ra := ras.CreateElement("eidas:RequestedAttribute")
 		ra.CreateAttr("FriendlyName", r.def.FriendlyName)
 		ra.CreateAttr("Name", r.def.Name)
-		ra.CreateAttr("NameFormat", AttrNameFormatURI)
+		ra.CreateAttr("NameFormat", samlxml.AttrNameFormatURI)
 		ra.CreateAttr("isRequired", fmt.Sprint(r.required))
 	}
 

@@ -16,6 +16,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/ozg-broker/eidas-broker/adapters"
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 )
@@ -102,11 +103,11 @@ func TestAuthnRequest(t *testing.T) {
 				get("ID") != st.ID || get("AssertionConsumerServiceURL") != "" || get("ProtocolBinding") != "" {
 				t.Errorf("attributes %v", ar.Attr)
 			}
-			if iss := ar.SelectElement("Issuer"); iss == nil || iss.Text() != fxBase+"/saml/connector/metadata" || iss.SelectAttrValue("Format", "") != NameIDEntity {
+			if iss := ar.SelectElement("Issuer"); iss == nil || iss.Text() != fxBase+"/saml/connector/metadata" || iss.SelectAttrValue("Format", "") != samlxml.NameIDEntity {
 				t.Errorf("issuer %v", iss)
 			}
 			nip := ar.SelectElement("NameIDPolicy")
-			if nip == nil || nip.SelectAttrValue("Format", "") != NameIDPersistent || nip.SelectAttrValue("AllowCreate", "") != "true" {
+			if nip == nil || nip.SelectAttrValue("Format", "") != samlxml.NameIDPersistent || nip.SelectAttrValue("AllowCreate", "") != "true" {
 				t.Errorf("NameIDPolicy %v", nip)
 			}
 			rac := ar.SelectElement("RequestedAuthnContext")
@@ -123,7 +124,7 @@ func TestAuthnRequest(t *testing.T) {
 			}
 			got := map[string]string{}
 			for _, ra := range ext.FindElements("./RequestedAttributes/RequestedAttribute") {
-				if ra.SelectAttrValue("NameFormat", "") != AttrNameFormatURI {
+				if ra.SelectAttrValue("NameFormat", "") != samlxml.AttrNameFormatURI {
 					t.Errorf("NameFormat %v", ra.Attr)
 				}
 				got[ra.SelectAttrValue("Name", "")] = ra.SelectAttrValue("isRequired", "")
@@ -215,7 +216,7 @@ func TestAuthnRequestVariants(t *testing.T) {
 		if rac.SelectAttrValue("Comparison", "") != "exact" || rac.SelectElement("AuthnContextClassRef").Text() != nn.URI() {
 			t.Errorf("RequestedAuthnContext %v", rac.Attr)
 		}
-		if f := ar.SelectElement("NameIDPolicy").SelectAttrValue("Format", ""); f != NameIDTransient {
+		if f := ar.SelectElement("NameIDPolicy").SelectAttrValue("Format", ""); f != samlxml.NameIDTransient {
 			t.Errorf("NameIDPolicy %s", f)
 		}
 	})

@@ -15,6 +15,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/ozg-broker/eidas-broker/adapters"
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 	"github.com/ozg-broker/eidas-broker/broker/store"
@@ -106,7 +107,7 @@ func (a *Adapter) processResponse(ctx context.Context, st *loginState, raw []byt
 	if err != nil {
 		return adapters.Identity{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	if !is(doc.Root(), NSProtocol, "Response") {
+	if !samlxml.Is(doc.Root(), samlxml.NSProtocol, "Response") {
 		return adapters.Identity{}, fmt.Errorf("%w: not a samlp:Response", ErrMalformed)
 	}
 	// From here on only the element re-read from the signed bytes is used.
@@ -119,7 +120,7 @@ func (a *Adapter) processResponse(ctx context.Context, st *loginState, raw []byt
 		return adapters.Identity{}, err
 	}
 
-	status, err := mustChild(resp, NSProtocol, "Status")
+	status, err := mustChild(resp, samlxml.NSProtocol, "Status")
 	if err != nil {
 		return adapters.Identity{}, err
 	}
@@ -129,29 +130,29 @@ func (a *Adapter) processResponse(ctx context.Context, st *loginState, raw []byt
 		return adapters.Identity{}, err
 	}
 
-	if n := descendants(resp, NSAssertion, "Assertion"); n > 0 {
+	if n := len(samlxml.Descendants(resp, samlxml.NSAssertion, "Assertion")); n > 0 {
 		return adapters.Identity{}, fmt.Errorf("%w: %d plain assertion(s) in the response", ErrPlainAssertion, n)
 	}
-	encs := children(resp, NSAssertion, "EncryptedAssertion")
-	if len(encs) != 1 || descendants(resp, NSAssertion, "EncryptedAssertion") != 1 {
-		return adapters.Identity{}, fmt.Errorf("%w: found %d", ErrAssertionCount, descendants(resp, NSAssertion, "EncryptedAssertion"))
+	encs := samlxml.Children(resp, samlxml.NSAssertion, "EncryptedAssertion")
+	if len(encs) != 1 || len(samlxml.Descendants(resp, samlxml.NSAssertion, "EncryptedAssertion")) != 1 {
+		return adapters.Identity{}, fmt.Errorf("%w: found %d", ErrAssertionCount, len(samlxml.Descendants(resp, samlxml.NSAssertion, "EncryptedAssertion")))
 	}
 	as, err := xmlsec.Decrypt(encs[0], a.decKey, xmlsec.DecryptOptions{Limits: responseLimits, AllowLegacyKeyTransport: c.legacyKT})
 	if err != nil {
 		return adapters.Identity{}, fmt.Errorf("%w: %w", ErrDecryption, err)
 	}
-	if !is(as, NSAssertion, "Assertion") {
+	if !samlxml.Is(as, samlxml.NSAssertion, "Assertion") {
 		return adapters.Identity{}, fmt.Errorf("%w: encrypted content is not a saml:Assertion", ErrMalformed)
 	}
 	// The Response signature covers the ciphertext and AES-GCM binds the
 	// plaintext to it, so an unsigned assertion is authentic. A signed one
 	// must still verify: a broken inner signature is never ignored.
-	if len(children(as, xmlsec.NamespaceDSig, "Signature")) > 0 {
+	if len(samlxml.Children(as, xmlsec.NamespaceDSig, "Signature")) > 0 {
 		if as, _, err = xmlsec.Verify(as, a.verifyOptions(c, md)); err != nil {
 			return adapters.Identity{}, fmt.Errorf("%w: assertion: %w", ErrSignature, err)
 		}
 	}
-	if descendants(as, NSAssertion, "Assertion") > 0 || descendants(as, NSAssertion, "EncryptedAssertion") > 0 {
+	if len(samlxml.Descendants(as, samlxml.NSAssertion, "Assertion")) > 0 || len(samlxml.Descendants(as, samlxml.NSAssertion, "EncryptedAssertion")) > 0 {
 		return adapters.Identity{}, fmt.Errorf("%w: assertion nested in the assertion", ErrAssertionCount)
 	}
 	ai, err := a.checkAssertion(as, md, st, now, issued)
@@ -198,21 +199,21 @@ func (a *Adapter) consume(ctx context.Context, kind, issuer, id string, ttl time
 
 // checkResponse checks the Response element itself; it returns its ID.
 func (a *Adapter) checkResponse(resp *etree.Element, md *Metadata, st *loginState, now, issued time.Time) (string, error) {
-	if v := attrValue(resp, "Version"); v != samlVersion {
+	if v := samlxml.AttrValue(resp, "Version"); v != samlVersion {
 		return "", fmt.Errorf("%w: Version %q", ErrMalformed, truncate(v, 8))
 	}
-	id := attrValue(resp, "ID")
+	id := samlxml.AttrValue(resp, "ID")
 	if id == "" {
 		return "", fmt.Errorf("%w: response without ID", ErrMalformed)
 	}
 	if err := checkIssuer(resp, md.EntityID); err != nil {
 		return "", err
 	}
-	dest, ok := attr(resp, "Destination")
+	dest, ok := samlxml.Attr(resp, "Destination")
 	if !ok || dest != a.acsURL {
 		return "", fmt.Errorf("%w: Destination %q", ErrDestination, truncate(dest, 100))
 	}
-	irt, ok := attr(resp, "InResponseTo")
+	irt, ok := samlxml.Attr(resp, "InResponseTo")
 	if !ok || irt == "" {
 		return "", ErrUnsolicited
 	}
@@ -228,7 +229,7 @@ func (a *Adapter) checkResponse(resp *etree.Element, md *Metadata, st *loginStat
 // checkInstant requires IssueInstant after the request (less skew), not in
 // the future (beyond skew) and not older than maxAnswerAge.
 func (a *Adapter) checkInstant(e *etree.Element, now, issued time.Time) error {
-	t, err := parseTime(attrValue(e, "IssueInstant"))
+	t, err := parseTime(samlxml.AttrValue(e, "IssueInstant"))
 	if err != nil {
 		return fmt.Errorf("%s IssueInstant: %w", e.Tag, err)
 	}
@@ -244,15 +245,15 @@ func (a *Adapter) checkInstant(e *etree.Element, now, issued time.Time) error {
 }
 
 func checkIssuer(e *etree.Element, entityID string) error {
-	iss, err := mustChild(e, NSAssertion, "Issuer")
+	iss, err := mustChild(e, samlxml.NSAssertion, "Issuer")
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrIssuer, err)
 	}
-	if f, ok := attr(iss, "Format"); ok && f != NameIDEntity {
+	if f, ok := samlxml.Attr(iss, "Format"); ok && f != samlxml.NameIDEntity {
 		return fmt.Errorf("%w: Issuer Format %q", ErrIssuer, truncate(f, 80))
 	}
-	if text(iss) != entityID {
-		return fmt.Errorf("%w: %q, expected the metadata entity ID", ErrIssuer, truncate(text(iss), 100))
+	if samlxml.Text(iss) != entityID {
+		return fmt.Errorf("%w: %q, expected the metadata entity ID", ErrIssuer, truncate(samlxml.Text(iss), 100))
 	}
 	return nil
 }
@@ -276,23 +277,23 @@ func checkIssuer(e *etree.Element, entityID string) error {
 //
 // Every mapped error also wraps ErrStatus.
 func statusError(status *etree.Element) error {
-	sc, err := mustChild(status, NSProtocol, "StatusCode")
+	sc, err := mustChild(status, samlxml.NSProtocol, "StatusCode")
 	if err != nil {
 		return err
 	}
-	top := attrValue(sc, "Value")
+	top := samlxml.AttrValue(sc, "Value")
 	sub, third := "", ""
-	if s, ok, err := child(sc, NSProtocol, "StatusCode"); err != nil {
+	if s, ok, err := child(sc, samlxml.NSProtocol, "StatusCode"); err != nil {
 		return err
 	} else if ok {
-		sub = attrValue(s, "Value")
-		if t, ok, err := child(s, NSProtocol, "StatusCode"); err != nil {
+		sub = samlxml.AttrValue(s, "Value")
+		if t, ok, err := child(s, samlxml.NSProtocol, "StatusCode"); err != nil {
 			return err
 		} else if ok {
-			third = attrValue(t, "Value")
+			third = samlxml.AttrValue(t, "Value")
 		}
 	}
-	if top == StatusSuccess {
+	if top == samlxml.StatusSuccess {
 		if sub != "" {
 			return fmt.Errorf("%w: Success with second-level code %q", ErrMalformed, truncate(sub, 80))
 		}
@@ -302,16 +303,16 @@ func statusError(status *etree.Element) error {
 		return fmt.Errorf("%w: StatusCode without Value", ErrMalformed)
 	}
 	msg := ""
-	if m, ok, _ := child(status, NSProtocol, "StatusMessage"); ok {
-		msg = truncate(text(m), maxStatusMessage)
+	if m, ok, _ := child(status, samlxml.NSProtocol, "StatusMessage"); ok {
+		msg = truncate(samlxml.Text(m), maxStatusMessage)
 	}
 	err = fmt.Errorf("%w: %s / %s: %q", ErrStatus, shortStatus(top), shortStatus(sub), msg)
 	switch {
-	case sub == StatusRequestDenied, strings.HasSuffix(third, "/cancel"):
+	case sub == samlxml.StatusRequestDenied, strings.HasSuffix(third, "/cancel"):
 		return fmt.Errorf("%w: %w", adapters.ErrCancelled, err)
-	case sub == StatusAuthnFailed:
+	case sub == samlxml.StatusAuthnFailed:
 		return fmt.Errorf("%w: %w", ErrAuthnFailed, err)
-	case sub == StatusNoAuthnContext:
+	case sub == samlxml.StatusNoAuthnContext:
 		return fmt.Errorf("%w: %w", ErrLevelUnreachable, err)
 	}
 	return err
@@ -339,8 +340,8 @@ type assertionInfo struct {
 
 // checkAssertion applies the SAML and eIDAS rules to the assertion.
 func (a *Adapter) checkAssertion(as *etree.Element, md *Metadata, st *loginState, now, issued time.Time) (*assertionInfo, error) {
-	ai := &assertionInfo{id: attrValue(as, "ID")}
-	if v := attrValue(as, "Version"); v != samlVersion {
+	ai := &assertionInfo{id: samlxml.AttrValue(as, "ID")}
+	if v := samlxml.AttrValue(as, "Version"); v != samlVersion {
 		return nil, fmt.Errorf("%w: assertion Version %q", ErrMalformed, truncate(v, 8))
 	}
 	if ai.id == "" {
@@ -353,29 +354,29 @@ func (a *Adapter) checkAssertion(as *etree.Element, md *Metadata, st *loginState
 		return nil, err
 	}
 
-	subj, err := mustChild(as, NSAssertion, "Subject")
+	subj, err := mustChild(as, samlxml.NSAssertion, "Subject")
 	if err != nil {
 		return nil, err
 	}
-	nameID, err := mustChild(subj, NSAssertion, "NameID")
+	nameID, err := mustChild(subj, samlxml.NSAssertion, "NameID")
 	if err != nil {
 		return nil, err
 	}
-	if text(nameID) == "" {
+	if samlxml.Text(nameID) == "" {
 		return nil, fmt.Errorf("%w: empty NameID", ErrMalformed)
 	}
-	scs := children(subj, NSAssertion, "SubjectConfirmation")
-	if len(scs) != 1 || attrValue(scs[0], "Method") != CMBearer {
+	scs := samlxml.Children(subj, samlxml.NSAssertion, "SubjectConfirmation")
+	if len(scs) != 1 || samlxml.AttrValue(scs[0], "Method") != samlxml.CMBearer {
 		return nil, fmt.Errorf("%w: need exactly one bearer SubjectConfirmation", ErrRecipient)
 	}
-	scd, err := mustChild(scs[0], NSAssertion, "SubjectConfirmationData")
+	scd, err := mustChild(scs[0], samlxml.NSAssertion, "SubjectConfirmationData")
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRecipient, err)
 	}
-	if r, ok := attr(scd, "Recipient"); !ok || r != a.acsURL {
+	if r, ok := samlxml.Attr(scd, "Recipient"); !ok || r != a.acsURL {
 		return nil, fmt.Errorf("%w: Recipient %q", ErrRecipient, truncate(r, 100))
 	}
-	if irt, ok := attr(scd, "InResponseTo"); !ok || irt == "" {
+	if irt, ok := samlxml.Attr(scd, "InResponseTo"); !ok || irt == "" {
 		return nil, fmt.Errorf("%w: SubjectConfirmationData without InResponseTo", ErrUnsolicited)
 	} else if irt != st.ID {
 		return nil, fmt.Errorf("%w: SubjectConfirmationData InResponseTo does not match", ErrInResponseTo)
@@ -386,7 +387,7 @@ func (a *Adapter) checkAssertion(as *etree.Element, md *Metadata, st *loginState
 	}
 	ai.notOnOrAfter = scdEnd
 
-	cond, err := mustChild(as, NSAssertion, "Conditions")
+	cond, err := mustChild(as, samlxml.NSAssertion, "Conditions")
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrAudience, err)
 	}
@@ -400,18 +401,18 @@ func (a *Adapter) checkAssertion(as *etree.Element, md *Metadata, st *loginState
 	audiences := 0
 	for _, c := range cond.ChildElements() {
 		switch {
-		case is(c, NSAssertion, "AudienceRestriction"):
+		case samlxml.Is(c, samlxml.NSAssertion, "AudienceRestriction"):
 			audiences++
 			ok := false
-			for _, au := range children(c, NSAssertion, "Audience") {
-				if text(au) == a.entityID {
+			for _, au := range samlxml.Children(c, samlxml.NSAssertion, "Audience") {
+				if samlxml.Text(au) == a.entityID {
 					ok = true
 				}
 			}
 			if !ok {
 				return nil, fmt.Errorf("%w: AudienceRestriction does not name us", ErrAudience)
 			}
-		case is(c, NSAssertion, "OneTimeUse"), is(c, NSAssertion, "ProxyRestriction"):
+		case samlxml.Is(c, samlxml.NSAssertion, "OneTimeUse"), samlxml.Is(c, samlxml.NSAssertion, "ProxyRestriction"):
 		default:
 			// saml-core §2.5.1: an unknown condition makes the assertion
 			// indeterminate, which we refuse.
@@ -422,11 +423,11 @@ func (a *Adapter) checkAssertion(as *etree.Element, md *Metadata, st *loginState
 		return nil, fmt.Errorf("%w: no AudienceRestriction", ErrAudience)
 	}
 
-	authn := children(as, NSAssertion, "AuthnStatement")
+	authn := samlxml.Children(as, samlxml.NSAssertion, "AuthnStatement")
 	if len(authn) != 1 {
 		return nil, fmt.Errorf("%w: need exactly one AuthnStatement, found %d", ErrMalformed, len(authn))
 	}
-	if ai.authnInstant, err = parseTime(attrValue(authn[0], "AuthnInstant")); err != nil {
+	if ai.authnInstant, err = parseTime(samlxml.AttrValue(authn[0], "AuthnInstant")); err != nil {
 		return nil, fmt.Errorf("AuthnInstant: %w", err)
 	}
 	if ai.authnInstant.After(now.Add(a.skew)) {
@@ -437,23 +438,23 @@ func (a *Adapter) checkAssertion(as *etree.Element, md *Metadata, st *loginState
 	if ai.authnInstant.Before(issued.Add(-a.skew)) {
 		return nil, fmt.Errorf("%w: AuthnInstant before the request (ForceAuthn)", ErrExpired)
 	}
-	ctxEl, err := mustChild(authn[0], NSAssertion, "AuthnContext")
+	ctxEl, err := mustChild(authn[0], samlxml.NSAssertion, "AuthnContext")
 	if err != nil {
 		return nil, err
 	}
-	ref, err := mustChild(ctxEl, NSAssertion, "AuthnContextClassRef")
+	ref, err := mustChild(ctxEl, samlxml.NSAssertion, "AuthnContextClassRef")
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrLoADowngrade, err)
 	}
-	if ai.level, err = assurance.ParseURI(text(ref)); err != nil {
+	if ai.level, err = assurance.ParseURI(samlxml.Text(ref)); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrLoADowngrade, err)
 	}
 
-	stmts := children(as, NSAssertion, "AttributeStatement")
+	stmts := samlxml.Children(as, samlxml.NSAssertion, "AttributeStatement")
 	if len(stmts) != 1 {
 		return nil, fmt.Errorf("%w: need exactly one AttributeStatement, found %d", ErrMalformed, len(stmts))
 	}
-	if len(children(stmts[0], NSAssertion, "EncryptedAttribute")) > 0 {
+	if len(samlxml.Children(stmts[0], samlxml.NSAssertion, "EncryptedAttribute")) > 0 {
 		return nil, fmt.Errorf("%w: EncryptedAttribute is not allowed in eIDAS", ErrMalformed)
 	}
 	ai.attrs = stmts[0]
@@ -463,7 +464,7 @@ func (a *Adapter) checkAssertion(as *etree.Element, md *Metadata, st *loginState
 // checkWindow applies NotBefore/NotOnOrAfter with skew; needEnd makes
 // NotOnOrAfter mandatory. It returns NotOnOrAfter (zero if absent).
 func (a *Adapter) checkWindow(e *etree.Element, what string, now time.Time, needEnd bool) (time.Time, error) {
-	if v, ok := attr(e, "NotBefore"); ok {
+	if v, ok := samlxml.Attr(e, "NotBefore"); ok {
 		t, err := parseTime(v)
 		if err != nil {
 			return time.Time{}, fmt.Errorf("%s NotBefore: %w", what, err)
@@ -472,7 +473,7 @@ func (a *Adapter) checkWindow(e *etree.Element, what string, now time.Time, need
 			return time.Time{}, fmt.Errorf("%w: %s NotBefore", ErrNotYetValid, what)
 		}
 	}
-	v, ok := attr(e, "NotOnOrAfter")
+	v, ok := samlxml.Attr(e, "NotOnOrAfter")
 	if !ok {
 		if needEnd {
 			return time.Time{}, fmt.Errorf("%w: %s without NotOnOrAfter", ErrMalformed, what)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 )
 
@@ -71,15 +72,15 @@ func verifyMetadataRoot(root *etree.Element, opts VerifyMetadataOptions) (*etree
 // itself is checked afterwards, with these and the anchors as the only
 // keys.
 func chainedSigners(root *etree.Element, anchors []*x509.Certificate, now time.Time, ignoreTime bool) []*x509.Certificate {
-	sig, found, err := child(root, NSDSig, "Signature")
+	sig, found, err := child(root, samlxml.NSDSig, "Signature")
 	if err != nil || !found {
 		return nil
 	}
 	var certs []*x509.Certificate
-	for _, ki := range children(sig, NSDSig, "KeyInfo") {
-		for _, xd := range children(ki, NSDSig, "X509Data") {
-			for _, xc := range children(xd, NSDSig, "X509Certificate") {
-				if c, err := parseCertBase64(text(xc)); err == nil {
+	for _, ki := range samlxml.Children(sig, samlxml.NSDSig, "KeyInfo") {
+		for _, xd := range samlxml.Children(ki, samlxml.NSDSig, "X509Data") {
+			for _, xc := range samlxml.Children(xd, samlxml.NSDSig, "X509Certificate") {
+				if c, err := parseCertBase64(samlxml.Text(xc)); err == nil {
 					certs = append(certs, c)
 				}
 			}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ozg-broker/eidas-broker/adapters"
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 	"github.com/ozg-broker/eidas-broker/config"
@@ -33,7 +34,7 @@ func withPeer(a *Adapter, entityID string, certs []*x509.Certificate) {
 	c.state.Store(&countryState{md: &Metadata{
 		EntityID: entityID, IDP: true, SigningCerts: certs,
 		ValidUntil: time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC),
-	}, sso: Endpoint{Binding: BindingPOST, Location: "https://peer.test.example/sso"}})
+	}, sso: Endpoint{Binding: samlxml.BindingPOST, Location: "https://peer.test.example/sso"}})
 }
 
 // TestVectorGeneratedPSS: generated/response-pss-encrypted.xml (an
@@ -122,13 +123,13 @@ func keyInfoCerts(t *testing.T, raw []byte) []*x509.Certificate {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sig, ok, _ := child(doc.Root(), NSDSig, "Signature")
+	sig, ok, _ := child(doc.Root(), samlxml.NSDSig, "Signature")
 	if !ok {
 		return nil
 	}
 	var out []*x509.Certificate
 	for _, xc := range sig.FindElements(".//X509Certificate") {
-		if c, err := parseCertBase64(text(xc)); err == nil {
+		if c, err := parseCertBase64(samlxml.Text(xc)); err == nil {
 			out = append(out, c)
 		}
 	}
@@ -148,10 +149,10 @@ func TestVectorsMetadata(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sig, _, _ := child(root.Root(), NSDSig, "Signature")
+		sig, _, _ := child(root.Root(), samlxml.NSDSig, "Signature")
 		var out []*x509.Certificate
 		for _, xc := range sig.FindElements(".//X509Certificate") {
-			c, err := parseCertBase64(text(xc))
+			c, err := parseCertBase64(samlxml.Text(xc))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -299,7 +300,7 @@ func TestVectorsENAttributeMapping(t *testing.T) {
 	if err != nil {
 		t.Fatalf("decrypt (CR 1.4 algorithms): %v", err)
 	}
-	stmt, err := mustChild(as, NSAssertion, "AttributeStatement")
+	stmt, err := mustChild(as, samlxml.NSAssertion, "AttributeStatement")
 	if err != nil {
 		t.Fatal(err)
 	}

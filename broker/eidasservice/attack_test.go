@@ -13,6 +13,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 	es "github.com/ozg-broker/eidas-broker/broker/eidasservice"
 	"github.com/ozg-broker/eidas-broker/broker/eidasservice/democonnector"
@@ -210,37 +211,37 @@ func TestRefusedWithErrorResponse(t *testing.T) {
 		top, sub string
 		msg      string
 	}{
-		{name: "IsPassive true", opts: democonnector.RequestOptions{IsPassive: "true"}, top: es.StatusResponder, sub: es.StatusNoPassive},
-		{name: "ForceAuthn false", opts: democonnector.RequestOptions{ForceAuthn: "false"}, top: es.StatusRequester, sub: es.StatusRequestDenied, msg: "ForceAuthn"},
-		{name: "ForceAuthn missing", opts: democonnector.RequestOptions{ForceAuthn: "-"}, top: es.StatusRequester, sub: es.StatusRequestDenied, msg: "ForceAuthn"},
-		{name: "unsupported required attribute", top: es.StatusRequester, sub: es.StatusInvalidAttrName, msg: "LegalName",
+		{name: "IsPassive true", opts: democonnector.RequestOptions{IsPassive: "true"}, top: samlxml.StatusResponder, sub: samlxml.StatusNoPassive},
+		{name: "ForceAuthn false", opts: democonnector.RequestOptions{ForceAuthn: "false"}, top: samlxml.StatusRequester, sub: samlxml.StatusRequestDenied, msg: "ForceAuthn"},
+		{name: "ForceAuthn missing", opts: democonnector.RequestOptions{ForceAuthn: "-"}, top: samlxml.StatusRequester, sub: samlxml.StatusRequestDenied, msg: "ForceAuthn"},
+		{name: "unsupported required attribute", top: samlxml.StatusRequester, sub: samlxml.StatusInvalidAttrName, msg: "LegalName",
 			opts: democonnector.RequestOptions{Attributes: append(democonnector.MinimumDataSet(),
 				democonnector.RequestedAttribute{Name: "http://eidas.europa.eu/attributes/legalperson/LegalName", Required: true})}},
-		{name: "only unsupported optional attributes", top: es.StatusRequester, sub: es.StatusInvalidAttrName,
+		{name: "only unsupported optional attributes", top: samlxml.StatusRequester, sub: samlxml.StatusInvalidAttrName,
 			opts: democonnector.RequestOptions{Attributes: []democonnector.RequestedAttribute{{Name: "http://example.org/unknown"}}}},
-		{name: "required Gender (no sex data on the eID card)", top: es.StatusRequester, sub: es.StatusInvalidAttrName, msg: "Gender",
+		{name: "required Gender (no sex data on the eID card)", top: samlxml.StatusRequester, sub: samlxml.StatusInvalidAttrName, msg: "Gender",
 			opts: democonnector.RequestOptions{Attributes: append(democonnector.MinimumDataSet(), democonnector.RequestedAttribute{Name: es.AttrGender, Required: true})}},
-		{name: "exact substantial", top: es.StatusResponder, sub: es.StatusNoAuthnContext,
+		{name: "exact substantial", top: samlxml.StatusResponder, sub: samlxml.StatusNoAuthnContext,
 			opts: democonnector.RequestOptions{Comparison: "exact", Level: []string{"http://eidas.europa.eu/LoA/substantial"}}},
-		{name: "not-notified only", top: es.StatusResponder, sub: es.StatusNoAuthnContext,
+		{name: "not-notified only", top: samlxml.StatusResponder, sub: samlxml.StatusNoAuthnContext,
 			opts: democonnector.RequestOptions{Comparison: "exact", Level: []string{"http://eidas.europa.eu/NotNotified/LoA/high"}}},
-		{name: "minimum with a not-notified level", top: es.StatusRequester, sub: es.StatusNoAuthnContext,
+		{name: "minimum with a not-notified level", top: samlxml.StatusRequester, sub: samlxml.StatusNoAuthnContext,
 			opts: democonnector.RequestOptions{Level: []string{"http://eidas.europa.eu/NotNotified/LoA/low"}}},
-		{name: "no RequestedAuthnContext", top: es.StatusRequester, sub: es.StatusNoAuthnContext,
+		{name: "no RequestedAuthnContext", top: samlxml.StatusRequester, sub: samlxml.StatusNoAuthnContext,
 			opts: democonnector.RequestOptions{NoAuthnContext: true}},
-		{name: "comparison better", top: es.StatusRequester, sub: es.StatusNoAuthnContext,
+		{name: "comparison better", top: samlxml.StatusRequester, sub: samlxml.StatusNoAuthnContext,
 			opts: democonnector.RequestOptions{Comparison: "better"}},
-		{name: "unsupported NameIDPolicy", top: es.StatusRequester, sub: es.StatusInvalidNameIDPolicy,
+		{name: "unsupported NameIDPolicy", top: samlxml.StatusRequester, sub: samlxml.StatusInvalidNameIDPolicy,
 			opts: democonnector.RequestOptions{NameIDFormat: "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"}},
-		{name: "SPType in metadata and request", top: es.StatusRequester, sub: es.StatusRequestDenied, msg: "SPType",
+		{name: "SPType in metadata and request", top: samlxml.StatusRequester, sub: samlxml.StatusRequestDenied, msg: "SPType",
 			opts: democonnector.RequestOptions{SPType: "public"}},
-		{name: "SPType contradicts the agreement", top: es.StatusRequester, sub: es.StatusRequestDenied, msg: "SPType",
+		{name: "SPType contradicts the agreement", top: samlxml.StatusRequester, sub: samlxml.StatusRequestDenied, msg: "SPType",
 			connCfg: func(c *democonnector.Config) { c.SPTypeInRequest = true },
 			opts:    democonnector.RequestOptions{SPType: "private", RequesterID: "rp"}},
-		{name: "private SP without RequesterID", top: es.StatusRequester, sub: es.StatusRequestDenied, msg: "RequesterID",
+		{name: "private SP without RequesterID", top: samlxml.StatusRequester, sub: samlxml.StatusRequestDenied, msg: "RequesterID",
 			connCfg: func(c *democonnector.Config) { c.SPType = "private" }},
-		{name: "response binding other than POST", top: es.StatusRequester, sub: es.StatusUnsupportedBinding,
-			opts: democonnector.RequestOptions{ProtocolBinding: es.BindingRedirect}},
+		{name: "response binding other than POST", top: samlxml.StatusRequester, sub: samlxml.StatusUnsupportedBinding,
+			opts: democonnector.RequestOptions{ProtocolBinding: samlxml.BindingRedirect}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 
 	"github.com/ozg-broker/eidas-broker/adapters"
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 )
 
@@ -98,7 +99,7 @@ func benchAnswer(t testing.TB, s *Service, encCert string) *answer {
 		{Name: AttrDateOfBirth, Required: true}, {Name: AttrCurrentAddress}},
 		Answer: answer{RequestID: "_req", Connector: "https://connector-at.test.example/metadata", ACS: "https://connector-at.test.example/acs",
 			SigAlg: s.cfg.sigAlg, EncCert: fixtureCert(t, encCert).Raw, DataAlg: "http://www.w3.org/2009/xmlenc11#aes256-gcm",
-			NameIDFmt: NameIDPersistent, Level: levelReq{Minimum: "high"}}}
+			NameIDFmt: samlxml.NameIDPersistent, Level: levelReq{Minimum: "high"}}}
 	a, st := s.release(rec, id)
 	if st != nil {
 		t.Fatalf("release: %+v", st)
@@ -116,7 +117,7 @@ func TestBuildResponseShape(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{`Destination="https://connector-at.test.example/acs"`, `InResponseTo="_req"`,
-		`Consent="urn:oasis:names:tc:SAML:2.0:consent:obtained"`, `<saml2:EncryptedAssertion>`, `StatusCode Value="` + StatusSuccess + `"`} {
+		`Consent="urn:oasis:names:tc:SAML:2.0:consent:obtained"`, `<saml2:EncryptedAssertion>`, `StatusCode Value="` + samlxml.StatusSuccess + `"`} {
 		if !strings.Contains(string(xml), want) {
 			t.Errorf("Response lacks %s", want)
 		}

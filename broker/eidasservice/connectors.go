@@ -16,6 +16,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 )
 
@@ -82,7 +83,7 @@ func verifyConnectorMetadata(data []byte, anchors []*x509.Certificate, now time.
 		return nil, fmt.Errorf("%w: %w", ErrMetadata, err)
 	}
 	root := doc.Root()
-	if !is(root, NSMetadata, "EntityDescriptor") {
+	if !samlxml.Is(root, samlxml.NSMetadata, "EntityDescriptor") {
 		return nil, fmt.Errorf("%w: root must be a single md:EntityDescriptor", ErrMetadata)
 	}
 	verified, _, err := xmlsec.Verify(root, xmlsec.VerifyOptions{
@@ -102,11 +103,11 @@ func verifyConnectorMetadata(data []byte, anchors []*x509.Certificate, now time.
 // the chain check is what makes a certificate from it acceptable.
 func signerCandidates(root *etree.Element, anchors []*x509.Certificate, now time.Time) []*x509.Certificate {
 	out := append([]*x509.Certificate(nil), anchors...)
-	sig := child(root, NSDSig, "Signature")
+	sig := samlxml.First(root, samlxml.NSDSig, "Signature")
 	var certs []*x509.Certificate
-	for _, xd := range children(child(sig, NSDSig, "KeyInfo"), NSDSig, "X509Data") {
-		for _, xc := range children(xd, NSDSig, "X509Certificate") {
-			if c, err := parseCertBase64(text(xc)); err == nil {
+	for _, xd := range samlxml.Children(samlxml.First(sig, samlxml.NSDSig, "KeyInfo"), samlxml.NSDSig, "X509Data") {
+		for _, xc := range samlxml.Children(xd, samlxml.NSDSig, "X509Certificate") {
+			if c, err := parseCertBase64(samlxml.Text(xc)); err == nil {
 				certs = append(certs, c)
 			}
 		}
@@ -134,11 +135,11 @@ func signerCandidates(root *etree.Element, anchors []*x509.Certificate, now time
 // readSPMetadata reads a (verified) EntityDescriptor of a connector and
 // applies the eIDAS key policy to every certificate in it.
 func readSPMetadata(ed *etree.Element, now time.Time) (*spMetadata, error) {
-	m := &spMetadata{EntityID: getAttr(ed, "entityID")}
+	m := &spMetadata{EntityID: samlxml.AttrValue(ed, "entityID")}
 	if m.EntityID == "" {
 		return nil, fmt.Errorf("%w: entityID missing", ErrMetadata)
 	}
-	vu, ok := attr(ed, "validUntil")
+	vu, ok := samlxml.Attr(ed, "validUntil")
 	if !ok {
 		return nil, fmt.Errorf("%w: validUntil missing (eIDAS requires it)", ErrMetadata)
 	}
@@ -150,25 +151,25 @@ func readSPMetadata(ed *etree.Element, now time.Time) (*spMetadata, error) {
 	if !now.Before(t) {
 		return nil, fmt.Errorf("%w: valid until %s", ErrMetadataExpired, formatTime(t))
 	}
-	m.readExtensions(child(ed, NSMetadata, "Extensions"))
+	m.readExtensions(samlxml.First(ed, samlxml.NSMetadata, "Extensions"))
 
-	sps := children(ed, NSMetadata, "SPSSODescriptor")
+	sps := samlxml.Children(ed, samlxml.NSMetadata, "SPSSODescriptor")
 	if len(sps) != 1 {
 		return nil, fmt.Errorf("%w: want exactly one SPSSODescriptor, found %d", ErrMetadata, len(sps))
 	}
 	sp := sps[0]
-	if !strings.Contains(" "+getAttr(sp, "protocolSupportEnumeration")+" ", " "+protocolSAML2+" ") {
+	if !strings.Contains(" "+samlxml.AttrValue(sp, "protocolSupportEnumeration")+" ", " "+samlxml.ProtocolSAML2+" ") {
 		return nil, fmt.Errorf("%w: SPSSODescriptor does not support SAML 2.0", ErrMetadata)
 	}
-	m.AuthnRequestsSigned = getAttr(sp, "AuthnRequestsSigned") == "true"
-	m.readExtensions(child(sp, NSMetadata, "Extensions"))
+	m.AuthnRequestsSigned = samlxml.AttrValue(sp, "AuthnRequestsSigned") == "true"
+	m.readExtensions(samlxml.First(sp, samlxml.NSMetadata, "Extensions"))
 
-	for _, kd := range children(sp, NSMetadata, "KeyDescriptor") {
-		use := getAttr(kd, "use")
+	for _, kd := range samlxml.Children(sp, samlxml.NSMetadata, "KeyDescriptor") {
+		use := samlxml.AttrValue(kd, "use")
 		var certs []*x509.Certificate
-		for _, xd := range children(child(kd, NSDSig, "KeyInfo"), NSDSig, "X509Data") {
-			for _, xc := range children(xd, NSDSig, "X509Certificate") {
-				c, err := parseCertBase64(text(xc))
+		for _, xd := range samlxml.Children(samlxml.First(kd, samlxml.NSDSig, "KeyInfo"), samlxml.NSDSig, "X509Data") {
+			for _, xc := range samlxml.Children(xd, samlxml.NSDSig, "X509Certificate") {
+				c, err := parseCertBase64(samlxml.Text(xc))
 				if err != nil {
 					return nil, fmt.Errorf("%w: KeyDescriptor certificate: %w", ErrMetadata, err)
 				}
@@ -179,8 +180,8 @@ func readSPMetadata(ed *etree.Element, now time.Time) (*spMetadata, error) {
 			}
 		}
 		var methods []string
-		for _, em := range children(kd, NSMetadata, "EncryptionMethod") {
-			if a := getAttr(em, "Algorithm"); a != "" {
+		for _, em := range samlxml.Children(kd, samlxml.NSMetadata, "EncryptionMethod") {
+			if a := samlxml.AttrValue(em, "Algorithm"); a != "" {
 				methods = append(methods, a)
 			}
 		}
@@ -206,19 +207,19 @@ func readSPMetadata(ed *etree.Element, now time.Time) (*spMetadata, error) {
 	if len(m.EncryptionKeys) == 0 {
 		return nil, fmt.Errorf("%w: no encryption certificate (assertions must be encrypted)", ErrMetadata)
 	}
-	for _, f := range children(sp, NSMetadata, "NameIDFormat") {
-		m.NameIDFormats = append(m.NameIDFormats, text(f))
+	for _, f := range samlxml.Children(sp, samlxml.NSMetadata, "NameIDFormat") {
+		m.NameIDFormats = append(m.NameIDFormats, samlxml.Text(f))
 	}
-	for _, acs := range children(sp, NSMetadata, "AssertionConsumerService") {
-		if getAttr(acs, "Binding") != BindingPOST {
+	for _, acs := range samlxml.Children(sp, samlxml.NSMetadata, "AssertionConsumerService") {
+		if samlxml.AttrValue(acs, "Binding") != samlxml.BindingPOST {
 			continue
 		}
-		loc := getAttr(acs, "Location")
+		loc := samlxml.AttrValue(acs, "Location")
 		if u, err := url.Parse(loc); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil {
 			return nil, fmt.Errorf("%w: AssertionConsumerService location is not an http(s) URL", ErrMetadata)
 		}
-		e := endpoint{Location: loc, IsDefault: getAttr(acs, "isDefault") == "true"}
-		if v, ok := attr(acs, "index"); ok {
+		e := endpoint{Location: loc, IsDefault: samlxml.AttrValue(acs, "isDefault") == "true"}
+		if v, ok := samlxml.Attr(acs, "index"); ok {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 || n > 65535 {
 				return nil, fmt.Errorf("%w: AssertionConsumerService index malformed", ErrMetadata)
@@ -249,21 +250,21 @@ func (m *spMetadata) readExtensions(ext *etree.Element) {
 	}
 	for _, e := range ext.ChildElements() {
 		switch {
-		case is(e, NSAlgSupport, "SigningMethod"):
-			if a := getAttr(e, "Algorithm"); a != "" {
+		case samlxml.Is(e, samlxml.NSAlgSupport, "SigningMethod"):
+			if a := samlxml.AttrValue(e, "Algorithm"); a != "" {
 				m.SigningMethods = append(m.SigningMethods, a)
 			}
-		case is(e, NSEIDAS, "SPType"):
-			m.SPType = text(e)
-		case is(e, NSEIDAS, "NodeCountry"):
-			m.NodeCountry = text(e)
-		case is(e, NSMDAttr, "EntityAttributes"):
-			for _, a := range children(e, NSAssertion, "Attribute") {
-				if getAttr(a, "Name") != EntityAttrProtocolVersion {
+		case samlxml.Is(e, samlxml.NSEIDAS, "SPType"):
+			m.SPType = samlxml.Text(e)
+		case samlxml.Is(e, samlxml.NSEIDAS, "NodeCountry"):
+			m.NodeCountry = samlxml.Text(e)
+		case samlxml.Is(e, samlxml.NSMDAttr, "EntityAttributes"):
+			for _, a := range samlxml.Children(e, samlxml.NSAssertion, "Attribute") {
+				if samlxml.AttrValue(a, "Name") != samlxml.EntityAttrProtocolVersion {
 					continue
 				}
-				for _, v := range children(a, NSAssertion, "AttributeValue") {
-					m.ProtocolVersions = append(m.ProtocolVersions, strings.Fields(text(v))...)
+				for _, v := range samlxml.Children(a, samlxml.NSAssertion, "AttributeValue") {
+					m.ProtocolVersions = append(m.ProtocolVersions, strings.Fields(samlxml.Text(v))...)
 				}
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ozg-broker/eidas-broker/adapters"
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 	es "github.com/ozg-broker/eidas-broker/broker/eidasservice"
@@ -103,9 +104,9 @@ func TestFixtureRequests(t *testing.T) {
 		"request-at-wrong-destination.xml":    {status: 400, logged: "not addressed to this service"},
 		"request-at-doctype.xml":              {status: 400, logged: "DOCTYPE"},
 		"request-at-foreign-acs.xml":          {status: 400, logged: "not in the connector's metadata"},
-		"request-at-ispassive.xml":            {samlSub: es.StatusNoPassive},
-		"request-at-unsupported-required.xml": {samlSub: es.StatusInvalidAttrName},
-		"request-at-exact-substantial.xml":    {samlSub: es.StatusNoAuthnContext},
+		"request-at-ispassive.xml":            {samlSub: samlxml.StatusNoPassive},
+		"request-at-unsupported-required.xml": {samlSub: samlxml.StatusInvalidAttrName},
+		"request-at-exact-substantial.xml":    {samlSub: samlxml.StatusNoAuthnContext},
 	}
 	for file, want := range tests {
 		for _, key := range []string{"service-sign-ec", "service-sign-rsa"} {
@@ -295,7 +296,7 @@ func TestMetadataDocument(t *testing.T) {
 			}
 			var loa, bindings, attrs, sigs, uses []string
 			for _, a := range ed.FindElements("./Extensions/EntityAttributes/Attribute") {
-				if a.SelectAttrValue("Name", "") == es.EntityAttrAssuranceCert {
+				if a.SelectAttrValue("Name", "") == samlxml.EntityAttrAssuranceCert {
 					loa = append(loa, a.FindElement("./AttributeValue").Text())
 				}
 			}
@@ -314,7 +315,7 @@ func TestMetadataDocument(t *testing.T) {
 			if strings.Join(loa, ",") != "http://eidas.europa.eu/LoA/high" {
 				t.Errorf("assurance-certification %q", loa)
 			}
-			if strings.Join(bindings, ",") != es.BindingPOST+" "+fixtureBase+es.SSOPath+","+es.BindingRedirect+" "+fixtureBase+es.SSOPath {
+			if strings.Join(bindings, ",") != samlxml.BindingPOST+" "+fixtureBase+es.SSOPath+","+samlxml.BindingRedirect+" "+fixtureBase+es.SSOPath {
 				t.Errorf("SSO %q", bindings)
 			}
 			if strings.Join(attrs, ",") != "PersonIdentifier,FamilyName,FirstName,DateOfBirth,BirthName,PlaceOfBirth,CurrentAddress,Nationality" {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ozg-broker/eidas-broker/adapters"
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 	"github.com/ozg-broker/eidas-broker/broker/store"
 )
@@ -38,7 +39,7 @@ func (s *Service) handleSSO(w http.ResponseWriter, r *http.Request) {
 	bind := randomToken()
 	rec := &txRecord{
 		V: txVersion, Stage: stageAuth, Created: s.cfg.Now().Unix(), Bind: hashHex("bind", bind),
-		Locale: lang, LogID: newID()[1:17],
+		Locale: lang, LogID: samlxml.NewID()[1:17],
 		Country: p.conn.cfg.Country, ConnName: orDefault(p.conn.cfg.Name, p.conn.cfg.Country),
 		Attrs: p.attrs, Claims: claimsFor(p.attrs), Answer: *s.planAnswer(p),
 	}
@@ -51,7 +52,7 @@ func (s *Service) handleSSO(w http.ResponseWriter, r *http.Request) {
 	handoff, state, err := s.cfg.Adapter.Begin(ctx, areq)
 	if err != nil {
 		log.WarnContext(ctx, "eidas service: eID login could not start", "tx", rec.LogID, "err", err)
-		s.respondError(w, lang, &rec.Answer, status{Top: StatusResponder, Sub: StatusAuthnFailed, Message: "authentication could not be started"})
+		s.respondError(w, lang, &rec.Answer, status{Top: samlxml.StatusResponder, Sub: samlxml.StatusAuthnFailed, Message: "authentication could not be started"})
 		return
 	}
 	if state == nil {
@@ -227,9 +228,9 @@ func (s *Service) handleCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		st := status{Top: StatusResponder, Sub: StatusAuthnFailed, Message: "authentication failed"}
+		st := status{Top: samlxml.StatusResponder, Sub: samlxml.StatusAuthnFailed, Message: "authentication failed"}
 		if errors.Is(err, adapters.ErrCancelled) {
-			st = status{Top: StatusResponder, Sub: StatusRequestDenied, Message: MessageCancelled}
+			st = status{Top: samlxml.StatusResponder, Sub: samlxml.StatusRequestDenied, Message: MessageCancelled}
 			log.InfoContext(ctx, "eidas service: person cancelled in the eID-Client")
 		} else {
 			log.WarnContext(ctx, "eidas service: eID login failed", "err", err)
@@ -263,10 +264,10 @@ func (s *Service) handleCallback(w http.ResponseWriter, r *http.Request) {
 func (s *Service) release(rec *txRecord, id adapters.Identity) (*answer, *status) {
 	a := rec.Answer
 	if !id.Level.Notified() || !a.Level.satisfiedBy(id.Level) {
-		return nil, &status{Top: StatusResponder, Sub: StatusNoAuthnContext, Message: "requested level of assurance not reached"}
+		return nil, &status{Top: samlxml.StatusResponder, Sub: samlxml.StatusNoAuthnContext, Message: "requested level of assurance not reached"}
 	}
 	if id.Subject == "" {
-		return nil, &status{Top: StatusResponder, Sub: StatusAuthnFailed, Message: "authentication failed"}
+		return nil, &status{Top: samlxml.StatusResponder, Sub: samlxml.StatusAuthnFailed, Message: "authentication failed"}
 	}
 	a.PersonID = personIdentifier(s.cfg.NodeCountry, rec.Country, pseudonym(s.cfg.PseudonymSecret, a.Connector, id.Subject))
 	a.Proved = id.Level.String()
@@ -288,10 +289,10 @@ func (s *Service) release(rec *txRecord, id adapters.Identity) (*answer, *status
 		a.Attrs = append(a.Attrs, v)
 	}
 	if len(missing) > 0 {
-		return nil, &status{Top: StatusResponder, Sub: StatusInvalidAttrName, Message: "required attribute not available: " + strings.Join(missing, " ")}
+		return nil, &status{Top: samlxml.StatusResponder, Sub: samlxml.StatusInvalidAttrName, Message: "required attribute not available: " + strings.Join(missing, " ")}
 	}
 	if len(a.Attrs) == 0 {
-		return nil, &status{Top: StatusResponder, Sub: StatusInvalidAttrName, Message: "no requested attribute available"}
+		return nil, &status{Top: samlxml.StatusResponder, Sub: samlxml.StatusInvalidAttrName, Message: "no requested attribute available"}
 	}
 	return &a, nil
 }
@@ -404,13 +405,13 @@ func (s *Service) handleConsent(w http.ResponseWriter, r *http.Request) {
 	log := s.log.With("connector", rec.Answer.Connector, "tx", rec.LogID)
 	if decision == "deny" {
 		log.InfoContext(ctx, "eidas service: person declined the release")
-		s.respondError(w, lang, &rec.Answer, status{Top: StatusResponder, Sub: StatusRequestDenied, Message: MessageCancelled})
+		s.respondError(w, lang, &rec.Answer, status{Top: samlxml.StatusResponder, Sub: samlxml.StatusRequestDenied, Message: MessageCancelled})
 		return
 	}
 	xml, err := s.buildResponse(&rec.Answer, nil, s.cfg.Now())
 	if err != nil {
 		log.ErrorContext(ctx, "eidas service: build response", "err", err)
-		s.respondError(w, lang, &rec.Answer, status{Top: StatusResponder, Message: "internal error"})
+		s.respondError(w, lang, &rec.Answer, status{Top: samlxml.StatusResponder, Message: "internal error"})
 		return
 	}
 	log.InfoContext(ctx, "eidas service: response sent", "attributes", len(rec.Answer.Attrs), "level", rec.Answer.Proved)
@@ -458,7 +459,7 @@ func cookieName(ref string) string { return "eidas_svc_" + hashHex("cookie", ref
 func formToken(bind, ref string) string { return hashHex("form", bind, ref)[:32] }
 
 func shortBinding(p *plan) string {
-	if p.binding == BindingRedirect {
+	if p.binding == samlxml.BindingRedirect {
 		return "redirect"
 	}
 	return "post"

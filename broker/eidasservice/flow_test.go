@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ozg-broker/eidas-broker/adapters/eid"
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 
 	es "github.com/ozg-broker/eidas-broker/broker/eidasservice"
@@ -43,7 +44,7 @@ func TestLoginSuccess(t *testing.T) {
 	if len(pid) != 1 || !strings.HasPrefix(pid[0], "DE/AT/") || len(pid[0]) != 6+64 {
 		t.Errorf("PersonIdentifier %q", pid)
 	}
-	if res.NameID != pid[0] || res.NameIDFormat != es.NameIDPersistent {
+	if res.NameID != pid[0] || res.NameIDFormat != samlxml.NameIDPersistent {
 		t.Errorf("NameID %q (%s)", res.NameID, res.NameIDFormat)
 	}
 	if got := res.Attr(es.AttrFamilyName); len(got) != 1 || got[0] != "MUSTERMANN" {
@@ -130,15 +131,15 @@ func TestLoginVariants(t *testing.T) {
 					t.Errorf("deselected address released")
 				}
 			}},
-		{name: "transient NameID", card: "erika", opts: democonnector.RequestOptions{NameIDFormat: es.NameIDTransient},
+		{name: "transient NameID", card: "erika", opts: democonnector.RequestOptions{NameIDFormat: samlxml.NameIDTransient},
 			check: func(t *testing.T, res *democonnector.Result) {
-				if res.NameIDFormat != es.NameIDTransient || strings.HasPrefix(res.NameID, "DE/") {
+				if res.NameIDFormat != samlxml.NameIDTransient || strings.HasPrefix(res.NameID, "DE/") {
 					t.Errorf("NameID %q (%s)", res.NameID, res.NameIDFormat)
 				}
 			}},
 		{name: "no NameIDPolicy means unspecified", card: "erika", opts: democonnector.RequestOptions{NameIDFormat: "-"},
 			check: func(t *testing.T, res *democonnector.Result) {
-				if res.NameIDFormat != es.NameIDUnspecified || !strings.HasPrefix(res.NameID, "DE/AT/") {
+				if res.NameIDFormat != samlxml.NameIDUnspecified || !strings.HasPrefix(res.NameID, "DE/AT/") {
 					t.Errorf("NameID %q (%s)", res.NameID, res.NameIDFormat)
 				}
 			}},
@@ -217,18 +218,18 @@ func TestLoginFailures(t *testing.T) {
 		top, sub string
 		msg      string
 	}{
-		{name: "person cancels in the eID-Client", card: "cancel", top: es.StatusResponder, sub: es.StatusRequestDenied, msg: es.MessageCancelled},
-		{name: "person declines on the consent page", card: "erika", decision: "deny", top: es.StatusResponder, sub: es.StatusRequestDenied, msg: es.MessageCancelled},
-		{name: "blocked card", card: "blocked", top: es.StatusResponder, sub: es.StatusAuthnFailed},
-		{name: "Smart-eID below high", card: "smart-eid", top: es.StatusResponder, sub: es.StatusAuthnFailed},
+		{name: "person cancels in the eID-Client", card: "cancel", top: samlxml.StatusResponder, sub: samlxml.StatusRequestDenied, msg: es.MessageCancelled},
+		{name: "person declines on the consent page", card: "erika", decision: "deny", top: samlxml.StatusResponder, sub: samlxml.StatusRequestDenied, msg: es.MessageCancelled},
+		{name: "blocked card", card: "blocked", top: samlxml.StatusResponder, sub: samlxml.StatusAuthnFailed},
+		{name: "Smart-eID below high", card: "smart-eid", top: samlxml.StatusResponder, sub: samlxml.StatusAuthnFailed},
 		{name: "proved level below the requested minimum", card: "erika",
 			eidCfg: func(c *eid.Config) { c.LevelCaps = map[string]assurance.Level{"ID": assurance.Substantial} },
-			top:    es.StatusResponder, sub: es.StatusNoAuthnContext},
+			top:    samlxml.StatusResponder, sub: samlxml.StatusNoAuthnContext},
 		{name: "required BirthName not available (given names not read)", card: "partial-date",
 			opts: democonnector.RequestOptions{Attributes: []democonnector.RequestedAttribute{{Name: es.AttrPersonIdentifier, Required: true}, {Name: es.AttrBirthName, Required: true}},
 				Level: []string{"http://eidas.europa.eu/LoA/substantial"}},
 			eidCfg: func(c *eid.Config) { c.Attributes.GivenNames = eid.Prohibited },
-			top:    es.StatusResponder, sub: es.StatusInvalidAttrName, msg: "BirthName"},
+			top:    samlxml.StatusResponder, sub: samlxml.StatusInvalidAttrName, msg: "BirthName"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 )
 
 // FuzzRequestParsing feeds arbitrary bytes to everything that reads an
@@ -41,6 +43,6 @@ func FuzzRequestParsing(f *testing.F) {
 		}
 		p := &plan{req: req, conn: &connector{}, md: &spMetadata{}}
 		_ = svc.checkContent(p)
-		_, _ = verifyRequest(&inbound{Binding: BindingPOST}, root, p.md, time.Now(), DefaultMaxMessageBytes)
+		_, _ = verifyRequest(&inbound{Binding: samlxml.BindingPOST}, root, p.md, time.Now(), DefaultMaxMessageBytes)
 	})
 }

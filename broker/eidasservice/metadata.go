@@ -2,13 +2,13 @@ package eidasservice
 
 import (
 	"crypto/x509"
-	"encoding/base64"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/beevik/etree"
 
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 )
 
@@ -37,23 +37,23 @@ func (s *Service) Metadata() ([]byte, error) {
 // signed with our key.
 func (s *Service) buildMetadata(now time.Time) ([]byte, error) {
 	ed := etree.NewElement("md:EntityDescriptor")
-	ed.CreateAttr("xmlns:md", NSMetadata)
-	ed.CreateAttr("xmlns:ds", NSDSig)
-	ed.CreateAttr("xmlns:saml2", NSAssertion)
-	ed.CreateAttr("xmlns:eidas", NSEIDAS)
-	ed.CreateAttr("xmlns:alg", NSAlgSupport)
-	ed.CreateAttr("xmlns:mdattr", NSMDAttr)
-	ed.CreateAttr("ID", newID())
+	ed.CreateAttr("xmlns:md", samlxml.NSMetadata)
+	ed.CreateAttr("xmlns:ds", samlxml.NSDSig)
+	ed.CreateAttr("xmlns:saml2", samlxml.NSAssertion)
+	ed.CreateAttr("xmlns:eidas", samlxml.NSEIDAS)
+	ed.CreateAttr("xmlns:alg", samlxml.NSAlgSupport)
+	ed.CreateAttr("xmlns:mdattr", samlxml.NSMDAttr)
+	ed.CreateAttr("ID", samlxml.NewID())
 	ed.CreateAttr("entityID", s.cfg.entityID)
 	ed.CreateAttr("validUntil", formatTime(now.Add(s.cfg.MetadataValidity)))
 
 	ext := ed.CreateElement("md:Extensions")
 	ea := ext.CreateElement("mdattr:EntityAttributes")
-	entityAttr(ea, EntityAttrProtocolVersion, ProtocolVersion)
-	entityAttr(ea, EntityAttrApplicationID, ApplicationIdentifier)
-	entityAttr(ea, EntityAttrAssuranceCert, s.cfg.Adapter.Info().MaxLevel.URI())
+	samlxml.AddEntityAttribute(ea, samlxml.EntityAttrProtocolVersion, ProtocolVersion)
+	samlxml.AddEntityAttribute(ea, samlxml.EntityAttrApplicationID, ApplicationIdentifier)
+	samlxml.AddEntityAttribute(ea, samlxml.EntityAttrAssuranceCert, s.cfg.Adapter.Info().MaxLevel.URI())
 	if !s.cfg.RequesterIDOptional {
-		entityAttr(ea, EntityAttrEntityCategory, EntityCategoryRequesterID)
+		samlxml.AddEntityAttribute(ea, samlxml.EntityAttrEntityCategory, samlxml.EntityCategoryRequesterID)
 	}
 	for _, d := range []string{xmlsec.DigestSHA256, xmlsec.DigestSHA384, xmlsec.DigestSHA512} {
 		ext.CreateElement("alg:DigestMethod").CreateAttr("Algorithm", d)
@@ -72,16 +72,16 @@ func (s *Service) buildMetadata(now time.Time) ([]byte, error) {
 
 	idp := ed.CreateElement("md:IDPSSODescriptor")
 	idp.CreateAttr("WantAuthnRequestsSigned", "true")
-	idp.CreateAttr("protocolSupportEnumeration", protocolSAML2)
+	idp.CreateAttr("protocolSupportEnumeration", samlxml.ProtocolSAML2)
 	idp.CreateElement("md:Extensions").CreateElement("eidas:NodeCountry").SetText(s.cfg.NodeCountry)
-	keyDescriptor(idp, "signing", s.cfg.SigningCert, nil)
+	samlxml.AddKeyDescriptor(idp, "signing", s.cfg.SigningCert)
 	if s.cfg.EncryptionCert != nil {
-		keyDescriptor(idp, "encryption", s.cfg.EncryptionCert, []string{xmlsec.EncAES256GCM, xmlsec.EncAES128GCM})
+		samlxml.AddKeyDescriptor(idp, "encryption", s.cfg.EncryptionCert, xmlsec.EncAES256GCM, xmlsec.EncAES128GCM)
 	}
-	for _, f := range []string{NameIDPersistent, NameIDTransient, NameIDUnspecified} {
+	for _, f := range []string{samlxml.NameIDPersistent, samlxml.NameIDTransient, samlxml.NameIDUnspecified} {
 		idp.CreateElement("md:NameIDFormat").SetText(f)
 	}
-	for _, b := range []string{BindingPOST, BindingRedirect} {
+	for _, b := range []string{samlxml.BindingPOST, samlxml.BindingRedirect} {
 		sso := idp.CreateElement("md:SingleSignOnService")
 		sso.CreateAttr("Binding", b)
 		sso.CreateAttr("Location", s.cfg.ssoURL)
@@ -93,7 +93,7 @@ func (s *Service) buildMetadata(now time.Time) ([]byte, error) {
 		at := idp.CreateElement("saml2:Attribute")
 		at.CreateAttr("FriendlyName", d.FriendlyName)
 		at.CreateAttr("Name", d.Name)
-		at.CreateAttr("NameFormat", AttrNameFormatURI)
+		at.CreateAttr("NameFormat", samlxml.AttrNameFormatURI)
 	}
 
 	if o := s.cfg.Organization; o != nil && o.Name != "" {
@@ -125,23 +125,4 @@ func (s *Service) buildMetadata(now time.Time) ([]byte, error) {
 		return nil, fmt.Errorf("serialise metadata: %w", err)
 	}
 	return append([]byte(`<?xml version="1.0" encoding="UTF-8"?>`+"\n"), out...), nil
-}
-
-func entityAttr(ea *etree.Element, name string, vals ...string) {
-	at := ea.CreateElement("saml2:Attribute")
-	at.CreateAttr("Name", name)
-	at.CreateAttr("NameFormat", AttrNameFormatURI)
-	for _, v := range vals {
-		at.CreateElement("saml2:AttributeValue").SetText(v)
-	}
-}
-
-func keyDescriptor(parent *etree.Element, use string, cert *x509.Certificate, methods []string) {
-	kd := parent.CreateElement("md:KeyDescriptor")
-	kd.CreateAttr("use", use)
-	kd.CreateElement("ds:KeyInfo").CreateElement("ds:X509Data").CreateElement("ds:X509Certificate").
-		SetText(base64.StdEncoding.EncodeToString(cert.Raw))
-	for _, m := range methods {
-		kd.CreateElement("md:EncryptionMethod").CreateAttr("Algorithm", m)
-	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 )
@@ -225,25 +226,25 @@ func hasDataMethod(ms []string) bool {
 func (s *Service) checkContent(p *plan) error {
 	r := p.req
 	if r.Version != "2.0" {
-		return refuse(StatusVersionMismatch, "", "SAML version 2.0 required", ErrVersion)
+		return refuse(samlxml.StatusVersionMismatch, "", "SAML version 2.0 required", ErrVersion)
 	}
-	if r.ProtocolBind != "" && r.ProtocolBind != BindingPOST {
-		return refuse(StatusRequester, StatusUnsupportedBinding, "responses are sent with HTTP-POST only", ErrProtocolBind)
+	if r.ProtocolBind != "" && r.ProtocolBind != samlxml.BindingPOST {
+		return refuse(samlxml.StatusRequester, samlxml.StatusUnsupportedBinding, "responses are sent with HTTP-POST only", ErrProtocolBind)
 	}
 	switch r.IsPassive {
 	case "", "false", "0":
 	default:
-		return refuse(StatusResponder, StatusNoPassive, "passive authentication is not possible with the eID card", ErrIsPassive)
+		return refuse(samlxml.StatusResponder, samlxml.StatusNoPassive, "passive authentication is not possible with the eID card", ErrIsPassive)
 	}
 	if r.ForceAuthn != "true" && r.ForceAuthn != "1" {
-		return refuse(StatusRequester, StatusRequestDenied, "ForceAuthn must be true", ErrForceAuthn)
+		return refuse(samlxml.StatusRequester, samlxml.StatusRequestDenied, "ForceAuthn must be true", ErrForceAuthn)
 	}
 
 	// SPType: in the connector's metadata or in the request, never both
 	// (eIDAS SAML Message Format v1.4 §4.1); the configured type must agree.
 	switch {
 	case r.SPType != "" && p.md.SPType != "":
-		return refuse(StatusRequester, StatusRequestDenied, "SPType must not be both in metadata and request", ErrSPType)
+		return refuse(samlxml.StatusRequester, samlxml.StatusRequestDenied, "SPType must not be both in metadata and request", ErrSPType)
 	case r.SPType != "":
 		p.spType = r.SPType
 	default:
@@ -254,23 +255,23 @@ func (s *Service) checkContent(p *plan) error {
 	}
 	switch {
 	case p.spType == "":
-		return refuse(StatusRequester, StatusRequestDenied, "SPType missing", ErrSPType)
+		return refuse(samlxml.StatusRequester, samlxml.StatusRequestDenied, "SPType missing", ErrSPType)
 	case p.spType != SPTypePublic && p.spType != SPTypePrivate:
-		return refuse(StatusRequester, StatusRequestDenied, "SPType must be public or private", ErrSPType)
+		return refuse(samlxml.StatusRequester, samlxml.StatusRequestDenied, "SPType must be public or private", ErrSPType)
 	case p.conn.cfg.SPType != "" && p.spType != p.conn.cfg.SPType:
-		return refuse(StatusRequester, StatusRequestDenied, "SPType contradicts the agreed SP type", ErrSPType)
+		return refuse(samlxml.StatusRequester, samlxml.StatusRequestDenied, "SPType contradicts the agreed SP type", ErrSPType)
 	}
 	if p.spType == SPTypePrivate && !s.cfg.RequesterIDOptional && len(r.RequesterIDs) == 0 {
-		return refuse(StatusRequester, StatusRequestDenied, "RequesterID required for private sector relying parties", ErrRequesterID)
+		return refuse(samlxml.StatusRequester, samlxml.StatusRequestDenied, "RequesterID required for private sector relying parties", ErrRequesterID)
 	}
 
 	switch r.NameIDFormat {
 	case "":
-		p.nameID = NameIDUnspecified
-	case NameIDPersistent, NameIDTransient, NameIDUnspecified:
+		p.nameID = samlxml.NameIDUnspecified
+	case samlxml.NameIDPersistent, samlxml.NameIDTransient, samlxml.NameIDUnspecified:
 		p.nameID = r.NameIDFormat
 	default:
-		return refuse(StatusRequester, StatusInvalidNameIDPolicy, "NameID format not supported", ErrNameIDPolicy)
+		return refuse(samlxml.StatusRequester, samlxml.StatusInvalidNameIDPolicy, "NameID format not supported", ErrNameIDPolicy)
 	}
 
 	lr, err := s.levelRequirement(r)
@@ -293,7 +294,7 @@ func (s *Service) checkContent(p *plan) error {
 // level is the adapter's MaxLevel (high); an exact list must contain it.
 func (s *Service) levelRequirement(r *authnRequest) (levelReq, error) {
 	if !r.HasAuthnCtx || len(r.AuthnContexts) == 0 {
-		return levelReq{}, refuse(StatusRequester, StatusNoAuthnContext, "RequestedAuthnContext with an eIDAS level required", ErrLevel)
+		return levelReq{}, refuse(samlxml.StatusRequester, samlxml.StatusNoAuthnContext, "RequestedAuthnContext with an eIDAS level required", ErrLevel)
 	}
 	best := s.cfg.Adapter.Info().MaxLevel
 	comparison := r.Comparison
@@ -303,14 +304,14 @@ func (s *Service) levelRequirement(r *authnRequest) (levelReq, error) {
 	switch comparison {
 	case "minimum":
 		if len(r.AuthnContexts) != 1 {
-			return levelReq{}, refuse(StatusRequester, StatusNoAuthnContext, "minimum comparison takes exactly one level", ErrLevel)
+			return levelReq{}, refuse(samlxml.StatusRequester, samlxml.StatusNoAuthnContext, "minimum comparison takes exactly one level", ErrLevel)
 		}
 		l, err := assurance.ParseURI(r.AuthnContexts[0])
 		if err != nil || !l.Notified() {
-			return levelReq{}, refuse(StatusRequester, StatusNoAuthnContext, "minimum comparison needs a notified eIDAS level", ErrLevel)
+			return levelReq{}, refuse(samlxml.StatusRequester, samlxml.StatusNoAuthnContext, "minimum comparison needs a notified eIDAS level", ErrLevel)
 		}
 		if !best.Satisfies(l) {
-			return levelReq{}, refuse(StatusResponder, StatusNoAuthnContext, "requested level cannot be met", ErrLevel)
+			return levelReq{}, refuse(samlxml.StatusResponder, samlxml.StatusNoAuthnContext, "requested level cannot be met", ErrLevel)
 		}
 		return levelReq{Minimum: l.String()}, nil
 	case "exact":
@@ -321,14 +322,14 @@ func (s *Service) levelRequirement(r *authnRequest) (levelReq, error) {
 			}
 		}
 		if len(lr.URIs) == 0 {
-			return levelReq{}, refuse(StatusRequester, StatusNoAuthnContext, "no eIDAS level requested", ErrLevel)
+			return levelReq{}, refuse(samlxml.StatusRequester, samlxml.StatusNoAuthnContext, "no eIDAS level requested", ErrLevel)
 		}
 		if !lr.satisfiedBy(best) {
-			return levelReq{}, refuse(StatusResponder, StatusNoAuthnContext, "requested level cannot be met", ErrLevel)
+			return levelReq{}, refuse(samlxml.StatusResponder, samlxml.StatusNoAuthnContext, "requested level cannot be met", ErrLevel)
 		}
 		return lr, nil
 	}
-	return levelReq{}, refuse(StatusRequester, StatusNoAuthnContext, "comparison must be minimum or exact", ErrLevel)
+	return levelReq{}, refuse(samlxml.StatusRequester, samlxml.StatusNoAuthnContext, "comparison must be minimum or exact", ErrLevel)
 }
 
 // selectAttributes keeps the requested attributes the service offers and
@@ -341,7 +342,7 @@ func (s *Service) selectAttributes(r *authnRequest, c *connector) ([]requestedAt
 	index := map[string]int{}
 	for _, a := range r.Attributes {
 		d, ok := lookupAttr(a.Name)
-		usable := ok && d.Published && (a.NameFormat == "" || a.NameFormat == AttrNameFormatURI) &&
+		usable := ok && d.Published && (a.NameFormat == "" || a.NameFormat == samlxml.AttrNameFormatURI) &&
 			(len(c.cfg.AllowedAttributes) == 0 || contains(c.cfg.AllowedAttributes, a.Name))
 		if !usable {
 			if a.Required {
@@ -354,13 +355,13 @@ func (s *Service) selectAttributes(r *authnRequest, c *connector) ([]requestedAt
 			continue
 		}
 		index[a.Name] = len(out)
-		out = append(out, requestedAttr{Name: a.Name, NameFormat: AttrNameFormatURI, Required: a.Required})
+		out = append(out, requestedAttr{Name: a.Name, NameFormat: samlxml.AttrNameFormatURI, Required: a.Required})
 	}
 	if len(unsupported) > 0 {
-		return nil, refuse(StatusRequester, StatusInvalidAttrName, "required attribute not supported: "+strings.Join(unsupported, " "), ErrAttributes)
+		return nil, refuse(samlxml.StatusRequester, samlxml.StatusInvalidAttrName, "required attribute not supported: "+strings.Join(unsupported, " "), ErrAttributes)
 	}
 	if len(out) == 0 {
-		return nil, refuse(StatusRequester, StatusInvalidAttrName, "no supported attribute requested", ErrAttributes)
+		return nil, refuse(samlxml.StatusRequester, samlxml.StatusInvalidAttrName, "no supported attribute requested", ErrAttributes)
 	}
 	return out, nil
 }

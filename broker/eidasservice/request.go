@@ -16,6 +16,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 )
 
@@ -86,7 +87,7 @@ func decodeBinding(w http.ResponseWriter, r *http.Request, maxBytes int) (*inbou
 		if err != nil {
 			return nil, fmt.Errorf("%w: SAMLRequest is not base64", ErrBinding)
 		}
-		return &inbound{Binding: BindingPOST, XML: xml, RelayState: r.PostForm.Get("RelayState")}, nil
+		return &inbound{Binding: samlxml.BindingPOST, XML: xml, RelayState: r.PostForm.Get("RelayState")}, nil
 	case http.MethodGet:
 		return decodeRedirect(r.URL.RawQuery, maxBytes)
 	}
@@ -153,7 +154,7 @@ func decodeRedirect(rawQuery string, maxBytes int) (*inbound, error) {
 	if len(xml) > maxBytes {
 		return nil, fmt.Errorf("%w: inflated SAMLRequest larger than %d bytes", xmlsec.ErrTooLarge, maxBytes)
 	}
-	in := &inbound{Binding: BindingRedirect, XML: xml}
+	in := &inbound{Binding: samlxml.BindingRedirect, XML: xml}
 	if in.RelayState, err = unesc("RelayState"); err != nil {
 		return nil, err
 	}
@@ -184,14 +185,14 @@ func peekIssuer(xml []byte, maxBytes int) (*etree.Element, string, error) {
 		return nil, "", fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	root := doc.Root()
-	if !is(root, NSProtocol, "AuthnRequest") {
+	if !samlxml.Is(root, samlxml.NSProtocol, "AuthnRequest") {
 		return nil, "", fmt.Errorf("%w: root is not samlp:AuthnRequest", ErrMalformed)
 	}
-	iss := children(root, NSAssertion, "Issuer")
-	if len(iss) != 1 || text(iss[0]) == "" {
+	iss := samlxml.Children(root, samlxml.NSAssertion, "Issuer")
+	if len(iss) != 1 || samlxml.Text(iss[0]) == "" {
 		return nil, "", fmt.Errorf("%w: want exactly one non-empty Issuer", ErrMalformed)
 	}
-	return root, text(iss[0]), nil
+	return root, samlxml.Text(iss[0]), nil
 }
 
 // verifyRequest checks the request's signature with the connector's
@@ -201,7 +202,7 @@ func peekIssuer(xml []byte, maxBytes int) (*etree.Element, string, error) {
 // covers. Only RSASSA-PSS and ECDSA are accepted.
 func verifyRequest(in *inbound, root *etree.Element, md *spMetadata, now time.Time, maxBytes int) (*etree.Element, error) {
 	switch in.Binding {
-	case BindingPOST:
+	case samlxml.BindingPOST:
 		el, _, err := xmlsec.Verify(root, xmlsec.VerifyOptions{
 			Trusted: md.SigningCerts,
 			Now:     func() time.Time { return now },
@@ -211,10 +212,10 @@ func verifyRequest(in *inbound, root *etree.Element, md *spMetadata, now time.Ti
 			return nil, fmt.Errorf("%w: %w", ErrSignature, err)
 		}
 		return el, nil
-	case BindingRedirect:
+	case samlxml.BindingRedirect:
 		// An enveloped signature inside a Redirect message is not part of
 		// the binding; refusing it keeps one unambiguous signature.
-		if child(root, NSDSig, "Signature") != nil {
+		if samlxml.First(root, samlxml.NSDSig, "Signature") != nil {
 			return nil, fmt.Errorf("%w: XML signature inside an HTTP-Redirect message", ErrSignature)
 		}
 		var last error = xmlsec.ErrSignatureInvalid
@@ -249,62 +250,62 @@ func verifyRaw(pub crypto.PublicKey, sigAlg string, data, sig []byte) error {
 // on structure (the request cannot be understood); policy checks come
 // later so they can be answered with a SAML error Response.
 func readRequest(el *etree.Element) (*authnRequest, error) {
-	if !is(el, NSProtocol, "AuthnRequest") {
+	if !samlxml.Is(el, samlxml.NSProtocol, "AuthnRequest") {
 		return nil, fmt.Errorf("%w: not an AuthnRequest", ErrMalformed)
 	}
 	r := &authnRequest{
-		ID:           getAttr(el, "ID"),
-		Version:      getAttr(el, "Version"),
-		Destination:  getAttr(el, "Destination"),
-		ProviderName: getAttr(el, "ProviderName"),
-		ForceAuthn:   getAttr(el, "ForceAuthn"),
-		IsPassive:    getAttr(el, "IsPassive"),
-		ACSURL:       getAttr(el, "AssertionConsumerServiceURL"),
-		ProtocolBind: getAttr(el, "ProtocolBinding"),
+		ID:           samlxml.AttrValue(el, "ID"),
+		Version:      samlxml.AttrValue(el, "Version"),
+		Destination:  samlxml.AttrValue(el, "Destination"),
+		ProviderName: samlxml.AttrValue(el, "ProviderName"),
+		ForceAuthn:   samlxml.AttrValue(el, "ForceAuthn"),
+		IsPassive:    samlxml.AttrValue(el, "IsPassive"),
+		ACSURL:       samlxml.AttrValue(el, "AssertionConsumerServiceURL"),
+		ProtocolBind: samlxml.AttrValue(el, "ProtocolBinding"),
 	}
 	if !validID(r.ID) {
 		return nil, fmt.Errorf("%w: ID missing or not an NCName of at most 256 characters", ErrMalformed)
 	}
-	t, ok := parseTime(getAttr(el, "IssueInstant"))
+	t, ok := parseTime(samlxml.AttrValue(el, "IssueInstant"))
 	if !ok {
 		return nil, fmt.Errorf("%w: IssueInstant missing or malformed", ErrMalformed)
 	}
 	r.IssueInstant = t
-	if v, ok := attr(el, "AssertionConsumerServiceIndex"); ok {
+	if v, ok := samlxml.Attr(el, "AssertionConsumerServiceIndex"); ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > 65535 {
 			return nil, fmt.Errorf("%w: AssertionConsumerServiceIndex malformed", ErrMalformed)
 		}
 		r.ACSIndex, r.HasACSIndex = n, true
 	}
-	iss := children(el, NSAssertion, "Issuer")
+	iss := samlxml.Children(el, samlxml.NSAssertion, "Issuer")
 	if len(iss) != 1 {
 		return nil, fmt.Errorf("%w: want exactly one Issuer", ErrMalformed)
 	}
-	r.Issuer, r.IssuerFormat = text(iss[0]), getAttr(iss[0], "Format")
-	if r.IssuerFormat != "" && r.IssuerFormat != NameIDEntity {
+	r.Issuer, r.IssuerFormat = samlxml.Text(iss[0]), samlxml.AttrValue(iss[0], "Format")
+	if r.IssuerFormat != "" && r.IssuerFormat != samlxml.NameIDEntity {
 		return nil, fmt.Errorf("%w: Issuer Format must be entity", ErrMalformed)
 	}
-	if ext := children(el, NSProtocol, "Extensions"); len(ext) > 1 {
+	if ext := samlxml.Children(el, samlxml.NSProtocol, "Extensions"); len(ext) > 1 {
 		return nil, fmt.Errorf("%w: more than one Extensions", ErrMalformed)
 	} else if len(ext) == 1 {
-		spt := children(ext[0], NSEIDAS, "SPType")
+		spt := samlxml.Children(ext[0], samlxml.NSEIDAS, "SPType")
 		if len(spt) > 1 {
 			return nil, fmt.Errorf("%w: more than one SPType", ErrMalformed)
 		}
 		if len(spt) == 1 {
-			r.SPType = text(spt[0])
+			r.SPType = samlxml.Text(spt[0])
 		}
-		ras := children(ext[0], NSEIDAS, "RequestedAttributes")
+		ras := samlxml.Children(ext[0], samlxml.NSEIDAS, "RequestedAttributes")
 		if len(ras) > 1 {
 			return nil, fmt.Errorf("%w: more than one RequestedAttributes", ErrMalformed)
 		}
-		for _, ra := range children(child(ext[0], NSEIDAS, "RequestedAttributes"), NSEIDAS, "RequestedAttribute") {
-			a := requestedAttr{Name: getAttr(ra, "Name"), NameFormat: getAttr(ra, "NameFormat")}
+		for _, ra := range samlxml.Children(samlxml.First(ext[0], samlxml.NSEIDAS, "RequestedAttributes"), samlxml.NSEIDAS, "RequestedAttribute") {
+			a := requestedAttr{Name: samlxml.AttrValue(ra, "Name"), NameFormat: samlxml.AttrValue(ra, "NameFormat")}
 			if a.Name == "" {
 				return nil, fmt.Errorf("%w: RequestedAttribute without Name", ErrMalformed)
 			}
-			switch getAttr(ra, "isRequired") {
+			switch samlxml.AttrValue(ra, "isRequired") {
 			case "true", "1":
 				a.Required = true
 			case "", "false", "0":
@@ -314,23 +315,23 @@ func readRequest(el *etree.Element) (*authnRequest, error) {
 			r.Attributes = append(r.Attributes, a)
 		}
 	}
-	if nips := children(el, NSProtocol, "NameIDPolicy"); len(nips) > 1 {
+	if nips := samlxml.Children(el, samlxml.NSProtocol, "NameIDPolicy"); len(nips) > 1 {
 		return nil, fmt.Errorf("%w: more than one NameIDPolicy", ErrMalformed)
 	} else if len(nips) == 1 {
-		r.NameIDFormat = getAttr(nips[0], "Format")
+		r.NameIDFormat = samlxml.AttrValue(nips[0], "Format")
 	}
-	if racs := children(el, NSProtocol, "RequestedAuthnContext"); len(racs) > 1 {
+	if racs := samlxml.Children(el, samlxml.NSProtocol, "RequestedAuthnContext"); len(racs) > 1 {
 		return nil, fmt.Errorf("%w: more than one RequestedAuthnContext", ErrMalformed)
 	} else if len(racs) == 1 {
 		r.HasAuthnCtx = true
-		r.Comparison = getAttr(racs[0], "Comparison")
-		for _, ref := range children(racs[0], NSAssertion, "AuthnContextClassRef") {
-			r.AuthnContexts = append(r.AuthnContexts, text(ref))
+		r.Comparison = samlxml.AttrValue(racs[0], "Comparison")
+		for _, ref := range samlxml.Children(racs[0], samlxml.NSAssertion, "AuthnContextClassRef") {
+			r.AuthnContexts = append(r.AuthnContexts, samlxml.Text(ref))
 		}
 	}
-	if sc := child(el, NSProtocol, "Scoping"); sc != nil {
-		for _, rid := range children(sc, NSProtocol, "RequesterID") {
-			if v := text(rid); v != "" {
+	if sc := samlxml.First(el, samlxml.NSProtocol, "Scoping"); sc != nil {
+		for _, rid := range samlxml.Children(sc, samlxml.NSProtocol, "RequesterID") {
+			if v := samlxml.Text(rid); v != "" {
 				r.RequesterIDs = append(r.RequesterIDs, v)
 			}
 		}

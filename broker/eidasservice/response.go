@@ -8,6 +8,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 )
@@ -41,24 +42,24 @@ type status struct{ Top, Sub, Message string }
 // error Response without any assertion.
 func (s *Service) buildResponse(a *answer, st *status, now time.Time) ([]byte, error) {
 	resp := etree.NewElement("saml2p:Response")
-	resp.CreateAttr("xmlns:saml2p", NSProtocol)
-	resp.CreateAttr("xmlns:saml2", NSAssertion)
+	resp.CreateAttr("xmlns:saml2p", samlxml.NSProtocol)
+	resp.CreateAttr("xmlns:saml2", samlxml.NSAssertion)
 	if st == nil {
-		resp.CreateAttr("Consent", ConsentObtained)
+		resp.CreateAttr("Consent", samlxml.ConsentObtained)
 	}
 	resp.CreateAttr("Destination", a.ACS)
-	resp.CreateAttr("ID", newID())
+	resp.CreateAttr("ID", samlxml.NewID())
 	resp.CreateAttr("InResponseTo", a.RequestID)
 	resp.CreateAttr("IssueInstant", formatTime(now))
 	resp.CreateAttr("Version", "2.0")
 	iss := resp.CreateElement("saml2:Issuer")
-	iss.CreateAttr("Format", NameIDEntity)
+	iss.CreateAttr("Format", samlxml.NameIDEntity)
 	iss.SetText(s.cfg.entityID)
 
 	stEl := resp.CreateElement("saml2p:Status")
 	sc := stEl.CreateElement("saml2p:StatusCode")
 	if st == nil {
-		sc.CreateAttr("Value", StatusSuccess)
+		sc.CreateAttr("Value", samlxml.StatusSuccess)
 	} else {
 		sc.CreateAttr("Value", st.Top)
 		if st.Sub != "" {
@@ -105,14 +106,14 @@ func (s *Service) buildAssertion(a *answer, now time.Time) (*etree.Element, erro
 	}
 	until := now.Add(s.cfg.ResponseValidity)
 	as := etree.NewElement("saml2:Assertion")
-	as.CreateAttr("xmlns:saml2", NSAssertion)
-	as.CreateAttr("xmlns:xsi", NSXSI)
-	as.CreateAttr("xmlns:eidas-natural", NSNatural)
-	as.CreateAttr("ID", newID())
+	as.CreateAttr("xmlns:saml2", samlxml.NSAssertion)
+	as.CreateAttr("xmlns:xsi", samlxml.NSXSI)
+	as.CreateAttr("xmlns:eidas-natural", samlxml.NSNatural)
+	as.CreateAttr("ID", samlxml.NewID())
 	as.CreateAttr("IssueInstant", formatTime(now))
 	as.CreateAttr("Version", "2.0")
 	iss := as.CreateElement("saml2:Issuer")
-	iss.CreateAttr("Format", NameIDEntity)
+	iss.CreateAttr("Format", samlxml.NameIDEntity)
 	iss.SetText(s.cfg.entityID)
 
 	subj := as.CreateElement("saml2:Subject")
@@ -120,17 +121,17 @@ func (s *Service) buildAssertion(a *answer, now time.Time) (*etree.Element, erro
 	nid.CreateAttr("Format", a.NameIDFmt)
 	nid.CreateAttr("NameQualifier", s.cfg.entityID)
 	switch a.NameIDFmt {
-	case NameIDTransient:
+	case samlxml.NameIDTransient:
 		// A fresh value per response: nothing a connector could link.
-		nid.SetText(newID())
-	case NameIDPersistent:
+		nid.SetText(samlxml.NewID())
+	case samlxml.NameIDPersistent:
 		nid.CreateAttr("SPNameQualifier", a.Connector)
 		nid.SetText(a.PersonID)
 	default:
 		nid.SetText(a.PersonID)
 	}
 	sc := subj.CreateElement("saml2:SubjectConfirmation")
-	sc.CreateAttr("Method", CMBearer)
+	sc.CreateAttr("Method", samlxml.CMBearer)
 	scd := sc.CreateElement("saml2:SubjectConfirmationData")
 	scd.CreateAttr("InResponseTo", a.RequestID)
 	scd.CreateAttr("NotOnOrAfter", formatTime(until))
@@ -158,7 +159,7 @@ func (s *Service) buildAssertion(a *answer, now time.Time) (*etree.Element, erro
 		at := ats.CreateElement("saml2:Attribute")
 		at.CreateAttr("FriendlyName", d.FriendlyName)
 		at.CreateAttr("Name", d.Name)
-		at.CreateAttr("NameFormat", AttrNameFormatURI)
+		at.CreateAttr("NameFormat", samlxml.AttrNameFormatURI)
 		for _, val := range v.Values {
 			av := at.CreateElement("saml2:AttributeValue")
 			av.CreateAttr("xsi:type", "eidas-natural:"+d.XSIType)

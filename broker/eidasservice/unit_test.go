@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/ozg-broker/eidas-broker/adapters"
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 )
@@ -154,7 +155,7 @@ func TestLevelRequirement(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			lr, err := s.levelRequirement(&authnRequest{HasAuthnCtx: true, Comparison: tt.comparison, AuthnContexts: tt.refs})
 			if tt.wantErr {
-				if se, ok := asSAMLError(err); !ok || se.Sub != StatusNoAuthnContext {
+				if se, ok := asSAMLError(err); !ok || se.Sub != samlxml.StatusNoAuthnContext {
 					t.Fatalf("err = %v, want a NoAuthnContext refusal", err)
 				}
 				return

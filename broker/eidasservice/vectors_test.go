@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ozg-broker/eidas-broker/adapters"
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 )
@@ -114,9 +115,9 @@ func TestGovernikusRequests(t *testing.T) {
 		{file: "EidasSamlRequest_13062017.xml", certFrom: "old", verifyErr: xmlsec.ErrWeakKey, content: ErrAttributes},
 		{file: "EidasSamlRequestWithoutProviderName.xml", certFrom: "old", verifyErr: xmlsec.ErrAlgorithmNotAllowed, content: ErrAttributes},
 		{file: "EidasSamlRequestWithOnlyProviderName.xml", certFrom: "old", verifyErr: xmlsec.ErrAlgorithmNotAllowed, content: ErrSPType},
-		{file: "EidasSamlRequestWithOnlyProviderName.xml", certFrom: "old", verifyErr: xmlsec.ErrAlgorithmNotAllowed, spType: SPTypePublic, nameID: NameIDTransient},
-		{file: "EidasSamlRequestWithOnlyRequesterId.xml", certFrom: "old", verifyErr: xmlsec.ErrAlgorithmNotAllowed, spType: SPTypePublic, nameID: NameIDTransient},
-		{file: "EidasSamlRequestWithProviderNameAndRequesterId.xml", certFrom: "old", verifyErr: xmlsec.ErrAlgorithmNotAllowed, spType: SPTypePrivate, nameID: NameIDTransient},
+		{file: "EidasSamlRequestWithOnlyProviderName.xml", certFrom: "old", verifyErr: xmlsec.ErrAlgorithmNotAllowed, spType: SPTypePublic, nameID: samlxml.NameIDTransient},
+		{file: "EidasSamlRequestWithOnlyRequesterId.xml", certFrom: "old", verifyErr: xmlsec.ErrAlgorithmNotAllowed, spType: SPTypePublic, nameID: samlxml.NameIDTransient},
+		{file: "EidasSamlRequestWithProviderNameAndRequesterId.xml", certFrom: "old", verifyErr: xmlsec.ErrAlgorithmNotAllowed, spType: SPTypePrivate, nameID: samlxml.NameIDTransient},
 		{file: "EidasSamlRequestWithWrongNameIDPolicyType.xml", certFrom: "embedded", verifyErr: xmlsec.ErrCertificateValidity, content: ErrNameIDPolicy},
 		{file: "EidasSamlRequestWithoutNameIDPolicy.xml", certFrom: "embedded", verifyErr: xmlsec.ErrCertificateValidity, content: ErrAttributes},
 		{file: "EidasSamlRequestWithoutNameIDPolicy.xml", certFrom: "old", verifyErr: xmlsec.ErrUntrustedCertificate, content: ErrAttributes},
@@ -152,7 +153,7 @@ func TestGovernikusRequests(t *testing.T) {
 				t.Fatalf("read: %v", err)
 			}
 			md := &spMetadata{SigningCerts: []*x509.Certificate{cert}}
-			_, err = verifyRequest(&inbound{Binding: BindingPOST}, root, md, req.IssueInstant, DefaultMaxMessageBytes)
+			_, err = verifyRequest(&inbound{Binding: samlxml.BindingPOST}, root, md, req.IssueInstant, DefaultMaxMessageBytes)
 			if !errors.Is(err, ErrSignature) || !errors.Is(err, tt.verifyErr) {
 				t.Errorf("verify: %v, want %v", err, tt.verifyErr)
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/ozg-broker/eidas-broker/adapters/eidas"
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 )
 
@@ -30,8 +31,8 @@ type Attribute struct {
 
 // Status is a non-success SAML status.
 type Status struct {
-	Top     string // e.g. eidas.StatusResponder
-	Sub     string // e.g. eidas.StatusRequestDenied
+	Top     string // e.g. samlxml.StatusResponder
+	Sub     string // e.g. samlxml.StatusRequestDenied
 	Message string
 }
 
@@ -58,17 +59,12 @@ type ResponseParams struct {
 	Status *Status
 }
 
-func (p *ResponseParams) defaults() error {
-	var err error
+func (p *ResponseParams) defaults() {
 	if p.ResponseID == "" {
-		if p.ResponseID, err = randomID(); err != nil {
-			return err
-		}
+		p.ResponseID = samlxml.NewID()
 	}
 	if p.AssertionID == "" {
-		if p.AssertionID, err = randomID(); err != nil {
-			return err
-		}
+		p.AssertionID = samlxml.NewID()
 	}
 	if p.Recipient == "" {
 		p.Recipient = p.Destination
@@ -80,9 +76,8 @@ func (p *ResponseParams) defaults() error {
 		p.AuthnInstant = p.IssueInstant
 	}
 	if p.NameIDFormat == "" {
-		p.NameIDFormat = eidas.NameIDPersistent
+		p.NameIDFormat = samlxml.NameIDPersistent
 	}
-	return nil
 }
 
 func ts(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
@@ -91,24 +86,22 @@ func ts(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") 
 // it: Issuer, Subject with a bearer confirmation, Conditions with the
 // audience, one AuthnStatement and one AttributeStatement.
 func BuildAssertion(p ResponseParams) (*etree.Element, error) {
-	if err := p.defaults(); err != nil {
-		return nil, err
-	}
+	p.defaults()
 	end := p.IssueInstant.Add(p.Lifetime)
 	as := etree.NewElement("saml2:Assertion")
-	as.CreateAttr("xmlns:saml2", eidas.NSAssertion)
+	as.CreateAttr("xmlns:saml2", samlxml.NSAssertion)
 	as.CreateAttr("ID", p.AssertionID)
 	as.CreateAttr("IssueInstant", ts(p.IssueInstant))
 	as.CreateAttr("Version", "2.0")
 	iss := as.CreateElement("saml2:Issuer")
-	iss.CreateAttr("Format", eidas.NameIDEntity)
+	iss.CreateAttr("Format", samlxml.NameIDEntity)
 	iss.SetText(p.Issuer)
 	subj := as.CreateElement("saml2:Subject")
 	nid := subj.CreateElement("saml2:NameID")
 	nid.CreateAttr("Format", p.NameIDFormat)
 	nid.SetText(p.NameID)
 	sc := subj.CreateElement("saml2:SubjectConfirmation")
-	sc.CreateAttr("Method", eidas.CMBearer)
+	sc.CreateAttr("Method", samlxml.CMBearer)
 	scd := sc.CreateElement("saml2:SubjectConfirmationData")
 	scd.CreateAttr("InResponseTo", p.InResponseTo)
 	scd.CreateAttr("NotOnOrAfter", ts(end))
@@ -127,10 +120,10 @@ func BuildAssertion(p ResponseParams) (*etree.Element, error) {
 			at.CreateAttr("FriendlyName", a.FriendlyName)
 		}
 		at.CreateAttr("Name", a.Name)
-		at.CreateAttr("NameFormat", eidas.AttrNameFormatURI)
-		ns, prefix := eidas.NSNatural, "eidas-natural"
+		at.CreateAttr("NameFormat", samlxml.AttrNameFormatURI)
+		ns, prefix := samlxml.NSNatural, "eidas-natural"
 		if strings.HasPrefix(a.Name, "http://eidas.europa.eu/attributes/legalperson/") {
-			ns, prefix = eidas.NSLegal, "eidas-legal"
+			ns, prefix = samlxml.NSLegal, "eidas-legal"
 		}
 		typ := prefix + ":" + typeName(a.Name)
 		for _, v := range a.Values {
@@ -143,7 +136,7 @@ func BuildAssertion(p ResponseParams) (*etree.Element, error) {
 				}
 				av := at.CreateElement("saml2:AttributeValue")
 				av.CreateAttr("xmlns:"+prefix, ns)
-				av.CreateAttr("xmlns:xsi", eidas.NSXSI)
+				av.CreateAttr("xmlns:xsi", samlxml.NSXSI)
 				if s.native {
 					av.CreateAttr(prefix+":LatinScript", "false")
 				}
@@ -171,25 +164,23 @@ func typeName(uri string) string {
 // BuildResponse returns an unsigned samlp:Response with Status but
 // without assertion.
 func BuildResponse(p ResponseParams) (*etree.Element, error) {
-	if err := p.defaults(); err != nil {
-		return nil, err
-	}
+	p.defaults()
 	r := etree.NewElement("saml2p:Response")
-	r.CreateAttr("xmlns:saml2p", eidas.NSProtocol)
-	r.CreateAttr("xmlns:saml2", eidas.NSAssertion)
-	r.CreateAttr("Consent", "urn:oasis:names:tc:SAML:2.0:consent:obtained")
+	r.CreateAttr("xmlns:saml2p", samlxml.NSProtocol)
+	r.CreateAttr("xmlns:saml2", samlxml.NSAssertion)
+	r.CreateAttr("Consent", samlxml.ConsentObtained)
 	r.CreateAttr("Destination", p.Destination)
 	r.CreateAttr("ID", p.ResponseID)
 	r.CreateAttr("InResponseTo", p.InResponseTo)
 	r.CreateAttr("IssueInstant", ts(p.IssueInstant))
 	r.CreateAttr("Version", "2.0")
 	iss := r.CreateElement("saml2:Issuer")
-	iss.CreateAttr("Format", eidas.NameIDEntity)
+	iss.CreateAttr("Format", samlxml.NameIDEntity)
 	iss.SetText(p.Issuer)
 	st := r.CreateElement("saml2p:Status")
 	sc := st.CreateElement("saml2p:StatusCode")
 	if p.Status == nil {
-		sc.CreateAttr("Value", eidas.StatusSuccess)
+		sc.CreateAttr("Value", samlxml.StatusSuccess)
 	} else {
 		sc.CreateAttr("Value", p.Status.Top)
 		if p.Status.Sub != "" {

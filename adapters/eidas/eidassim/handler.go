@@ -18,6 +18,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/ozg-broker/eidas-broker/adapters/eidas"
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 )
@@ -108,7 +109,7 @@ func (s *Sim) serveSSO(w http.ResponseWriter, r *http.Request) {
 	if !c.Level.Satisfies(p.loa) || p.exact && c.Level != p.loa {
 		// The country cannot reach the requested level: answer with a SAML
 		// error, as a proxy-service does.
-		s.answer(w, r, c, p, nil, TamperNone, &Status{Top: eidas.StatusRequester, Sub: eidas.StatusNoAuthnContext, Message: "Requested level of assurance not supported"})
+		s.answer(w, r, c, p, nil, TamperNone, &Status{Top: samlxml.StatusRequester, Sub: samlxml.StatusNoAuthnContext, Message: "Requested level of assurance not supported"})
 		return
 	}
 	key, err := s.store(p)
@@ -161,7 +162,7 @@ func (s *Sim) receiveRequest(r *http.Request, cc string) (*pending, error) {
 		return nil, err
 	}
 	ar := doc.Root()
-	if ar.Tag != "AuthnRequest" || ar.NamespaceURI() != eidas.NSProtocol {
+	if ar.Tag != "AuthnRequest" || ar.NamespaceURI() != samlxml.NSProtocol {
 		return nil, errors.New("not an AuthnRequest")
 	}
 	if post {
@@ -193,13 +194,13 @@ func (s *Sim) receiveRequest(r *http.Request, cc string) (*pending, error) {
 	}
 	p := &pending{
 		country: cc, requestID: get("ID"), connector: md.EntityID, encCert: md.EncryptionCerts[0],
-		nodeCC: md.NodeCountry, relayState: relay, attrs: map[string]bool{}, nameID: eidas.NameIDPersistent,
+		nodeCC: md.NodeCountry, relayState: relay, attrs: map[string]bool{}, nameID: samlxml.NameIDPersistent,
 	}
 	if p.nodeCC == "" {
 		p.nodeCC = "DE"
 	}
 	for _, e := range md.ACS {
-		if e.Binding == eidas.BindingPOST {
+		if e.Binding == samlxml.BindingPOST {
 			p.acs = e.Location
 			break
 		}
@@ -328,10 +329,7 @@ func verifyRedirect(rawQuery string, certs []*x509.Certificate) ([]byte, string,
 }
 
 func (s *Sim) store(p *pending) (string, error) {
-	key, err := randomID()
-	if err != nil {
-		return "", err
-	}
+	key := samlxml.NewID()
 	now := s.now()
 	p.expires = now.Add(pendingTTL)
 	s.mu.Lock()
@@ -373,7 +371,7 @@ func (s *Sim) serveAnswer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.PostForm.Get("action") == "cancel" {
-		s.answer(w, r, c, p, nil, TamperNone, &Status{Top: eidas.StatusResponder, Sub: eidas.StatusRequestDenied, Message: "Citizen cancelled the authentication"})
+		s.answer(w, r, c, p, nil, TamperNone, &Status{Top: samlxml.StatusResponder, Sub: samlxml.StatusRequestDenied, Message: "Citizen cancelled the authentication"})
 		return
 	}
 	var who *Citizen

@@ -9,8 +9,6 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +22,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/ozg-broker/eidas-broker/adapters/eidas"
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 	"github.com/ozg-broker/eidas-broker/config"
@@ -185,51 +184,44 @@ func (s *Sim) Metadata(code string) ([]byte, error) {
 	}
 	sg := s.keys.Countries[code]
 	now := s.now()
-	id, err := randomID()
-	if err != nil {
-		return nil, err
-	}
 	ed := etree.NewElement("md:EntityDescriptor")
-	ed.CreateAttr("xmlns:md", eidas.NSMetadata)
-	ed.CreateAttr("xmlns:ds", eidas.NSDSig)
-	ed.CreateAttr("xmlns:saml2", eidas.NSAssertion)
-	ed.CreateAttr("xmlns:eidas", eidas.NSEIDAS)
-	ed.CreateAttr("ID", id)
+	ed.CreateAttr("xmlns:md", samlxml.NSMetadata)
+	ed.CreateAttr("xmlns:ds", samlxml.NSDSig)
+	ed.CreateAttr("xmlns:saml2", samlxml.NSAssertion)
+	ed.CreateAttr("xmlns:eidas", samlxml.NSEIDAS)
+	ed.CreateAttr("ID", samlxml.NewID())
 	ed.CreateAttr("entityID", s.EntityID(code))
 	ed.CreateAttr("validUntil", ts(now.Add(s.opts.MetadataValidity)))
 	ext := ed.CreateElement("md:Extensions")
 	ea := ext.CreateElement("mdattr:EntityAttributes")
-	ea.CreateAttr("xmlns:mdattr", eidas.NSMDAttr)
-	entityAttr(ea, eidas.EntityAttrProtocolVersion, "1.4")
-	entityAttr(ea, eidas.EntityAttrApplicationID, "ozg-broker:eidas-proxy-simulator:1.0")
+	ea.CreateAttr("xmlns:mdattr", samlxml.NSMDAttr)
+	samlxml.AddEntityAttribute(ea, samlxml.EntityAttrProtocolVersion, "1.4")
+	samlxml.AddEntityAttribute(ea, samlxml.EntityAttrApplicationID, "ozg-broker:eidas-proxy-simulator:1.0")
 	var loas []string
 	for _, lv := range assurance.NotifiedLevels() {
 		if c.Level.Satisfies(lv) {
 			loas = append(loas, lv.URI())
 		}
 	}
-	entityAttr(ea, eidas.EntityAttrAssuranceCert, loas...)
+	samlxml.AddEntityAttribute(ea, samlxml.EntityAttrAssuranceCert, loas...)
 	alg, err := sg.algorithm()
 	if err != nil {
 		return nil, err
 	}
 	ext.CreateElement("alg:SigningMethod").CreateAttr("Algorithm", alg)
-	ext.FindElement("alg:SigningMethod").CreateAttr("xmlns:alg", eidas.NSAlgSupport)
+	ext.FindElement("alg:SigningMethod").CreateAttr("xmlns:alg", samlxml.NSAlgSupport)
 
 	idp := ed.CreateElement("md:IDPSSODescriptor")
 	idp.CreateAttr("WantAuthnRequestsSigned", "true")
-	idp.CreateAttr("protocolSupportEnumeration", "urn:oasis:names:tc:SAML:2.0:protocol")
+	idp.CreateAttr("protocolSupportEnumeration", samlxml.ProtocolSAML2)
 	idp.CreateElement("md:Extensions").CreateElement("eidas:NodeCountry").SetText(eidas.EIDASCountryCode(code))
-	kd := idp.CreateElement("md:KeyDescriptor")
-	kd.CreateAttr("use", "signing")
-	kd.CreateElement("ds:KeyInfo").CreateElement("ds:X509Data").CreateElement("ds:X509Certificate").
-		SetText(base64.StdEncoding.EncodeToString(sg.Cert.Raw))
-	for _, f := range []string{eidas.NameIDPersistent, eidas.NameIDTransient, eidas.NameIDUnspecified} {
+	samlxml.AddKeyDescriptor(idp, "signing", sg.Cert)
+	for _, f := range []string{samlxml.NameIDPersistent, samlxml.NameIDTransient, samlxml.NameIDUnspecified} {
 		idp.CreateElement("md:NameIDFormat").SetText(f)
 	}
-	bindings := []string{eidas.BindingPOST, eidas.BindingRedirect}
+	bindings := []string{samlxml.BindingPOST, samlxml.BindingRedirect}
 	if c.RedirectOnly {
-		bindings = []string{eidas.BindingRedirect}
+		bindings = []string{samlxml.BindingRedirect}
 	}
 	for _, b := range bindings {
 		sso := idp.CreateElement("md:SingleSignOnService")
@@ -240,7 +232,7 @@ func (s *Sim) Metadata(code string) ([]byte, error) {
 		a := idp.CreateElement("saml2:Attribute")
 		a.CreateAttr("FriendlyName", d.FriendlyName)
 		a.CreateAttr("Name", d.Name)
-		a.CreateAttr("NameFormat", eidas.AttrNameFormatURI)
+		a.CreateAttr("NameFormat", samlxml.AttrNameFormatURI)
 	}
 	// The metadata is signed by the same certificate as the responses; it
 	// chains to the simulator's trust anchor, which the adapter trusts.
@@ -248,15 +240,6 @@ func (s *Sim) Metadata(code string) ([]byte, error) {
 		return nil, fmt.Errorf("eidassim: sign metadata: %w", err)
 	}
 	return Serialize(ed)
-}
-
-func entityAttr(ea *etree.Element, name string, vals ...string) {
-	a := ea.CreateElement("saml2:Attribute")
-	a.CreateAttr("Name", name)
-	a.CreateAttr("NameFormat", eidas.AttrNameFormatURI)
-	for _, v := range vals {
-		a.CreateElement("saml2:AttributeValue").SetText(v)
-	}
 }
 
 // connector returns the connector's verified metadata (cached 5 minutes).
@@ -422,12 +405,4 @@ func IssueSigner(caKey crypto.Signer, caCert *x509.Certificate, cn string, useRS
 		return Signer{}, err
 	}
 	return Signer{Key: key, Cert: cert}, nil
-}
-
-func randomID() (string, error) {
-	var b [20]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
-	}
-	return "_" + hex.EncodeToString(b[:]), nil
 }

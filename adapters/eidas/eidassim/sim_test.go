@@ -24,6 +24,7 @@ import (
 	"github.com/ozg-broker/eidas-broker/adapters"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/eidassim"
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 	"github.com/ozg-broker/eidas-broker/broker/store/memory"
@@ -342,8 +343,8 @@ func TestCancel(t *testing.T) {
 		t.Fatalf("cancel response not signed by AT: %v", err)
 	}
 	top := resp.FindElement("./Status/StatusCode")
-	if top == nil || top.SelectAttrValue("Value", "") != eidas.StatusResponder ||
-		top.FindElement("./StatusCode").SelectAttrValue("Value", "") != eidas.StatusRequestDenied {
+	if top == nil || top.SelectAttrValue("Value", "") != samlxml.StatusResponder ||
+		top.FindElement("./StatusCode").SelectAttrValue("Value", "") != samlxml.StatusRequestDenied {
 		t.Fatalf("status %v", top)
 	}
 	if resp.FindElement(".//EncryptedAssertion") != nil || resp.FindElement(".//Assertion") != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 )
 
@@ -188,88 +189,12 @@ func (m *Message) parse() (*etree.Element, error) {
 	return doc.Root(), nil
 }
 
-// Namespaces the tools look at.
-const (
-	nsProtocol  = "urn:oasis:names:tc:SAML:2.0:protocol"
-	nsAssertion = "urn:oasis:names:tc:SAML:2.0:assertion"
-	nsMetadata  = "urn:oasis:names:tc:SAML:2.0:metadata"
-	nsEIDAS     = "http://eidas.europa.eu/saml-extensions"
-)
-
 // Kind names a message by its root element ("Response", "AuthnRequest",
 // "EntityDescriptor", …), with "?" for anything not SAML.
 func kind(root *etree.Element) string {
 	switch root.NamespaceURI() {
-	case nsProtocol, nsMetadata, nsAssertion:
+	case samlxml.NSProtocol, samlxml.NSMetadata, samlxml.NSAssertion:
 		return root.Tag
 	}
 	return "?"
-}
-
-func is(e *etree.Element, ns, local string) bool {
-	return e != nil && e.Tag == local && e.NamespaceURI() == ns
-}
-
-func children(e *etree.Element, ns, local string) []*etree.Element {
-	var out []*etree.Element
-	if e == nil {
-		return nil
-	}
-	for _, c := range e.ChildElements() {
-		if is(c, ns, local) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-func first(e *etree.Element, ns, local string) *etree.Element {
-	if e == nil {
-		return nil
-	}
-	if cs := children(e, ns, local); len(cs) > 0 {
-		return cs[0]
-	}
-	return nil
-}
-
-// descendants returns every element {ns}local below e.
-func descendants(e *etree.Element, ns, local string) []*etree.Element {
-	var out []*etree.Element
-	if e == nil {
-		return nil
-	}
-	for _, c := range e.ChildElements() {
-		if is(c, ns, local) {
-			out = append(out, c)
-		}
-		out = append(out, descendants(c, ns, local)...)
-	}
-	return out
-}
-
-// text is the element's character data across comments, trimmed.
-func text(e *etree.Element) string {
-	if e == nil {
-		return ""
-	}
-	var b strings.Builder
-	for _, t := range e.Child {
-		if cd, ok := t.(*etree.CharData); ok {
-			b.WriteString(cd.Data)
-		}
-	}
-	return strings.TrimSpace(b.String())
-}
-
-func attr(e *etree.Element, key string) string {
-	if e == nil {
-		return ""
-	}
-	for _, a := range e.Attr {
-		if a.Space == "" && a.Key == key {
-			return a.Value
-		}
-	}
-	return ""
 }

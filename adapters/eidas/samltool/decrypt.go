@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"fmt"
 
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 )
 
@@ -29,7 +30,7 @@ func Decrypt(msg []byte, key crypto.PrivateKey, opts DecryptOptions) ([][]byte, 
 	if err != nil {
 		return nil, err
 	}
-	encs := descendants(root, nsAssertion, "EncryptedAssertion")
+	encs := samlxml.Descendants(root, samlxml.NSAssertion, "EncryptedAssertion")
 	if len(encs) == 0 {
 		return nil, ErrNoEncryptedAssertion
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/beevik/etree"
+
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 )
 
 // Inspect returns a readable summary of the message in input (any form
@@ -48,8 +50,8 @@ func Inspect(input []byte) (string, error) {
 		inspectEntity(w, root, "")
 	case "EntitiesDescriptor":
 		w.signature(root)
-		w.line("validUntil", "%s", orDash(attr(root, "validUntil")))
-		for _, ed := range descendants(root, nsMetadata, "EntityDescriptor") {
+		w.line("validUntil", "%s", orDash(samlxml.AttrValue(root, "validUntil")))
+		for _, ed := range samlxml.Descendants(root, samlxml.NSMetadata, "EntityDescriptor") {
 			inspectEntity(w, ed, "  ")
 		}
 	case "Assertion":
@@ -80,18 +82,18 @@ func orDash(v string) string {
 // common prints the attributes every protocol message has.
 func common(w *summary, e *etree.Element) {
 	for _, k := range []string{"ID", "IssueInstant", "Destination", "InResponseTo"} {
-		if v := attr(e, k); v != "" {
+		if v := samlxml.AttrValue(e, k); v != "" {
 			w.line(k, "%s", v)
 		}
 	}
-	if iss := first(e, nsAssertion, "Issuer"); iss != nil {
-		w.line("Issuer", "%s", text(iss))
+	if iss := samlxml.First(e, samlxml.NSAssertion, "Issuer"); iss != nil {
+		w.line("Issuer", "%s", samlxml.Text(iss))
 	}
 }
 
 // signature describes the enveloped signature of e, if any.
 func (s *summary) signature(e *etree.Element) {
-	sigs := children(e, xmlsecNS, "Signature")
+	sigs := samlxml.Children(e, xmlsecNS, "Signature")
 	if len(sigs) == 0 {
 		s.line("signature", "none")
 		return
@@ -100,13 +102,13 @@ func (s *summary) signature(e *etree.Element) {
 		s.line("signature", "%d signatures (refused by the broker)", len(sigs))
 		return
 	}
-	si := first(sigs[0], xmlsecNS, "SignedInfo")
-	sm := attr(first(si, xmlsecNS, "SignatureMethod"), "Algorithm")
-	ref := first(si, xmlsecNS, "Reference")
-	dm := attr(first(ref, xmlsecNS, "DigestMethod"), "Algorithm")
-	s.line("signature", "%s, digest %s, reference %q", orDash(sm), orDash(dm), attr(ref, "URI"))
-	for _, xc := range descendants(first(sigs[0], xmlsecNS, "KeyInfo"), xmlsecNS, "X509Certificate") {
-		s.line("  KeyInfo certificate", "%s", describeCert(text(xc)))
+	si := samlxml.First(sigs[0], xmlsecNS, "SignedInfo")
+	sm := samlxml.AttrValue(samlxml.First(si, xmlsecNS, "SignatureMethod"), "Algorithm")
+	ref := samlxml.First(si, xmlsecNS, "Reference")
+	dm := samlxml.AttrValue(samlxml.First(ref, xmlsecNS, "DigestMethod"), "Algorithm")
+	s.line("signature", "%s, digest %s, reference %q", orDash(sm), orDash(dm), samlxml.AttrValue(ref, "URI"))
+	for _, xc := range samlxml.Descendants(samlxml.First(sigs[0], xmlsecNS, "KeyInfo"), xmlsecNS, "X509Certificate") {
+		s.line("  KeyInfo certificate", "%s", describeCert(samlxml.Text(xc)))
 	}
 }
 
@@ -134,38 +136,38 @@ func certSummary(c *x509.Certificate) string {
 func inspectResponse(w *summary, r *etree.Element) {
 	common(w, r)
 	w.signature(r)
-	st := first(r, nsProtocol, "Status")
-	code := first(st, nsProtocol, "StatusCode")
-	status := attr(code, "Value")
-	for sub := first(code, nsProtocol, "StatusCode"); sub != nil; sub = first(sub, nsProtocol, "StatusCode") {
-		status += " / " + attr(sub, "Value")
+	st := samlxml.First(r, samlxml.NSProtocol, "Status")
+	code := samlxml.First(st, samlxml.NSProtocol, "StatusCode")
+	status := samlxml.AttrValue(code, "Value")
+	for sub := samlxml.First(code, samlxml.NSProtocol, "StatusCode"); sub != nil; sub = samlxml.First(sub, samlxml.NSProtocol, "StatusCode") {
+		status += " / " + samlxml.AttrValue(sub, "Value")
 	}
 	w.line("status", "%s", orDash(status))
-	if msg := first(st, nsProtocol, "StatusMessage"); msg != nil {
-		w.line("status message", "%q", text(msg))
+	if msg := samlxml.First(st, samlxml.NSProtocol, "StatusMessage"); msg != nil {
+		w.line("status message", "%q", samlxml.Text(msg))
 	}
-	encs := descendants(r, nsAssertion, "EncryptedAssertion")
-	plain := descendants(r, nsAssertion, "Assertion")
+	encs := samlxml.Descendants(r, samlxml.NSAssertion, "EncryptedAssertion")
+	plain := samlxml.Descendants(r, samlxml.NSAssertion, "Assertion")
 	w.line("assertions", "%d encrypted, %d plain", len(encs), len(plain))
 	for i, ea := range encs {
 		p := fmt.Sprintf("  encrypted[%d] ", i)
-		ed := first(ea, "http://www.w3.org/2001/04/xmlenc#", "EncryptedData")
-		w.indent(p, "content", "%s", orDash(attr(first(ed, "http://www.w3.org/2001/04/xmlenc#", "EncryptionMethod"), "Algorithm")))
-		for _, ek := range descendants(ea, "http://www.w3.org/2001/04/xmlenc#", "EncryptedKey") {
-			em := first(ek, "http://www.w3.org/2001/04/xmlenc#", "EncryptionMethod")
-			line := orDash(attr(em, "Algorithm"))
-			if dm := first(em, xmlsecNS, "DigestMethod"); dm != nil {
-				line += ", digest " + attr(dm, "Algorithm")
+		ed := samlxml.First(ea, samlxml.NSXMLEnc, "EncryptedData")
+		w.indent(p, "content", "%s", orDash(samlxml.AttrValue(samlxml.First(ed, samlxml.NSXMLEnc, "EncryptionMethod"), "Algorithm")))
+		for _, ek := range samlxml.Descendants(ea, samlxml.NSXMLEnc, "EncryptedKey") {
+			em := samlxml.First(ek, samlxml.NSXMLEnc, "EncryptionMethod")
+			line := orDash(samlxml.AttrValue(em, "Algorithm"))
+			if dm := samlxml.First(em, xmlsecNS, "DigestMethod"); dm != nil {
+				line += ", digest " + samlxml.AttrValue(dm, "Algorithm")
 			}
-			if mgf := first(em, "http://www.w3.org/2009/xmlenc11#", "MGF"); mgf != nil {
-				line += ", MGF " + attr(mgf, "Algorithm")
+			if mgf := samlxml.First(em, "http://www.w3.org/2009/xmlenc11#", "MGF"); mgf != nil {
+				line += ", MGF " + samlxml.AttrValue(mgf, "Algorithm")
 			}
-			if am := descendants(ek, "http://www.w3.org/2001/04/xmlenc#", "AgreementMethod"); len(am) > 0 {
-				line += ", agreement " + attr(am[0], "Algorithm")
+			if am := samlxml.Descendants(ek, samlxml.NSXMLEnc, "AgreementMethod"); len(am) > 0 {
+				line += ", agreement " + samlxml.AttrValue(am[0], "Algorithm")
 			}
 			w.indent(p, "key", "%s", line)
-			for _, xc := range descendants(ek, xmlsecNS, "X509Certificate") {
-				w.indent(p, "recipient", "%s", describeCert(text(xc)))
+			for _, xc := range samlxml.Descendants(ek, xmlsecNS, "X509Certificate") {
+				w.indent(p, "recipient", "%s", describeCert(samlxml.Text(xc)))
 			}
 		}
 	}
@@ -175,30 +177,30 @@ func inspectResponse(w *summary, r *etree.Element) {
 }
 
 func inspectAssertion(w *summary, as *etree.Element, p string) {
-	w.indent(p, "ID", "%s", attr(as, "ID"))
-	w.indent(p, "Issuer", "%s", text(first(as, nsAssertion, "Issuer")))
-	w.indent(p, "signed", "%v", len(children(as, xmlsecNS, "Signature")) > 0)
-	subj := first(as, nsAssertion, "Subject")
-	if nid := first(subj, nsAssertion, "NameID"); nid != nil {
-		w.indent(p, "NameID", "format %s (value not shown)", orDash(attr(nid, "Format")))
+	w.indent(p, "ID", "%s", samlxml.AttrValue(as, "ID"))
+	w.indent(p, "Issuer", "%s", samlxml.Text(samlxml.First(as, samlxml.NSAssertion, "Issuer")))
+	w.indent(p, "signed", "%v", len(samlxml.Children(as, xmlsecNS, "Signature")) > 0)
+	subj := samlxml.First(as, samlxml.NSAssertion, "Subject")
+	if nid := samlxml.First(subj, samlxml.NSAssertion, "NameID"); nid != nil {
+		w.indent(p, "NameID", "format %s (value not shown)", orDash(samlxml.AttrValue(nid, "Format")))
 	}
-	if scd := first(first(subj, nsAssertion, "SubjectConfirmation"), nsAssertion, "SubjectConfirmationData"); scd != nil {
+	if scd := samlxml.First(samlxml.First(subj, samlxml.NSAssertion, "SubjectConfirmation"), samlxml.NSAssertion, "SubjectConfirmationData"); scd != nil {
 		w.indent(p, "confirmation", "Recipient %s, InResponseTo %s, NotOnOrAfter %s",
-			orDash(attr(scd, "Recipient")), orDash(attr(scd, "InResponseTo")), orDash(attr(scd, "NotOnOrAfter")))
+			orDash(samlxml.AttrValue(scd, "Recipient")), orDash(samlxml.AttrValue(scd, "InResponseTo")), orDash(samlxml.AttrValue(scd, "NotOnOrAfter")))
 	}
-	if c := first(as, nsAssertion, "Conditions"); c != nil {
+	if c := samlxml.First(as, samlxml.NSAssertion, "Conditions"); c != nil {
 		var aud []string
-		for _, a := range descendants(c, nsAssertion, "Audience") {
-			aud = append(aud, text(a))
+		for _, a := range samlxml.Descendants(c, samlxml.NSAssertion, "Audience") {
+			aud = append(aud, samlxml.Text(a))
 		}
-		w.indent(p, "conditions", "%s to %s, audience %s", orDash(attr(c, "NotBefore")), orDash(attr(c, "NotOnOrAfter")), orDash(strings.Join(aud, ", ")))
+		w.indent(p, "conditions", "%s to %s, audience %s", orDash(samlxml.AttrValue(c, "NotBefore")), orDash(samlxml.AttrValue(c, "NotOnOrAfter")), orDash(strings.Join(aud, ", ")))
 	}
-	if a := first(as, nsAssertion, "AuthnStatement"); a != nil {
-		w.indent(p, "authentication", "%s, level %s", orDash(attr(a, "AuthnInstant")),
-			orDash(text(first(first(a, nsAssertion, "AuthnContext"), nsAssertion, "AuthnContextClassRef"))))
+	if a := samlxml.First(as, samlxml.NSAssertion, "AuthnStatement"); a != nil {
+		w.indent(p, "authentication", "%s, level %s", orDash(samlxml.AttrValue(a, "AuthnInstant")),
+			orDash(samlxml.Text(samlxml.First(samlxml.First(a, samlxml.NSAssertion, "AuthnContext"), samlxml.NSAssertion, "AuthnContextClassRef"))))
 	}
-	for _, at := range descendants(as, nsAssertion, "Attribute") {
-		w.indent(p, "attribute", "%s (%d value(s) not shown)", attr(at, "Name"), len(children(at, nsAssertion, "AttributeValue")))
+	for _, at := range samlxml.Descendants(as, samlxml.NSAssertion, "Attribute") {
+		w.indent(p, "attribute", "%s (%d value(s) not shown)", samlxml.AttrValue(at, "Name"), len(samlxml.Children(at, samlxml.NSAssertion, "AttributeValue")))
 	}
 }
 
@@ -206,74 +208,74 @@ func inspectRequest(w *summary, r *etree.Element) {
 	common(w, r)
 	w.signature(r)
 	for _, k := range []string{"ForceAuthn", "IsPassive", "ProviderName", "AssertionConsumerServiceURL", "ProtocolBinding"} {
-		if v := attr(r, k); v != "" {
+		if v := samlxml.AttrValue(r, k); v != "" {
 			w.line(k, "%s", v)
 		}
 	}
-	if nip := first(r, nsProtocol, "NameIDPolicy"); nip != nil {
-		w.line("NameIDPolicy", "%s (AllowCreate %s)", orDash(attr(nip, "Format")), orDash(attr(nip, "AllowCreate")))
+	if nip := samlxml.First(r, samlxml.NSProtocol, "NameIDPolicy"); nip != nil {
+		w.line("NameIDPolicy", "%s (AllowCreate %s)", orDash(samlxml.AttrValue(nip, "Format")), orDash(samlxml.AttrValue(nip, "AllowCreate")))
 	}
-	if rac := first(r, nsProtocol, "RequestedAuthnContext"); rac != nil {
+	if rac := samlxml.First(r, samlxml.NSProtocol, "RequestedAuthnContext"); rac != nil {
 		var refs []string
-		for _, c := range children(rac, nsAssertion, "AuthnContextClassRef") {
-			refs = append(refs, text(c))
+		for _, c := range samlxml.Children(rac, samlxml.NSAssertion, "AuthnContextClassRef") {
+			refs = append(refs, samlxml.Text(c))
 		}
-		w.line("level", "%s %s", orDash(attr(rac, "Comparison")), strings.Join(refs, ", "))
+		w.line("level", "%s %s", orDash(samlxml.AttrValue(rac, "Comparison")), strings.Join(refs, ", "))
 	}
-	ext := first(r, nsProtocol, "Extensions")
-	if sp := first(ext, nsEIDAS, "SPType"); sp != nil {
-		w.line("SPType", "%s (in the request)", text(sp))
+	ext := samlxml.First(r, samlxml.NSProtocol, "Extensions")
+	if sp := samlxml.First(ext, samlxml.NSEIDAS, "SPType"); sp != nil {
+		w.line("SPType", "%s (in the request)", samlxml.Text(sp))
 	}
-	for _, ra := range descendants(ext, nsEIDAS, "RequestedAttribute") {
-		w.line("requested", "%s required=%s", attr(ra, "Name"), orDash(attr(ra, "isRequired")))
+	for _, ra := range samlxml.Descendants(ext, samlxml.NSEIDAS, "RequestedAttribute") {
+		w.line("requested", "%s required=%s", samlxml.AttrValue(ra, "Name"), orDash(samlxml.AttrValue(ra, "isRequired")))
 	}
-	for _, rid := range descendants(first(r, nsProtocol, "Scoping"), nsProtocol, "RequesterID") {
-		w.line("RequesterID", "%s", text(rid))
+	for _, rid := range samlxml.Descendants(samlxml.First(r, samlxml.NSProtocol, "Scoping"), samlxml.NSProtocol, "RequesterID") {
+		w.line("RequesterID", "%s", samlxml.Text(rid))
 	}
 }
 
 func inspectEntity(w *summary, ed *etree.Element, p string) {
-	w.indent(p, "entityID", "%s", attr(ed, "entityID"))
-	if v := attr(ed, "validUntil"); v != "" {
+	w.indent(p, "entityID", "%s", samlxml.AttrValue(ed, "entityID"))
+	if v := samlxml.AttrValue(ed, "validUntil"); v != "" {
 		w.indent(p, "validUntil", "%s", v)
 	}
 	var ext []*etree.Element
-	if e := first(ed, nsMetadata, "Extensions"); e != nil {
+	if e := samlxml.First(ed, samlxml.NSMetadata, "Extensions"); e != nil {
 		ext = append(ext, e)
 	}
 	for _, role := range ed.ChildElements() {
-		if role.NamespaceURI() != nsMetadata || !strings.HasSuffix(role.Tag, "SSODescriptor") {
+		if role.NamespaceURI() != samlxml.NSMetadata || !strings.HasSuffix(role.Tag, "SSODescriptor") {
 			continue
 		}
 		w.indent(p, "role", "%s", role.Tag)
-		if e := first(role, nsMetadata, "Extensions"); e != nil {
+		if e := samlxml.First(role, samlxml.NSMetadata, "Extensions"); e != nil {
 			ext = append(ext, e)
 		}
-		for _, kd := range children(role, nsMetadata, "KeyDescriptor") {
-			for _, xc := range descendants(kd, xmlsecNS, "X509Certificate") {
-				w.indent(p, "  key "+orDash(attr(kd, "use")), "%s", describeCert(text(xc)))
+		for _, kd := range samlxml.Children(role, samlxml.NSMetadata, "KeyDescriptor") {
+			for _, xc := range samlxml.Descendants(kd, xmlsecNS, "X509Certificate") {
+				w.indent(p, "  key "+orDash(samlxml.AttrValue(kd, "use")), "%s", describeCert(samlxml.Text(xc)))
 			}
 		}
 		for _, tag := range []string{"SingleSignOnService", "AssertionConsumerService"} {
-			for _, s := range children(role, nsMetadata, tag) {
-				w.indent(p, "  "+tag, "%s %s", attr(s, "Binding"), attr(s, "Location"))
+			for _, s := range samlxml.Children(role, samlxml.NSMetadata, tag) {
+				w.indent(p, "  "+tag, "%s %s", samlxml.AttrValue(s, "Binding"), samlxml.AttrValue(s, "Location"))
 			}
 		}
 	}
 	for _, e := range ext {
 		for _, c := range e.ChildElements() {
 			switch {
-			case is(c, nsEIDAS, "NodeCountry"), is(c, nsEIDAS, "SPType"):
-				w.indent(p, c.Tag, "%s", text(c))
+			case samlxml.Is(c, samlxml.NSEIDAS, "NodeCountry"), samlxml.Is(c, samlxml.NSEIDAS, "SPType"):
+				w.indent(p, c.Tag, "%s", samlxml.Text(c))
 			case c.Tag == "SigningMethod" || c.Tag == "DigestMethod":
-				w.indent(p, c.Tag, "%s", attr(c, "Algorithm"))
+				w.indent(p, c.Tag, "%s", samlxml.AttrValue(c, "Algorithm"))
 			case c.Tag == "EntityAttributes":
-				for _, a := range children(c, nsAssertion, "Attribute") {
+				for _, a := range samlxml.Children(c, samlxml.NSAssertion, "Attribute") {
 					var vals []string
-					for _, v := range children(a, nsAssertion, "AttributeValue") {
-						vals = append(vals, text(v))
+					for _, v := range samlxml.Children(a, samlxml.NSAssertion, "AttributeValue") {
+						vals = append(vals, samlxml.Text(v))
 					}
-					w.indent(p, "entity attribute", "%s = %s", attr(a, "Name"), strings.Join(vals, ", "))
+					w.indent(p, "entity attribute", "%s = %s", samlxml.AttrValue(a, "Name"), strings.Join(vals, ", "))
 				}
 			}
 		}

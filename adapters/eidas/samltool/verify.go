@@ -10,6 +10,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/ozg-broker/eidas-broker/adapters/eidas"
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 )
 
@@ -94,7 +95,7 @@ func Verify(msg []byte, trust Trust) (*Result, error) {
 		if m.SigAlg == "" || m.Signature == nil {
 			return nil, fmt.Errorf("%w: Redirect query needs both SigAlg and Signature: %w", ErrInvalid, xmlsec.ErrNotSigned)
 		}
-		if len(children(root, xmlsecNS, "Signature")) > 0 {
+		if len(samlxml.Children(root, xmlsecNS, "Signature")) > 0 {
 			return nil, fmt.Errorf("%w: a Redirect-binding message must not carry an XML signature: %w", ErrInvalid, xmlsec.ErrSignatureStructure)
 		}
 		var lastErr error = xmlsec.ErrSignatureInvalid
@@ -119,8 +120,8 @@ func Verify(msg []byte, trust Trust) (*Result, error) {
 	res.Signer = signer
 	// Plain assertions of a (test or legacy) Response: their signatures,
 	// where present, must hold as well.
-	for _, as := range children(signed, nsAssertion, "Assertion") {
-		if len(children(as, xmlsecNS, "Signature")) == 0 {
+	for _, as := range samlxml.Children(signed, samlxml.NSAssertion, "Assertion") {
+		if len(samlxml.Children(as, xmlsecNS, "Signature")) == 0 {
 			continue
 		}
 		if _, _, err := xmlsec.Verify(as, opts); err != nil {
@@ -138,9 +139,9 @@ const xmlsecNS = xmlsec.NamespaceDSig
 // chains to); without KeyInfo certificates, the only anchor, if there is
 // one. Informational only: the trust decision is VerifyMetadata's.
 func metadataSigner(root *etree.Element, anchors []*x509.Certificate) *x509.Certificate {
-	sig := first(root, xmlsecNS, "Signature")
-	for _, xc := range descendants(first(sig, xmlsecNS, "KeyInfo"), xmlsecNS, "X509Certificate") {
-		if c, err := parseCert(text(xc)); err == nil {
+	sig := samlxml.First(root, xmlsecNS, "Signature")
+	for _, xc := range samlxml.Descendants(samlxml.First(sig, xmlsecNS, "KeyInfo"), xmlsecNS, "X509Certificate") {
+		if c, err := parseCert(samlxml.Text(xc)); err == nil {
 			return c
 		}
 	}

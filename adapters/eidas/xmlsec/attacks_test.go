@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/beevik/etree"
+
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 )
 
 // attackCase describes one committed attack fixture and how it must fail.
@@ -192,8 +194,8 @@ func TestCommentInjection(t *testing.T) {
 	if got := out.Text(); got != "AT/DE/alice-0001.evil" {
 		t.Fatalf("signed NameID = %q, want the signed value AT/DE/alice-0001.evil", got)
 	}
-	if got := text(in); got != "AT/DE/alice-0001.evil" {
-		t.Fatalf("text() of the input = %q; comments must not cut values", got)
+	if got := samlxml.Text(in); got != "AT/DE/alice-0001.evil" {
+		t.Fatalf("samlxml.Text of the input = %q; comments must not cut values", got)
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 
 	"github.com/beevik/etree"
 	dsig "github.com/russellhaering/goxmldsig"
+
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 )
 
 // benchAssertion returns the fixture Response with extra attributes so the
@@ -75,7 +77,7 @@ func benchVerifyDecrypt(b *testing.B, wire []byte, signCert string, dec crypto.P
 		if err != nil {
 			b.Fatal(err)
 		}
-		ea := children(signed, NamespaceSAML, "EncryptedAssertion")
+		ea := samlxml.Children(signed, NamespaceSAML, "EncryptedAssertion")
 		if _, err := Decrypt(ea[0], dec, DecryptOptions{}); err != nil {
 			b.Fatal(err)
 		}

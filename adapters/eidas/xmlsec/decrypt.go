@@ -12,6 +12,8 @@ import (
 	"fmt"
 
 	"github.com/beevik/etree"
+
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 )
 
 // DecryptOptions configure Decrypt.
@@ -59,23 +61,23 @@ func decrypt(enc *etree.Element, key crypto.PrivateKey, opts DecryptOptions) (*e
 		return nil, fmt.Errorf("%w: nil element", ErrEncryptionStructure)
 	}
 	ed, wrapper := enc, (*etree.Element)(nil)
-	if !is(enc, NamespaceXMLEnc, "EncryptedData") {
-		eds := children(enc, NamespaceXMLEnc, "EncryptedData")
+	if !samlxml.Is(enc, NamespaceXMLEnc, "EncryptedData") {
+		eds := samlxml.Children(enc, NamespaceXMLEnc, "EncryptedData")
 		if len(eds) != 1 {
 			return nil, fmt.Errorf("%w: %d EncryptedData elements, need exactly one", ErrEncryptionStructure, len(eds))
 		}
 		ed, wrapper = eds[0], enc
 	}
-	switch attr(ed, "Type") {
+	switch samlxml.AttrValue(ed, "Type") {
 	case "", TypeElement:
 	default:
-		return nil, fmt.Errorf("%w: EncryptedData Type %q, need Element", ErrEncryptionStructure, attr(ed, "Type"))
+		return nil, fmt.Errorf("%w: EncryptedData Type %q, need Element", ErrEncryptionStructure, samlxml.AttrValue(ed, "Type"))
 	}
 	em, n := onlyChild(ed, NamespaceXMLEnc, "EncryptionMethod")
 	if n != 1 {
 		return nil, fmt.Errorf("%w: EncryptedData needs one EncryptionMethod", ErrEncryptionStructure)
 	}
-	keyLen, err := contentAlgorithm(attr(em, "Algorithm"))
+	keyLen, err := contentAlgorithm(samlxml.AttrValue(em, "Algorithm"))
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +120,7 @@ func cipherValue(e *etree.Element) ([]byte, error) {
 	if n != 1 || len(cd.ChildElements()) != 1 {
 		return nil, fmt.Errorf("%w: CipherData must hold one CipherValue (CipherReference is not supported)", ErrEncryptionStructure)
 	}
-	b, err := decodeBase64(text(cv))
+	b, err := decodeBase64(samlxml.Text(cv))
 	if err != nil {
 		return nil, fmt.Errorf("%w: CipherValue", ErrEncryptionStructure)
 	}
@@ -128,18 +130,18 @@ func cipherValue(e *etree.Element) ([]byte, error) {
 func findEncryptedKey(ed, wrapper *etree.Element) (*etree.Element, error) {
 	retrievalID := ""
 	if ki, n := onlyChild(ed, NamespaceDSig, "KeyInfo"); n == 1 {
-		eks := children(ki, NamespaceXMLEnc, "EncryptedKey")
+		eks := samlxml.Children(ki, NamespaceXMLEnc, "EncryptedKey")
 		switch {
 		case len(eks) == 1:
 			return eks[0], nil
 		case len(eks) > 1:
 			return nil, fmt.Errorf("%w: several EncryptedKey elements", ErrEncryptionStructure)
 		}
-		if len(children(ki, NamespaceXMLEnc, "AgreementMethod")) > 0 {
+		if len(samlxml.Children(ki, NamespaceXMLEnc, "AgreementMethod")) > 0 {
 			return nil, fmt.Errorf("%w: key agreement without key wrap", ErrUnsupportedAlgorithm)
 		}
 		if rm, n := onlyChild(ki, NamespaceDSig, "RetrievalMethod"); n == 1 {
-			uri := attr(rm, "URI")
+			uri := samlxml.AttrValue(rm, "URI")
 			if len(uri) < 2 || uri[0] != '#' {
 				return nil, fmt.Errorf("%w: RetrievalMethod must reference a local EncryptedKey", ErrEncryptionStructure)
 			}
@@ -151,11 +153,11 @@ func findEncryptedKey(ed, wrapper *etree.Element) (*etree.Element, error) {
 	if wrapper == nil {
 		return nil, fmt.Errorf("%w: no EncryptedKey", ErrEncryptionStructure)
 	}
-	eks := children(wrapper, NamespaceXMLEnc, "EncryptedKey")
+	eks := samlxml.Children(wrapper, NamespaceXMLEnc, "EncryptedKey")
 	if len(eks) != 1 {
 		return nil, fmt.Errorf("%w: %d EncryptedKey elements beside the EncryptedData, need exactly one", ErrEncryptionStructure, len(eks))
 	}
-	if retrievalID != "" && attr(eks[0], "Id") != retrievalID {
+	if retrievalID != "" && samlxml.AttrValue(eks[0], "Id") != retrievalID {
 		return nil, fmt.Errorf("%w: RetrievalMethod does not match the EncryptedKey", ErrEncryptionStructure)
 	}
 	return eks[0], nil
@@ -172,7 +174,7 @@ func openEncryptedKey(ek *etree.Element, key crypto.PrivateKey, opts DecryptOpti
 	}
 	var agreement *etree.Element
 	if ki, n := onlyChild(ek, NamespaceDSig, "KeyInfo"); n == 1 {
-		ams := children(ki, NamespaceXMLEnc, "AgreementMethod")
+		ams := samlxml.Children(ki, NamespaceXMLEnc, "AgreementMethod")
 		if len(ams) > 1 {
 			return nil, fmt.Errorf("%w: several AgreementMethod elements", ErrEncryptionStructure)
 		}
@@ -183,7 +185,7 @@ func openEncryptedKey(ek *etree.Element, key crypto.PrivateKey, opts DecryptOpti
 		return nil, fmt.Errorf("%w: several KeyInfo elements in EncryptedKey", ErrEncryptionStructure)
 	}
 
-	alg := attr(em, "Algorithm")
+	alg := samlxml.AttrValue(em, "Algorithm")
 	switch alg {
 	case keyTransportRSA1:
 		return nil, fmt.Errorf("key transport %q: %w: %w", alg, ErrAlgorithmNotAllowed, ErrRSA15Refused)
@@ -214,25 +216,25 @@ func openRSAOAEP(em *etree.Element, alg string, wrapped []byte, key crypto.Priva
 	var label []byte
 	for _, c := range em.ChildElements() {
 		switch {
-		case is(c, NamespaceDSig, "DigestMethod"):
-			h, err := lookupDigest(attr(c, "Algorithm"), true)
+		case samlxml.Is(c, NamespaceDSig, "DigestMethod"):
+			h, err := lookupDigest(samlxml.AttrValue(c, "Algorithm"), true)
 			if err != nil {
 				return nil, err
 			}
 			digest = h
-		case is(c, NamespaceXMLEnc11, "MGF") && alg == KeyTransportRSAOAEP:
-			h, ok := mgfHash(attr(c, "Algorithm"))
+		case samlxml.Is(c, NamespaceXMLEnc11, "MGF") && alg == KeyTransportRSAOAEP:
+			h, ok := mgfHash(samlxml.AttrValue(c, "Algorithm"))
 			if !ok {
-				return nil, fmt.Errorf("MGF %q: %w", attr(c, "Algorithm"), ErrUnsupportedAlgorithm)
+				return nil, fmt.Errorf("MGF %q: %w", samlxml.AttrValue(c, "Algorithm"), ErrUnsupportedAlgorithm)
 			}
 			mgf = h
-		case is(c, NamespaceXMLEnc, "OAEPparams"):
-			b, err := decodeBase64(text(c))
+		case samlxml.Is(c, NamespaceXMLEnc, "OAEPparams"):
+			b, err := decodeBase64(samlxml.Text(c))
 			if err != nil {
 				return nil, fmt.Errorf("%w: OAEPparams", ErrEncryptionStructure)
 			}
 			label = b
-		case is(c, NamespaceXMLEnc, "KeySize"):
+		case samlxml.Is(c, NamespaceXMLEnc, "KeySize"):
 		default:
 			return nil, fmt.Errorf("%w: unexpected %s in key transport EncryptionMethod", ErrEncryptionStructure, c.Tag)
 		}
@@ -258,14 +260,14 @@ func openRSAOAEP(em *etree.Element, alg string, wrapped []byte, key crypto.Priva
 }
 
 func deriveECDHES(am *etree.Element, key crypto.PrivateKey, kekLen int) ([]byte, error) {
-	if alg := attr(am, "Algorithm"); alg != KeyAgreementECDHES {
+	if alg := samlxml.AttrValue(am, "Algorithm"); alg != KeyAgreementECDHES {
 		return nil, fmt.Errorf("key agreement %q: %w", alg, ErrUnsupportedAlgorithm)
 	}
 	kdm, n := onlyChild(am, NamespaceXMLEnc11, "KeyDerivationMethod")
 	if n != 1 {
 		return nil, fmt.Errorf("%w: ECDH-ES needs one KeyDerivationMethod", ErrEncryptionStructure)
 	}
-	if alg := attr(kdm, "Algorithm"); alg != KDFConcat {
+	if alg := samlxml.AttrValue(kdm, "Algorithm"); alg != KDFConcat {
 		return nil, fmt.Errorf("key derivation %q: %w", alg, ErrUnsupportedAlgorithm)
 	}
 	params, n := onlyChild(kdm, NamespaceXMLEnc11, "ConcatKDFParams")
@@ -276,13 +278,13 @@ func deriveECDHES(am *etree.Element, key crypto.PrivateKey, kekLen int) ([]byte,
 	if n != 1 {
 		return nil, fmt.Errorf("%w: ConcatKDFParams needs one DigestMethod", ErrEncryptionStructure)
 	}
-	kdfHash, err := lookupDigest(attr(dm, "Algorithm"), false)
+	kdfHash, err := lookupDigest(samlxml.AttrValue(dm, "Algorithm"), false)
 	if err != nil {
 		return nil, err
 	}
 	var otherInfo []byte
 	for _, name := range []string{"AlgorithmID", "PartyUInfo", "PartyVInfo", "SuppPubInfo", "SuppPrivInfo"} {
-		b, err := kdfBitString(attr(params, name))
+		b, err := kdfBitString(samlxml.AttrValue(params, name))
 		if err != nil {
 			return nil, err
 		}
@@ -331,8 +333,8 @@ func ecdhKeyOf(key crypto.PrivateKey) (ECDHKey, error) {
 // they must agree.
 func originatorKey(oki *etree.Element) (*ecdh.PublicKey, error) {
 	var fromValue, fromDER *ecdh.PublicKey
-	for _, kv := range children(oki, NamespaceDSig, "KeyValue") {
-		for _, ecv := range children(kv, NamespaceDSig11, "ECKeyValue") {
+	for _, kv := range samlxml.Children(oki, NamespaceDSig, "KeyValue") {
+		for _, ecv := range samlxml.Children(kv, NamespaceDSig11, "ECKeyValue") {
 			if fromValue != nil {
 				return nil, fmt.Errorf("%w: several ECKeyValue elements", ErrEncryptionStructure)
 			}
@@ -340,7 +342,7 @@ func originatorKey(oki *etree.Element) (*ecdh.PublicKey, error) {
 			if n != 1 {
 				return nil, fmt.Errorf("%w: ECKeyValue needs a NamedCurve (explicit parameters are not supported)", ErrUnsupportedCurve)
 			}
-			curve, err := curveFromURI(attr(nc, "URI"))
+			curve, err := curveFromURI(samlxml.AttrValue(nc, "URI"))
 			if err != nil {
 				return nil, err
 			}
@@ -348,7 +350,7 @@ func originatorKey(oki *etree.Element) (*ecdh.PublicKey, error) {
 			if n != 1 {
 				return nil, fmt.Errorf("%w: ECKeyValue needs one PublicKey", ErrEncryptionStructure)
 			}
-			point, err := decodeBase64(text(pk))
+			point, err := decodeBase64(samlxml.Text(pk))
 			if err != nil {
 				return nil, fmt.Errorf("%w: ECKeyValue PublicKey", ErrEncryptionStructure)
 			}
@@ -357,11 +359,11 @@ func originatorKey(oki *etree.Element) (*ecdh.PublicKey, error) {
 			}
 		}
 	}
-	if ders := children(oki, NamespaceDSig11, "DEREncodedKeyValue"); len(ders) > 0 {
+	if ders := samlxml.Children(oki, NamespaceDSig11, "DEREncodedKeyValue"); len(ders) > 0 {
 		if len(ders) > 1 {
 			return nil, fmt.Errorf("%w: several DEREncodedKeyValue elements", ErrEncryptionStructure)
 		}
-		der, err := decodeBase64(text(ders[0]))
+		der, err := decodeBase64(samlxml.Text(ders[0]))
 		if err != nil {
 			return nil, fmt.Errorf("%w: DEREncodedKeyValue", ErrEncryptionStructure)
 		}

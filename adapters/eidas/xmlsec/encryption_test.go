@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/beevik/etree"
+
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 )
 
 // hsmDecrypter hides the concrete key type, as an HSM-backed key would.
@@ -131,7 +133,7 @@ func checkEncryptedDataURIs(t *testing.T, ed *etree.Element, cert *x509.Certific
 	if data == "" {
 		data = EncAES256GCM
 	}
-	if got := attr(find(t, ed, "./xenc:EncryptionMethod"), "Algorithm"); got != data {
+	if got := samlxml.AttrValue(find(t, ed, "./xenc:EncryptionMethod"), "Algorithm"); got != data {
 		t.Fatalf("data algorithm %s", got)
 	}
 	em := find(t, ed, "./ds:KeyInfo/xenc:EncryptedKey/xenc:EncryptionMethod")
@@ -142,8 +144,8 @@ func checkEncryptedDataURIs(t *testing.T, ed *etree.Element, cert *x509.Certific
 			digest = DigestSHA256
 		}
 		h, _ := lookupDigest(digest, false)
-		if attr(em, "Algorithm") != KeyTransportRSAOAEP || attr(find(t, em, "./ds:DigestMethod"), "Algorithm") != digest ||
-			attr(find(t, em, "./xenc11:MGF"), "Algorithm") != mgfURI(h) {
+		if samlxml.AttrValue(em, "Algorithm") != KeyTransportRSAOAEP || samlxml.AttrValue(find(t, em, "./ds:DigestMethod"), "Algorithm") != digest ||
+			samlxml.AttrValue(find(t, em, "./xenc11:MGF"), "Algorithm") != mgfURI(h) {
 			t.Fatal("RSA key transport parameters are not xmlenc11#rsa-oaep with matching digest and MGF")
 		}
 	case *ecdsa.PublicKey:
@@ -152,9 +154,9 @@ func checkEncryptedDataURIs(t *testing.T, ed *etree.Element, cert *x509.Certific
 			wrap = KeyWrapAES256
 		}
 		am := find(t, ed, ".//xenc:AgreementMethod")
-		if attr(em, "Algorithm") != wrap || attr(am, "Algorithm") != KeyAgreementECDHES ||
-			attr(find(t, am, "./xenc11:KeyDerivationMethod"), "Algorithm") != KDFConcat ||
-			attr(find(t, am, ".//ds:DigestMethod"), "Algorithm") != DigestSHA256 {
+		if samlxml.AttrValue(em, "Algorithm") != wrap || samlxml.AttrValue(am, "Algorithm") != KeyAgreementECDHES ||
+			samlxml.AttrValue(find(t, am, "./xenc11:KeyDerivationMethod"), "Algorithm") != KDFConcat ||
+			samlxml.AttrValue(find(t, am, ".//ds:DigestMethod"), "Algorithm") != DigestSHA256 {
 			t.Fatal("EC key agreement parameters are not ECDH-ES + ConcatKDF(SHA-256) + key wrap")
 		}
 		if find(t, am, "./xenc:RecipientKeyInfo//ds:X509Certificate") == nil {
@@ -219,7 +221,7 @@ func TestSignedEncryptedResponse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eas := children(signed, NamespaceSAML, "EncryptedAssertion")
+	eas := samlxml.Children(signed, NamespaceSAML, "EncryptedAssertion")
 	if len(eas) != 1 {
 		t.Fatalf("%d EncryptedAssertion elements", len(eas))
 	}

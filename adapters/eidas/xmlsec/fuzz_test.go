@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/beevik/etree"
+
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 )
 
 // fuzzLimits keep single inputs cheap.
@@ -100,7 +102,7 @@ func FuzzVerify(f *testing.F) {
 				if !trusted {
 					t.Fatal("accepted with an untrusted certificate")
 				}
-				sig := children(e, NamespaceDSig, "Signature")[0]
+				sig := samlxml.Children(e, NamespaceDSig, "Signature")[0]
 				want, _ := canonicalize(e, c14nOptions{exclude: sig, inclusive: prefixListOf(sig)})
 				got, _ := Canonicalize(signed, prefixListOf(sig))
 				if !bytes.Equal(got, want) {

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/beevik/etree"
+
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 )
 
 // SignOptions configure SignWithOptions.
@@ -84,11 +86,11 @@ func SignWithOptions(el *etree.Element, signer crypto.Signer, certs []*x509.Cert
 	if idAttr == "" {
 		idAttr = "ID"
 	}
-	id := attr(el, idAttr)
+	id := samlxml.AttrValue(el, idAttr)
 	if id == "" {
 		return fmt.Errorf("sign: attribute %s: %w", idAttr, ErrMissingID)
 	}
-	if len(children(el, NamespaceDSig, "Signature")) > 0 {
+	if len(samlxml.Children(el, NamespaceDSig, "Signature")) > 0 {
 		return fmt.Errorf("sign: %w: element already signed", ErrMultipleSignatures)
 	}
 	index := 0
@@ -97,7 +99,7 @@ func SignWithOptions(el *etree.Element, signer crypto.Signer, certs []*x509.Cert
 			return fmt.Errorf("sign: %w: After is not a child of the element", ErrMalformed)
 		}
 		index = opts.After.Index() + 1
-	} else if iss := children(el, NamespaceSAML, "Issuer"); len(iss) > 0 {
+	} else if iss := samlxml.Children(el, NamespaceSAML, "Issuer"); len(iss) > 0 {
 		index = iss[0].Index() + 1
 	}
 

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
+
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 )
 
 // selfSigned makes a throw-away certificate for key.
@@ -96,7 +98,7 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 				}
 				// The signature sits right after saml:Issuer.
 				kids := doc.Root().ChildElements()
-				if !is(kids[0], NamespaceSAML, "Issuer") || !is(kids[1], NamespaceDSig, "Signature") {
+				if !samlxml.Is(kids[0], NamespaceSAML, "Issuer") || !samlxml.Is(kids[1], NamespaceDSig, "Signature") {
 					t.Fatalf("signature not placed after Issuer: %s, %s", kids[0].Tag, kids[1].Tag)
 				}
 				if pub, ok := key.Public().(*ecdsa.PublicKey); ok {
@@ -271,7 +273,7 @@ func TestSignOptions(t *testing.T) {
 		if err := SignWithOptions(doc.Root(), key, nil, SignOptions{Algorithm: SigECDSASHA384, After: status}); err != nil {
 			t.Fatal(err)
 		}
-		if next := status.NextSibling(); next == nil || !is(next, NamespaceDSig, "Signature") {
+		if next := status.NextSibling(); next == nil || !samlxml.Is(next, NamespaceDSig, "Signature") {
 			t.Fatal("signature not after Status")
 		}
 		if _, _, err := Verify(doc.Root(), opts); err != nil {
@@ -286,7 +288,7 @@ func TestSignOptions(t *testing.T) {
 		if err := SignWithOptions(doc.Root(), key, []*x509.Certificate{cert}, SignOptions{Algorithm: SigECDSASHA384, IDAttribute: "Id", DigestAlgorithm: DigestSHA512}); err != nil {
 			t.Fatal(err)
 		}
-		if !is(doc.Root().ChildElements()[0], NamespaceDSig, "Signature") {
+		if !samlxml.Is(doc.Root().ChildElements()[0], NamespaceDSig, "Signature") {
 			t.Fatal("signature not first")
 		}
 		if _, _, err := Verify(doc.Root(), opts); !errIsAny(err, ErrMissingID) {

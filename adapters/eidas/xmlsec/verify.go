@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
+
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 )
 
 // VerifyOptions configure Verify. The zero value refuses everything (no
@@ -84,7 +86,7 @@ func verifyWithPolicy(el *etree.Element, opts VerifyOptions, policy keyPolicy) (
 	if idAttr == "" {
 		idAttr = "ID"
 	}
-	sigs := children(el, NamespaceDSig, "Signature")
+	sigs := samlxml.Children(el, NamespaceDSig, "Signature")
 	switch {
 	case len(sigs) == 0:
 		return nil, nil, fmt.Errorf("verify signature: %w", ErrNotSigned)
@@ -98,7 +100,7 @@ func verifyWithPolicy(el *etree.Element, opts VerifyOptions, policy keyPolicy) (
 		return nil, nil, fmt.Errorf("verify signature: %w", err)
 	}
 	cm := siEl.ChildElements()
-	if len(cm) == 0 || !is(cm[0], NamespaceDSig, "CanonicalizationMethod") {
+	if len(cm) == 0 || !samlxml.Is(cm[0], NamespaceDSig, "CanonicalizationMethod") {
 		return nil, nil, fmt.Errorf("verify signature: %w: CanonicalizationMethod must come first in SignedInfo", ErrSignatureStructure)
 	}
 	siPrefixes, err := c14nMethod(cm[0])
@@ -176,7 +178,7 @@ func checkReference(el *etree.Element, uri, idAttr string, allowEmpty bool) erro
 		}
 		return nil
 	}
-	id := attr(el, idAttr)
+	id := samlxml.AttrValue(el, idAttr)
 	if id == "" {
 		return fmt.Errorf("attribute %s: %w", idAttr, ErrMissingID)
 	}
@@ -217,20 +219,20 @@ func checkUniqueID(el *etree.Element, id, idAttr string) error {
 // never needs it and wrapping attacks hide content there).
 func splitSignature(sig *etree.Element) (si *etree.Element, value []byte, certs [][]byte, err error) {
 	kids := sig.ChildElements()
-	if len(kids) < 2 || !is(kids[0], NamespaceDSig, "SignedInfo") || !is(kids[1], NamespaceDSig, "SignatureValue") {
+	if len(kids) < 2 || !samlxml.Is(kids[0], NamespaceDSig, "SignedInfo") || !samlxml.Is(kids[1], NamespaceDSig, "SignatureValue") {
 		return nil, nil, nil, fmt.Errorf("%w: expected SignedInfo, SignatureValue", ErrSignatureStructure)
 	}
-	if len(kids) > 3 || (len(kids) == 3 && !is(kids[2], NamespaceDSig, "KeyInfo")) {
+	if len(kids) > 3 || (len(kids) == 3 && !samlxml.Is(kids[2], NamespaceDSig, "KeyInfo")) {
 		return nil, nil, nil, fmt.Errorf("%w: unexpected element after SignatureValue", ErrSignatureStructure)
 	}
-	value, err = decodeBase64(text(kids[1]))
+	value, err = decodeBase64(samlxml.Text(kids[1]))
 	if err != nil || len(value) == 0 {
 		return nil, nil, nil, fmt.Errorf("%w: SignatureValue", ErrSignatureStructure)
 	}
 	if len(kids) == 3 {
-		for _, xd := range children(kids[2], NamespaceDSig, "X509Data") {
-			for _, xc := range children(xd, NamespaceDSig, "X509Certificate") {
-				der, err := decodeBase64(text(xc))
+		for _, xd := range samlxml.Children(kids[2], NamespaceDSig, "X509Data") {
+			for _, xc := range samlxml.Children(xd, NamespaceDSig, "X509Certificate") {
+				der, err := decodeBase64(samlxml.Text(xc))
 				if err != nil || len(der) == 0 {
 					return nil, nil, nil, fmt.Errorf("%w: KeyInfo certificate", ErrSignatureStructure)
 				}
@@ -248,7 +250,7 @@ const maxPrefixList = 32
 // c14nMethod checks a CanonicalizationMethod or Transform element for
 // exclusive c14n and returns its InclusiveNamespaces PrefixList.
 func c14nMethod(e *etree.Element) ([]string, error) {
-	alg := attr(e, "Algorithm")
+	alg := samlxml.AttrValue(e, "Algorithm")
 	switch alg {
 	case C14NExclusive:
 	case c14nExclComments:
@@ -260,8 +262,8 @@ func c14nMethod(e *etree.Element) ([]string, error) {
 	kids := e.ChildElements()
 	switch {
 	case len(kids) == 0:
-	case len(kids) == 1 && is(kids[0], NamespaceExcC14N, "InclusiveNamespaces"):
-		prefixes = strings.Fields(attr(kids[0], "PrefixList"))
+	case len(kids) == 1 && samlxml.Is(kids[0], NamespaceExcC14N, "InclusiveNamespaces"):
+		prefixes = strings.Fields(samlxml.AttrValue(kids[0], "PrefixList"))
 		if len(prefixes) > maxPrefixList {
 			return nil, fmt.Errorf("%w: PrefixList with %d entries", ErrTransform, len(prefixes))
 		}
@@ -274,12 +276,12 @@ func c14nMethod(e *etree.Element) ([]string, error) {
 func parseSignedInfo(si *etree.Element, allowPKCS1 bool) (signedInfo, error) {
 	var out signedInfo
 	kids := si.ChildElements()
-	if len(kids) < 3 || !is(kids[0], NamespaceDSig, "CanonicalizationMethod") || !is(kids[1], NamespaceDSig, "SignatureMethod") {
+	if len(kids) < 3 || !samlxml.Is(kids[0], NamespaceDSig, "CanonicalizationMethod") || !samlxml.Is(kids[1], NamespaceDSig, "SignatureMethod") {
 		return out, fmt.Errorf("%w: SignedInfo layout", ErrSignatureStructure)
 	}
 	refs := kids[2:]
 	for _, r := range refs {
-		if !is(r, NamespaceDSig, "Reference") {
+		if !samlxml.Is(r, NamespaceDSig, "Reference") {
 			return out, fmt.Errorf("%w: unexpected element in SignedInfo", ErrSignatureStructure)
 		}
 	}
@@ -293,33 +295,34 @@ func parseSignedInfo(si *etree.Element, allowPKCS1 bool) (signedInfo, error) {
 	if len(kids[1].ChildElements()) != 0 {
 		return out, fmt.Errorf("%w: SignatureMethod parameters", ErrSignatureStructure)
 	}
-	if out.alg, err = lookupSignatureAlgorithm(attr(kids[1], "Algorithm"), allowPKCS1); err != nil {
+	if out.alg, err = lookupSignatureAlgorithm(samlxml.AttrValue(kids[1], "Algorithm"), allowPKCS1); err != nil {
 		return out, err
 	}
 
 	ref := refs[0]
-	if !hasAttr(ref, "URI") {
+	uri, ok := samlxml.Attr(ref, "URI")
+	if !ok {
 		return out, fmt.Errorf("%w: Reference without URI", ErrReference)
 	}
-	out.refURI = attr(ref, "URI")
+	out.refURI = uri
 	rk := ref.ChildElements()
-	if len(rk) != 3 || !is(rk[0], NamespaceDSig, "Transforms") || !is(rk[1], NamespaceDSig, "DigestMethod") || !is(rk[2], NamespaceDSig, "DigestValue") {
+	if len(rk) != 3 || !samlxml.Is(rk[0], NamespaceDSig, "Transforms") || !samlxml.Is(rk[1], NamespaceDSig, "DigestMethod") || !samlxml.Is(rk[2], NamespaceDSig, "DigestValue") {
 		return out, fmt.Errorf("%w: Reference must hold Transforms, DigestMethod, DigestValue", ErrSignatureStructure)
 	}
 	ts := rk[0].ChildElements()
-	if len(ts) != 2 || !is(ts[0], NamespaceDSig, "Transform") || !is(ts[1], NamespaceDSig, "Transform") {
+	if len(ts) != 2 || !samlxml.Is(ts[0], NamespaceDSig, "Transform") || !samlxml.Is(ts[1], NamespaceDSig, "Transform") {
 		return out, fmt.Errorf("%w: exactly enveloped-signature and exclusive c14n required", ErrTransform)
 	}
-	if attr(ts[0], "Algorithm") != TransformEnveloped || len(ts[0].ChildElements()) != 0 {
-		return out, fmt.Errorf("%w: first transform %q", ErrTransform, attr(ts[0], "Algorithm"))
+	if samlxml.AttrValue(ts[0], "Algorithm") != TransformEnveloped || len(ts[0].ChildElements()) != 0 {
+		return out, fmt.Errorf("%w: first transform %q", ErrTransform, samlxml.AttrValue(ts[0], "Algorithm"))
 	}
 	if out.refPrefixes, err = c14nMethod(ts[1]); err != nil {
 		return out, err
 	}
-	if out.digestHash, err = lookupDigest(attr(rk[1], "Algorithm"), false); err != nil {
+	if out.digestHash, err = lookupDigest(samlxml.AttrValue(rk[1], "Algorithm"), false); err != nil {
 		return out, err
 	}
-	if out.digestValue, err = decodeBase64(text(rk[2])); err != nil || len(out.digestValue) != out.digestHash.Size() {
+	if out.digestValue, err = decodeBase64(samlxml.Text(rk[2])); err != nil || len(out.digestValue) != out.digestHash.Size() {
 		return out, fmt.Errorf("%w: DigestValue", ErrSignatureStructure)
 	}
 	return out, nil

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/beevik/etree"
+
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 )
 
 // Interoperability with xmlsec1 (libxmlsec1, OpenSSL back end), an
@@ -170,7 +172,7 @@ func TestXMLSec1VerifiesOurSignatures(t *testing.T) {
 }
 
 func removeSignature(e *etree.Element) {
-	for _, s := range children(e, NamespaceDSig, "Signature") {
+	for _, s := range samlxml.Children(e, NamespaceDSig, "Signature") {
 		e.RemoveChild(s)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 	es "github.com/ozg-broker/eidas-broker/broker/eidasservice"
 )
@@ -196,21 +196,18 @@ type MetadataOptions struct {
 // algorithm support, an HTTP-POST ACS).
 func BuildMetadata(o MetadataOptions) ([]byte, error) {
 	ed := etree.NewElement("md:EntityDescriptor")
-	ed.CreateAttr("xmlns:md", es.NSMetadata)
-	ed.CreateAttr("xmlns:ds", es.NSDSig)
-	ed.CreateAttr("xmlns:saml2", es.NSAssertion)
-	ed.CreateAttr("xmlns:eidas", es.NSEIDAS)
-	ed.CreateAttr("xmlns:alg", es.NSAlgSupport)
-	ed.CreateAttr("xmlns:mdattr", es.NSMDAttr)
-	ed.CreateAttr("ID", newID())
+	ed.CreateAttr("xmlns:md", samlxml.NSMetadata)
+	ed.CreateAttr("xmlns:ds", samlxml.NSDSig)
+	ed.CreateAttr("xmlns:saml2", samlxml.NSAssertion)
+	ed.CreateAttr("xmlns:eidas", samlxml.NSEIDAS)
+	ed.CreateAttr("xmlns:alg", samlxml.NSAlgSupport)
+	ed.CreateAttr("xmlns:mdattr", samlxml.NSMDAttr)
+	ed.CreateAttr("ID", samlxml.NewID())
 	ed.CreateAttr("entityID", o.EntityID)
 	ed.CreateAttr("validUntil", formatTime(o.ValidUntil))
 	ext := ed.CreateElement("md:Extensions")
 	ea := ext.CreateElement("mdattr:EntityAttributes")
-	at := ea.CreateElement("saml2:Attribute")
-	at.CreateAttr("Name", es.EntityAttrProtocolVersion)
-	at.CreateAttr("NameFormat", es.AttrNameFormatURI)
-	at.CreateElement("saml2:AttributeValue").SetText("1.4")
+	samlxml.AddEntityAttribute(ea, samlxml.EntityAttrProtocolVersion, "1.4")
 	methods := o.SigningMethods
 	if methods == nil {
 		methods = []string{xmlsec.SigECDSASHA256, xmlsec.SigECDSASHA384, xmlsec.SigECDSASHA512,
@@ -223,32 +220,23 @@ func BuildMetadata(o MetadataOptions) ([]byte, error) {
 	sp := ed.CreateElement("md:SPSSODescriptor")
 	sp.CreateAttr("AuthnRequestsSigned", "true")
 	sp.CreateAttr("WantAssertionsSigned", "true")
-	sp.CreateAttr("protocolSupportEnumeration", "urn:oasis:names:tc:SAML:2.0:protocol")
+	sp.CreateAttr("protocolSupportEnumeration", samlxml.ProtocolSAML2)
 	spExt := sp.CreateElement("md:Extensions")
 	spExt.CreateElement("eidas:NodeCountry").SetText(o.Country)
 	if o.SPType != "" {
 		spExt.CreateElement("eidas:SPType").SetText(o.SPType)
 	}
-	kd := func(use string, cert *x509.Certificate, methods ...string) {
-		k := sp.CreateElement("md:KeyDescriptor")
-		k.CreateAttr("use", use)
-		k.CreateElement("ds:KeyInfo").CreateElement("ds:X509Data").CreateElement("ds:X509Certificate").
-			SetText(base64.StdEncoding.EncodeToString(cert.Raw))
-		for _, m := range methods {
-			k.CreateElement("md:EncryptionMethod").CreateAttr("Algorithm", m)
-		}
-	}
-	kd("signing", o.Keys.Signing.Cert)
+	samlxml.AddKeyDescriptor(sp, "signing", o.Keys.Signing.Cert)
 	if _, ok := o.Keys.Encryption.Cert.PublicKey.(*rsa.PublicKey); ok {
-		kd("encryption", o.Keys.Encryption.Cert, xmlsec.EncAES256GCM, xmlsec.EncAES128GCM, xmlsec.KeyTransportRSAOAEP)
+		samlxml.AddKeyDescriptor(sp, "encryption", o.Keys.Encryption.Cert, xmlsec.EncAES256GCM, xmlsec.EncAES128GCM, xmlsec.KeyTransportRSAOAEP)
 	} else {
-		kd("encryption", o.Keys.Encryption.Cert, xmlsec.EncAES256GCM, xmlsec.EncAES128GCM, xmlsec.KeyAgreementECDHES, xmlsec.KeyWrapAES256)
+		samlxml.AddKeyDescriptor(sp, "encryption", o.Keys.Encryption.Cert, xmlsec.EncAES256GCM, xmlsec.EncAES128GCM, xmlsec.KeyAgreementECDHES, xmlsec.KeyWrapAES256)
 	}
-	for _, f := range []string{es.NameIDPersistent, es.NameIDTransient, es.NameIDUnspecified} {
+	for _, f := range []string{samlxml.NameIDPersistent, samlxml.NameIDTransient, samlxml.NameIDUnspecified} {
 		sp.CreateElement("md:NameIDFormat").SetText(f)
 	}
 	acs := sp.CreateElement("md:AssertionConsumerService")
-	acs.CreateAttr("Binding", es.BindingPOST)
+	acs.CreateAttr("Binding", samlxml.BindingPOST)
 	acs.CreateAttr("Location", o.ACS)
 	acs.CreateAttr("index", "0")
 	acs.CreateAttr("isDefault", "true")
@@ -342,9 +330,9 @@ func BuildRequest(o RequestOptions) *etree.Element {
 		return v
 	}
 	ar := etree.NewElement("saml2p:AuthnRequest")
-	ar.CreateAttr("xmlns:saml2p", es.NSProtocol)
-	ar.CreateAttr("xmlns:saml2", es.NSAssertion)
-	ar.CreateAttr("xmlns:eidas", es.NSEIDAS)
+	ar.CreateAttr("xmlns:saml2p", samlxml.NSProtocol)
+	ar.CreateAttr("xmlns:saml2", samlxml.NSAssertion)
+	ar.CreateAttr("xmlns:eidas", samlxml.NSEIDAS)
 	if o.ACSURL != "" {
 		ar.CreateAttr("AssertionConsumerServiceURL", o.ACSURL)
 	}
@@ -355,7 +343,7 @@ func BuildRequest(o RequestOptions) *etree.Element {
 	if v := or(o.ForceAuthn, "true"); v != "-" {
 		ar.CreateAttr("ForceAuthn", v)
 	}
-	ar.CreateAttr("ID", or(o.ID, newID()))
+	ar.CreateAttr("ID", or(o.ID, samlxml.NewID()))
 	if v := or(o.IsPassive, "false"); v != "-" {
 		ar.CreateAttr("IsPassive", v)
 	}
@@ -368,7 +356,7 @@ func BuildRequest(o RequestOptions) *etree.Element {
 	}
 	ar.CreateAttr("Version", "2.0")
 	iss := ar.CreateElement("saml2:Issuer")
-	iss.CreateAttr("Format", es.NameIDEntity)
+	iss.CreateAttr("Format", samlxml.NameIDEntity)
 	iss.SetText(o.Issuer)
 	ext := ar.CreateElement("saml2p:Extensions")
 	if o.SPType != "" {
@@ -385,10 +373,10 @@ func BuildRequest(o RequestOptions) *etree.Element {
 			ra.CreateAttr("FriendlyName", a.Name[i+1:])
 		}
 		ra.CreateAttr("Name", a.Name)
-		ra.CreateAttr("NameFormat", es.AttrNameFormatURI)
+		ra.CreateAttr("NameFormat", samlxml.AttrNameFormatURI)
 		ra.CreateAttr("isRequired", fmt.Sprint(a.Required))
 	}
-	if f := or(o.NameIDFormat, es.NameIDPersistent); f != "-" {
+	if f := or(o.NameIDFormat, samlxml.NameIDPersistent); f != "-" {
 		nip := ar.CreateElement("saml2p:NameIDPolicy")
 		nip.CreateAttr("AllowCreate", "true")
 		nip.CreateAttr("Format", f)
@@ -516,14 +504,6 @@ func signRaw(key crypto.Signer, alg string, data []byte) ([]byte, error) {
 		return key.Sign(rand.Reader, d.Sum(nil), h)
 	}
 	return xmlsec.SignBytes(key, alg, data)
-}
-
-func newID() string {
-	b := make([]byte, 20)
-	if _, err := rand.Read(b); err != nil {
-		panic("crypto/rand: " + err.Error())
-	}
-	return "_" + hex.EncodeToString(b)
 }
 
 func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }

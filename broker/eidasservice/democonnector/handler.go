@@ -5,6 +5,8 @@ import (
 	"html/template"
 	"net/http"
 	"strings"
+
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 )
 
 const autosubmitJS = `document.addEventListener("DOMContentLoaded", function () {
@@ -109,7 +111,7 @@ func (c *Connector) start(w http.ResponseWriter, r *http.Request) {
 		o.Level, o.Comparison = []string{"http://eidas.europa.eu/LoA/substantial"}, "exact"
 	}
 	el := c.Request(o)
-	relay := newID()[1:21]
+	relay := samlxml.NewID()[1:21]
 	svc := c.service()
 	if r.PostFormValue("binding") == "redirect" {
 		q, err := RedirectQuery(el, relay, c.cfg.Keys.Signing, c.sigAlg)

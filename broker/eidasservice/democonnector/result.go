@@ -9,6 +9,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 	es "github.com/ozg-broker/eidas-broker/broker/eidasservice"
 )
@@ -40,7 +41,7 @@ type Attribute struct {
 }
 
 // Success reports a Success status.
-func (r *Result) Success() bool { return r.Status == es.StatusSuccess }
+func (r *Result) Success() bool { return r.Status == samlxml.StatusSuccess }
 
 // Attr returns the values of an attribute by Name URI.
 func (r *Result) Attr(name string) []string {
@@ -79,13 +80,13 @@ func (c *Connector) ReadResponse(samlResponse string) (*Result, error) {
 	if err != nil {
 		return fail("response signature: %w", err)
 	}
-	if !is(resp, es.NSProtocol, "Response") {
+	if !samlxml.Is(resp, samlxml.NSProtocol, "Response") {
 		return fail("not a Response")
 	}
 	if resp.SelectAttrValue("Destination", "") != c.acs {
 		return fail("Destination")
 	}
-	if text(child(resp, es.NSAssertion, "Issuer")) != svc.EntityID {
+	if samlxml.Text(child(resp, samlxml.NSAssertion, "Issuer")) != svc.EntityID {
 		return fail("Issuer")
 	}
 	irt := resp.SelectAttrValue("InResponseTo", "")
@@ -97,13 +98,13 @@ func (c *Connector) ReadResponse(samlResponse string) (*Result, error) {
 		return fail("InResponseTo names no pending request (unsolicited or replayed)")
 	}
 	res := &Result{ResponseID: resp.SelectAttrValue("ID", ""), InResponseTo: irt}
-	st := child(resp, es.NSProtocol, "Status")
-	sc := child(st, es.NSProtocol, "StatusCode")
+	st := child(resp, samlxml.NSProtocol, "Status")
+	sc := child(st, samlxml.NSProtocol, "StatusCode")
 	res.Status = sc.SelectAttrValue("Value", "")
-	res.SubStatus = child(sc, es.NSProtocol, "StatusCode").SelectAttrValue("Value", "")
-	res.Message = text(child(st, es.NSProtocol, "StatusMessage"))
-	encs := children(resp, es.NSAssertion, "EncryptedAssertion")
-	plain := children(resp, es.NSAssertion, "Assertion")
+	res.SubStatus = child(sc, samlxml.NSProtocol, "StatusCode").SelectAttrValue("Value", "")
+	res.Message = samlxml.Text(child(st, samlxml.NSProtocol, "StatusMessage"))
+	encs := samlxml.Children(resp, samlxml.NSAssertion, "EncryptedAssertion")
+	plain := samlxml.Children(resp, samlxml.NSAssertion, "Assertion")
 	if !res.Success() {
 		if len(encs)+len(plain) > 0 {
 			return fail("error response with an assertion")
@@ -113,8 +114,8 @@ func (c *Connector) ReadResponse(samlResponse string) (*Result, error) {
 	if len(encs) != 1 || len(plain) != 0 {
 		return fail("want exactly one EncryptedAssertion, got %d (+%d plain)", len(encs), len(plain))
 	}
-	ed := child(encs[0], "http://www.w3.org/2001/04/xmlenc#", "EncryptedData")
-	res.DataAlgorithm = child(ed, "http://www.w3.org/2001/04/xmlenc#", "EncryptionMethod").SelectAttrValue("Algorithm", "")
+	ed := child(encs[0], samlxml.NSXMLEnc, "EncryptedData")
+	res.DataAlgorithm = child(ed, samlxml.NSXMLEnc, "EncryptionMethod").SelectAttrValue("Algorithm", "")
 	if am := encs[0].FindElement(".//AgreementMethod"); am != nil {
 		res.KeyAlgorithm = am.SelectAttrValue("Algorithm", "")
 	} else if ek := encs[0].FindElement(".//EncryptedKey/EncryptionMethod"); ek != nil {
@@ -129,34 +130,34 @@ func (c *Connector) ReadResponse(samlResponse string) (*Result, error) {
 		return fail("assertion signature: %w", err)
 	}
 	res.AssertionSigned = true
-	if text(child(as, es.NSAssertion, "Issuer")) != svc.EntityID {
+	if samlxml.Text(child(as, samlxml.NSAssertion, "Issuer")) != svc.EntityID {
 		return fail("assertion Issuer")
 	}
-	subj := child(as, es.NSAssertion, "Subject")
-	nid := child(subj, es.NSAssertion, "NameID")
-	res.NameID, res.NameIDFormat = text(nid), nid.SelectAttrValue("Format", "")
-	scd := child(child(subj, es.NSAssertion, "SubjectConfirmation"), es.NSAssertion, "SubjectConfirmationData")
+	subj := child(as, samlxml.NSAssertion, "Subject")
+	nid := child(subj, samlxml.NSAssertion, "NameID")
+	res.NameID, res.NameIDFormat = samlxml.Text(nid), nid.SelectAttrValue("Format", "")
+	scd := child(child(subj, samlxml.NSAssertion, "SubjectConfirmation"), samlxml.NSAssertion, "SubjectConfirmationData")
 	if scd.SelectAttrValue("Recipient", "") != c.acs || scd.SelectAttrValue("InResponseTo", "") != irt {
 		return fail("subject confirmation")
 	}
 	if t, err := time.Parse(time.RFC3339Nano, scd.SelectAttrValue("NotOnOrAfter", "")); err != nil || !now.Before(t) {
 		return fail("subject confirmation expired")
 	}
-	cond := child(as, es.NSAssertion, "Conditions")
+	cond := child(as, samlxml.NSAssertion, "Conditions")
 	nb, err1 := time.Parse(time.RFC3339Nano, cond.SelectAttrValue("NotBefore", ""))
 	na, err2 := time.Parse(time.RFC3339Nano, cond.SelectAttrValue("NotOnOrAfter", ""))
 	if err1 != nil || err2 != nil || now.Add(time.Minute).Before(nb) || !now.Before(na) {
 		return fail("conditions time window")
 	}
-	if text(child(child(cond, es.NSAssertion, "AudienceRestriction"), es.NSAssertion, "Audience")) != c.entityID {
+	if samlxml.Text(child(child(cond, samlxml.NSAssertion, "AudienceRestriction"), samlxml.NSAssertion, "Audience")) != c.entityID {
 		return fail("audience")
 	}
-	stmt := child(as, es.NSAssertion, "AuthnStatement")
-	res.Level = text(child(child(stmt, es.NSAssertion, "AuthnContext"), es.NSAssertion, "AuthnContextClassRef"))
-	for _, a := range children(child(as, es.NSAssertion, "AttributeStatement"), es.NSAssertion, "Attribute") {
+	stmt := child(as, samlxml.NSAssertion, "AuthnStatement")
+	res.Level = samlxml.Text(child(child(stmt, samlxml.NSAssertion, "AuthnContext"), samlxml.NSAssertion, "AuthnContextClassRef"))
+	for _, a := range samlxml.Children(child(as, samlxml.NSAssertion, "AttributeStatement"), samlxml.NSAssertion, "Attribute") {
 		at := Attribute{Name: a.SelectAttrValue("Name", ""), FriendlyName: a.SelectAttrValue("FriendlyName", "")}
-		for _, v := range children(a, es.NSAssertion, "AttributeValue") {
-			at.Values = append(at.Values, text(v))
+		for _, v := range samlxml.Children(a, samlxml.NSAssertion, "AttributeValue") {
+			at.Values = append(at.Values, samlxml.Text(v))
 		}
 		if at.Name == es.AttrCurrentAddress && len(at.Values) > 0 {
 			if b, err := base64.StdEncoding.DecodeString(at.Values[0]); err == nil {
@@ -168,41 +169,13 @@ func (c *Connector) ReadResponse(samlResponse string) (*Result, error) {
 	return res, nil
 }
 
-func is(e *etree.Element, ns, local string) bool {
-	return e != nil && e.Tag == local && e.NamespaceURI() == ns
-}
-
-func children(e *etree.Element, ns, local string) []*etree.Element {
-	if e == nil {
-		return nil
-	}
-	var out []*etree.Element
-	for _, c := range e.ChildElements() {
-		if is(c, ns, local) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
 // child returns the first child or an empty element, so chains of lookups
-// on a malformed message fail the checks instead of panicking.
+// on a malformed message fail the checks instead of panicking (the page
+// calls element methods on the result, which samlxml.First's nil would
+// not survive).
 func child(e *etree.Element, ns, local string) *etree.Element {
-	if cs := children(e, ns, local); len(cs) > 0 {
-		return cs[0]
+	if c := samlxml.First(e, ns, local); c != nil {
+		return c
 	}
 	return etree.NewElement("missing")
-}
-
-func text(e *etree.Element) string {
-	if e == nil {
-		return ""
-	}
-	var b strings.Builder
-	for _, t := range e.Child {
-		if cd, ok := t.(*etree.CharData); ok {
-			b.WriteString(cd.Data)
-		}
-	}
-	return strings.TrimSpace(b.String())
 }
