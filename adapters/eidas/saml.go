@@ -10,23 +10,6 @@ import (
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 )
 
-// Names the fixture generator (testdata/eidas/gen) still takes from this
-// package; the SAML URIs themselves live in samlxml, which everything in the
-// adapter uses. Drop these once the generator refers to samlxml.
-const (
-	NSMetadata             = samlxml.NSMetadata
-	NSDSig                 = samlxml.NSDSig
-	NSEIDAS                = samlxml.NSEIDAS
-	BindingPOST            = samlxml.BindingPOST
-	BindingRedirect        = samlxml.BindingRedirect
-	NameIDPersistent       = samlxml.NameIDPersistent
-	StatusRequester        = samlxml.StatusRequester
-	StatusResponder        = samlxml.StatusResponder
-	StatusAuthnFailed      = samlxml.StatusAuthnFailed
-	StatusRequestDenied    = samlxml.StatusRequestDenied
-	StatusInvalidNameIDPol = samlxml.StatusInvalidNameIDPolicy
-)
-
 const (
 	samlVersion      = "2.0"
 	maxStatusMessage = 160

@@ -42,6 +42,7 @@ import (
 
 	"github.com/ozg-broker/eidas-broker/adapters/eidas"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/eidassim"
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 )
 
@@ -250,9 +251,9 @@ func (g *gen) metadataDoc(v mdVariant) ([]byte, error) {
 		country = v.country
 	}
 	ed := etree.NewElement("md:EntityDescriptor")
-	ed.CreateAttr("xmlns:md", eidas.NSMetadata)
-	ed.CreateAttr("xmlns:ds", eidas.NSDSig)
-	ed.CreateAttr("xmlns:eidas", eidas.NSEIDAS)
+	ed.CreateAttr("xmlns:md", samlxml.NSMetadata)
+	ed.CreateAttr("xmlns:ds", samlxml.NSDSig)
+	ed.CreateAttr("xmlns:eidas", samlxml.NSEIDAS)
 	ed.CreateAttr("ID", "_md-at-0001")
 	ed.CreateAttr("entityID", entity)
 	ed.CreateAttr("validUntil", v.validUntil.UTC().Format("2006-01-02T15:04:05.000Z"))
@@ -270,8 +271,8 @@ func (g *gen) metadataDoc(v mdVariant) ([]byte, error) {
 		kd.CreateElement("ds:KeyInfo").CreateElement("ds:X509Data").CreateElement("ds:X509Certificate").
 			SetText(base64.StdEncoding.EncodeToString(g.keys[c].Cert.Raw))
 	}
-	idp.CreateElement("md:NameIDFormat").SetText(eidas.NameIDPersistent)
-	for _, b := range []string{eidas.BindingPOST, eidas.BindingRedirect} {
+	idp.CreateElement("md:NameIDFormat").SetText(samlxml.NameIDPersistent)
+	for _, b := range []string{samlxml.BindingPOST, samlxml.BindingRedirect} {
 		sso := idp.CreateElement("md:SingleSignOnService")
 		sso.CreateAttr("Binding", b)
 		sso.CreateAttr("Location", ssoURL)
@@ -369,7 +370,7 @@ func baseParams(set string) eidassim.ResponseParams {
 		ResponseID: "_resp-" + set + "-0001", AssertionID: "_assert-" + set + "-0001",
 		Issuer: idpEntity, Destination: acsURL, Audience: spEntity, InResponseTo: requestID,
 		IssueInstant: issueInstant, Lifetime: 5 * time.Minute, AuthnInstant: authnInstant,
-		LoA: "http://eidas.europa.eu/LoA/substantial", NameID: pid, NameIDFormat: eidas.NameIDPersistent,
+		LoA: "http://eidas.europa.eu/LoA/substantial", NameID: pid, NameIDFormat: samlxml.NameIDPersistent,
 		Attributes: natural(),
 	}
 }
@@ -679,7 +680,7 @@ func variants() []variant {
 			evil.AddChild(r)
 			return evil
 		}},
-		{name: "xsw9b-error-response-with-assertion", set: "rsa", params: status(eidas.StatusResponder, eidas.StatusRequestDenied, "202007 - Citizen cancelled the authentication")},
+		{name: "xsw9b-error-response-with-assertion", set: "rsa", params: status(samlxml.StatusResponder, samlxml.StatusRequestDenied, "202007 - Citizen cancelled the authentication")},
 		{name: "xsw9d-signature-moved-to-evil-root", set: "rsa", after: func(r, _ *etree.Element) *etree.Element {
 			evil := evilCopy(r)
 			sig := findChild(r, "Signature")
@@ -828,9 +829,9 @@ func variants() []variant {
 		{name: "representative", set: "rsa", params: func(p *eidassim.ResponseParams) {
 			p.Attributes = append(p.Attributes, eidassim.Attribute{Name: nat + "representative/PersonIdentifier", Values: []eidassim.Value{{Latin: "AT/DE/rep-42"}}})
 		}},
-		{name: "status-cancel", set: "rsa", noAssertion: true, params: status(eidas.StatusResponder, eidas.StatusRequestDenied, "202007 - Citizen cancelled the authentication")},
-		{name: "status-authn-failed", set: "ec", noAssertion: true, params: status(eidas.StatusResponder, eidas.StatusAuthnFailed, "Authentication failed")},
-		{name: "status-error", set: "rsa", noAssertion: true, params: status(eidas.StatusRequester, eidas.StatusInvalidNameIDPol, "Invalid NameIDPolicy")},
+		{name: "status-cancel", set: "rsa", noAssertion: true, params: status(samlxml.StatusResponder, samlxml.StatusRequestDenied, "202007 - Citizen cancelled the authentication")},
+		{name: "status-authn-failed", set: "ec", noAssertion: true, params: status(samlxml.StatusResponder, samlxml.StatusAuthnFailed, "Authentication failed")},
+		{name: "status-error", set: "rsa", noAssertion: true, params: status(samlxml.StatusRequester, samlxml.StatusInvalidNameIDPolicy, "Invalid NameIDPolicy")},
 
 		// Legal person with its representative (person_type legal).
 		{name: "valid-legal-representative", set: "rsa", params: func(p *eidassim.ResponseParams) {
