@@ -96,7 +96,7 @@ func (a *Adapter) buildMetadata(now, until time.Time) ([]byte, error) {
 	ed.CreateAttr("xmlns:eidas", samlxml.NSEIDAS)
 	ed.CreateAttr("ID", samlxml.NewID())
 	ed.CreateAttr("entityID", a.entityID)
-	ed.CreateAttr("validUntil", formatTime(until))
+	ed.CreateAttr("validUntil", samlxml.FormatTime(until))
 
 	ext := ed.CreateElement("md:Extensions")
 	ea := ext.CreateElement("mdattr:EntityAttributes")

@@ -64,7 +64,7 @@ func collectAttributes(stmt *etree.Element) (map[string]*values, error) {
 			return nil, fmt.Errorf("%w: attribute without Name", ErrMalformed)
 		}
 		if f, ok := samlxml.Attr(at, "NameFormat"); ok && f != samlxml.AttrNameFormatURI {
-			return nil, fmt.Errorf("%w: attribute NameFormat %q", ErrMalformed, truncate(f, 80))
+			return nil, fmt.Errorf("%w: attribute NameFormat %q", ErrMalformed, samlxml.Truncate(f, 80))
 		}
 		if _, dup := out[name]; dup {
 			return nil, fmt.Errorf("%w: attribute %s given twice", ErrAttribute, shortAttr(name))
@@ -94,7 +94,7 @@ func shortAttr(uri string) string {
 	if i := strings.LastIndex(uri, "/"); i >= 0 && i < len(uri)-1 {
 		return uri[i+1:]
 	}
-	return truncate(uri, 60)
+	return samlxml.Truncate(uri, 60)
 }
 
 // mapAttributes turns the attribute statement into an identity. It handles

@@ -161,7 +161,7 @@ func parseEntity(ed *etree.Element, outer time.Time) (*Metadata, error) {
 	case len(sps) == 1 && len(idps) == 0:
 		role = sps[0]
 	default:
-		return nil, fmt.Errorf("%w: entity %q needs exactly one IDPSSODescriptor or SPSSODescriptor", ErrMetadata, truncate(m.EntityID, 80))
+		return nil, fmt.Errorf("%w: entity %q needs exactly one IDPSSODescriptor or SPSSODescriptor", ErrMetadata, samlxml.Truncate(m.EntityID, 80))
 	}
 	if !slices.Contains(strings.Fields(samlxml.AttrValue(role, "protocolSupportEnumeration")), samlxml.ProtocolSAML2) {
 		return nil, fmt.Errorf("%w: role descriptor does not support SAML 2.0", ErrMetadata)
@@ -197,7 +197,7 @@ func parseEntity(ed *etree.Element, outer time.Time) (*Metadata, error) {
 			m.SigningCerts = append(m.SigningCerts, certs...)
 			m.EncryptionCerts = append(m.EncryptionCerts, certs...)
 		default:
-			return nil, fmt.Errorf("%w: KeyDescriptor use %q", ErrMetadata, truncate(samlxml.AttrValue(kd, "use"), 20))
+			return nil, fmt.Errorf("%w: KeyDescriptor use %q", ErrMetadata, samlxml.Truncate(samlxml.AttrValue(kd, "use"), 20))
 		}
 	}
 	for _, f := range samlxml.Children(role, samlxml.NSMetadata, "NameIDFormat") {
@@ -318,7 +318,7 @@ func checkProxyService(m *Metadata, isoCountry string, now time.Time) error {
 		return fmt.Errorf("%w: entity is not a proxy-service (no IDPSSODescriptor)", ErrMetadata)
 	}
 	if err := checkURL(m.EntityID); err != nil {
-		return fmt.Errorf("%w: entityID %q %v", ErrMetadata, truncate(m.EntityID, 80), err)
+		return fmt.Errorf("%w: entityID %q %v", ErrMetadata, samlxml.Truncate(m.EntityID, 80), err)
 	}
 	if m.ValidUntil.IsZero() {
 		return fmt.Errorf("%w: no validUntil (eIDAS requires one)", ErrMetadata)
@@ -336,7 +336,7 @@ func checkProxyService(m *Metadata, isoCountry string, now time.Time) error {
 		return err
 	}
 	if m.NodeCountry != "" && !sameCountry(m.NodeCountry, isoCountry) {
-		return fmt.Errorf("%w: NodeCountry %q, configured for %s", ErrMetadata, truncate(m.NodeCountry, 8), isoCountry)
+		return fmt.Errorf("%w: NodeCountry %q, configured for %s", ErrMetadata, samlxml.Truncate(m.NodeCountry, 8), isoCountry)
 	}
 	return nil
 }

@@ -52,7 +52,7 @@ type loginState struct {
 func (a *Adapter) Begin(_ context.Context, req adapters.Request) (adapters.Handoff, []byte, error) {
 	c := a.byCode[req.Option]
 	if c == nil {
-		return adapters.Handoff{}, nil, fmt.Errorf("eidas: begin: %w: %q", ErrUnknownCountry, truncate(req.Option, 8))
+		return adapters.Handoff{}, nil, fmt.Errorf("eidas: begin: %w: %q", ErrUnknownCountry, samlxml.Truncate(req.Option, 8))
 	}
 	now := a.now()
 	_, sso, err := c.usable(now)
@@ -136,7 +136,7 @@ func (a *Adapter) authnRequest(id, destination string, floor assurance.Level, at
 	ar.CreateAttr("ForceAuthn", "true")
 	ar.CreateAttr("ID", id)
 	ar.CreateAttr("IsPassive", "false")
-	ar.CreateAttr("IssueInstant", formatTime(now))
+	ar.CreateAttr("IssueInstant", samlxml.FormatTime(now))
 	if a.cfg.ProviderName != "" {
 		ar.CreateAttr("ProviderName", a.cfg.ProviderName)
 	}

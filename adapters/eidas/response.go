@@ -87,7 +87,7 @@ func (a *Adapter) verifyOptions(c *country, md *Metadata) xmlsec.VerifyOptions {
 func (a *Adapter) processResponse(ctx context.Context, st *loginState, raw []byte) (adapters.Identity, error) {
 	c := a.byCode[st.Country]
 	if c == nil {
-		return adapters.Identity{}, fmt.Errorf("%w: country %q not configured", ErrState, truncate(st.Country, 8))
+		return adapters.Identity{}, fmt.Errorf("%w: country %q not configured", ErrState, samlxml.Truncate(st.Country, 8))
 	}
 	now := a.now()
 	issued := time.Unix(st.Issued, 0)
@@ -200,7 +200,7 @@ func (a *Adapter) consume(ctx context.Context, kind, issuer, id string, ttl time
 // checkResponse checks the Response element itself; it returns its ID.
 func (a *Adapter) checkResponse(resp *etree.Element, md *Metadata, st *loginState, now, issued time.Time) (string, error) {
 	if v := samlxml.AttrValue(resp, "Version"); v != samlVersion {
-		return "", fmt.Errorf("%w: Version %q", ErrMalformed, truncate(v, 8))
+		return "", fmt.Errorf("%w: Version %q", ErrMalformed, samlxml.Truncate(v, 8))
 	}
 	id := samlxml.AttrValue(resp, "ID")
 	if id == "" {
@@ -211,7 +211,7 @@ func (a *Adapter) checkResponse(resp *etree.Element, md *Metadata, st *loginStat
 	}
 	dest, ok := samlxml.Attr(resp, "Destination")
 	if !ok || dest != a.acsURL {
-		return "", fmt.Errorf("%w: Destination %q", ErrDestination, truncate(dest, 100))
+		return "", fmt.Errorf("%w: Destination %q", ErrDestination, samlxml.Truncate(dest, 100))
 	}
 	irt, ok := samlxml.Attr(resp, "InResponseTo")
 	if !ok || irt == "" {
@@ -250,10 +250,10 @@ func checkIssuer(e *etree.Element, entityID string) error {
 		return fmt.Errorf("%w: %w", ErrIssuer, err)
 	}
 	if f, ok := samlxml.Attr(iss, "Format"); ok && f != samlxml.NameIDEntity {
-		return fmt.Errorf("%w: Issuer Format %q", ErrIssuer, truncate(f, 80))
+		return fmt.Errorf("%w: Issuer Format %q", ErrIssuer, samlxml.Truncate(f, 80))
 	}
 	if samlxml.Text(iss) != entityID {
-		return fmt.Errorf("%w: %q, expected the metadata entity ID", ErrIssuer, truncate(samlxml.Text(iss), 100))
+		return fmt.Errorf("%w: %q, expected the metadata entity ID", ErrIssuer, samlxml.Truncate(samlxml.Text(iss), 100))
 	}
 	return nil
 }
@@ -295,7 +295,7 @@ func statusError(status *etree.Element) error {
 	}
 	if top == samlxml.StatusSuccess {
 		if sub != "" {
-			return fmt.Errorf("%w: Success with second-level code %q", ErrMalformed, truncate(sub, 80))
+			return fmt.Errorf("%w: Success with second-level code %q", ErrMalformed, samlxml.Truncate(sub, 80))
 		}
 		return nil
 	}
@@ -304,7 +304,7 @@ func statusError(status *etree.Element) error {
 	}
 	msg := ""
 	if m, ok, _ := child(status, samlxml.NSProtocol, "StatusMessage"); ok {
-		msg = truncate(samlxml.Text(m), maxStatusMessage)
+		msg = samlxml.Truncate(samlxml.Text(m), maxStatusMessage)
 	}
 	err = fmt.Errorf("%w: %s / %s: %q", ErrStatus, shortStatus(top), shortStatus(sub), msg)
 	switch {
@@ -326,7 +326,7 @@ func shortStatus(uri string) string {
 	if uri == "" {
 		return "-"
 	}
-	return truncate(uri, 80)
+	return samlxml.Truncate(uri, 80)
 }
 
 // assertionInfo is what checkAssertion extracts.
@@ -342,7 +342,7 @@ type assertionInfo struct {
 func (a *Adapter) checkAssertion(as *etree.Element, md *Metadata, st *loginState, now, issued time.Time) (*assertionInfo, error) {
 	ai := &assertionInfo{id: samlxml.AttrValue(as, "ID")}
 	if v := samlxml.AttrValue(as, "Version"); v != samlVersion {
-		return nil, fmt.Errorf("%w: assertion Version %q", ErrMalformed, truncate(v, 8))
+		return nil, fmt.Errorf("%w: assertion Version %q", ErrMalformed, samlxml.Truncate(v, 8))
 	}
 	if ai.id == "" {
 		return nil, fmt.Errorf("%w: assertion without ID", ErrMalformed)
@@ -374,7 +374,7 @@ func (a *Adapter) checkAssertion(as *etree.Element, md *Metadata, st *loginState
 		return nil, fmt.Errorf("%w: %w", ErrRecipient, err)
 	}
 	if r, ok := samlxml.Attr(scd, "Recipient"); !ok || r != a.acsURL {
-		return nil, fmt.Errorf("%w: Recipient %q", ErrRecipient, truncate(r, 100))
+		return nil, fmt.Errorf("%w: Recipient %q", ErrRecipient, samlxml.Truncate(r, 100))
 	}
 	if irt, ok := samlxml.Attr(scd, "InResponseTo"); !ok || irt == "" {
 		return nil, fmt.Errorf("%w: SubjectConfirmationData without InResponseTo", ErrUnsolicited)

@@ -2,7 +2,6 @@ package eidas
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/beevik/etree"
@@ -15,18 +14,11 @@ const (
 	maxStatusMessage = 160
 )
 
-// samlTimeLayout is how we write xs:dateTime (UTC, milliseconds), as the
-// EU eIDAS-Node does.
-const samlTimeLayout = "2006-01-02T15:04:05.000Z"
-
-func formatTime(t time.Time) string { return t.UTC().Format(samlTimeLayout) }
-
-// parseTime reads an xs:dateTime that carries a time zone. A value without
-// one is refused: its instant would depend on the reader's zone.
+// parseTime is samlxml.ParseTime with the adapter's error class.
 func parseTime(s string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(s))
+	t, err := samlxml.ParseTime(s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%w: time %q is not an xs:dateTime with a time zone", ErrMalformed, truncate(s, 40))
+		return time.Time{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	return t, nil
 }
@@ -54,19 +46,4 @@ func mustChild(e *etree.Element, ns, local string) (*etree.Element, error) {
 		return nil, fmt.Errorf("%w: %s missing", ErrMalformed, local)
 	}
 	return c, nil
-}
-
-// truncate shortens s for error messages; foreign text is never echoed in
-// full.
-func truncate(s string, n int) string {
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
-	if len([]rune(s)) <= n {
-		return s
-	}
-	return string([]rune(s)[:n]) + "…"
 }

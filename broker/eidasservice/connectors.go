@@ -143,13 +143,13 @@ func readSPMetadata(ed *etree.Element, now time.Time) (*spMetadata, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: validUntil missing (eIDAS requires it)", ErrMetadata)
 	}
-	t, ok := parseTime(vu)
-	if !ok {
-		return nil, fmt.Errorf("%w: validUntil malformed", ErrMetadata)
+	t, err := samlxml.ParseTime(vu)
+	if err != nil {
+		return nil, fmt.Errorf("%w: validUntil: %w", ErrMetadata, err)
 	}
 	m.ValidUntil = t
 	if !now.Before(t) {
-		return nil, fmt.Errorf("%w: valid until %s", ErrMetadataExpired, formatTime(t))
+		return nil, fmt.Errorf("%w: valid until %s", ErrMetadataExpired, samlxml.FormatTime(t))
 	}
 	m.readExtensions(samlxml.First(ed, samlxml.NSMetadata, "Extensions"))
 
@@ -198,7 +198,7 @@ func readSPMetadata(ed *etree.Element, now time.Time) (*spMetadata, error) {
 				m.EncryptionKeys = append(m.EncryptionKeys, encKey{Cert: c, Methods: methods})
 			}
 		default:
-			return nil, fmt.Errorf("%w: KeyDescriptor use %q", ErrMetadata, truncate(use, 20))
+			return nil, fmt.Errorf("%w: KeyDescriptor use %q", ErrMetadata, samlxml.Truncate(use, 20))
 		}
 	}
 	if len(m.SigningCerts) == 0 {
@@ -234,7 +234,7 @@ func readSPMetadata(ed *etree.Element, now time.Time) (*spMetadata, error) {
 	switch m.SPType {
 	case "", SPTypePublic, SPTypePrivate:
 	default:
-		return nil, fmt.Errorf("%w: SPType %q", ErrMetadata, truncate(m.SPType, 20))
+		return nil, fmt.Errorf("%w: SPType %q", ErrMetadata, samlxml.Truncate(m.SPType, 20))
 	}
 	if m.NodeCountry != "" && !countryPattern.MatchString(m.NodeCountry) {
 		return nil, fmt.Errorf("%w: NodeCountry malformed", ErrMetadata)
@@ -328,7 +328,7 @@ func (s *Service) metadata(ctx context.Context, c *connector) (*spMetadata, erro
 		return nil, fmt.Errorf("%w: not loaded", ErrMetadataFetch)
 	}
 	if !now.Before(c.md.ValidUntil) {
-		return nil, fmt.Errorf("%w: valid until %s", ErrMetadataExpired, formatTime(c.md.ValidUntil))
+		return nil, fmt.Errorf("%w: valid until %s", ErrMetadataExpired, samlxml.FormatTime(c.md.ValidUntil))
 	}
 	return c.md, nil
 }
@@ -372,7 +372,7 @@ func (s *Service) fetchMetadata(ctx context.Context, c *connector, now time.Time
 // expected entity ID, the configured country and SP type.
 func checkConnectorMetadata(c *connector, md *spMetadata) error {
 	if c.entityID != "" && md.EntityID != c.entityID {
-		return fmt.Errorf("%w: entityID %q, configured %q", ErrMetadata, truncate(md.EntityID, 100), truncate(c.entityID, 100))
+		return fmt.Errorf("%w: entityID %q, configured %q", ErrMetadata, samlxml.Truncate(md.EntityID, 100), samlxml.Truncate(c.entityID, 100))
 	}
 	if md.NodeCountry != "" && md.NodeCountry != c.cfg.Country {
 		return fmt.Errorf("%w: NodeCountry %s, configured country %s", ErrMetadata, md.NodeCountry, c.cfg.Country)

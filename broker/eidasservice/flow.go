@@ -27,7 +27,7 @@ func (s *Service) handleSSO(w http.ResponseWriter, r *http.Request) {
 		s.refusePage(w, r, lang, err)
 		return
 	}
-	log := s.log.With("connector", p.conn.entityID, "request", truncate(p.req.ID, 64))
+	log := s.log.With("connector", p.conn.entityID, "request", samlxml.Truncate(p.req.ID, 64))
 	if err := s.checkContent(p); err != nil {
 		se, _ := asSAMLError(err)
 		log.InfoContext(ctx, "eidas service: request refused", "err", err)
@@ -44,9 +44,9 @@ func (s *Service) handleSSO(w http.ResponseWriter, r *http.Request) {
 		Attrs: p.attrs, Claims: claimsFor(p.attrs), Answer: *s.planAnswer(p),
 	}
 	if len(p.req.RequesterIDs) > 0 {
-		rec.Requester = truncate(p.req.RequesterIDs[0], 200)
+		rec.Requester = samlxml.Truncate(p.req.RequesterIDs[0], 200)
 	} else if p.req.ProviderName != "" {
-		rec.Requester = truncate(p.req.ProviderName, 200)
+		rec.Requester = samlxml.Truncate(p.req.ProviderName, 200)
 	}
 	areq := s.adapterRequest(ref, rec)
 	handoff, state, err := s.cfg.Adapter.Begin(ctx, areq)
@@ -87,7 +87,7 @@ func (s *Service) acceptRequest(ctx context.Context, w http.ResponseWriter, r *h
 	}
 	c := s.byEntity[issuer]
 	if c == nil {
-		return nil, errorf(ErrConnectorUnknown, "issuer %q", truncate(issuer, 120))
+		return nil, errorf(ErrConnectorUnknown, "issuer %q", samlxml.Truncate(issuer, 120))
 	}
 	md, err := s.metadata(ctx, c)
 	if err != nil {

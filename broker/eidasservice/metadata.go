@@ -45,7 +45,7 @@ func (s *Service) buildMetadata(now time.Time) ([]byte, error) {
 	ed.CreateAttr("xmlns:mdattr", samlxml.NSMDAttr)
 	ed.CreateAttr("ID", samlxml.NewID())
 	ed.CreateAttr("entityID", s.cfg.entityID)
-	ed.CreateAttr("validUntil", formatTime(now.Add(s.cfg.MetadataValidity)))
+	ed.CreateAttr("validUntil", samlxml.FormatTime(now.Add(s.cfg.MetadataValidity)))
 
 	ext := ed.CreateElement("md:Extensions")
 	ea := ext.CreateElement("mdattr:EntityAttributes")

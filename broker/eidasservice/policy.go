@@ -89,7 +89,7 @@ func (s *Service) checkTransport(in *inbound, r *authnRequest, c *connector, md 
 		return nil, fmt.Errorf("%w: Issuer changed after verification", ErrMalformed)
 	}
 	if r.Destination == "" || r.Destination != s.cfg.ssoURL {
-		return nil, fmt.Errorf("%w: Destination %q", ErrDestination, truncate(r.Destination, 120))
+		return nil, fmt.Errorf("%w: Destination %q", ErrDestination, samlxml.Truncate(r.Destination, 120))
 	}
 	skew := s.cfg.ClockSkew
 	if r.IssueInstant.After(now.Add(skew)) {
@@ -115,7 +115,7 @@ func (s *Service) checkTransport(in *inbound, r *authnRequest, c *connector, md 
 			}
 		}
 		if p.acs == "" {
-			return nil, fmt.Errorf("%w: AssertionConsumerServiceURL %q", ErrACS, truncate(r.ACSURL, 120))
+			return nil, fmt.Errorf("%w: AssertionConsumerServiceURL %q", ErrACS, samlxml.Truncate(r.ACSURL, 120))
 		}
 	case r.HasACSIndex:
 		for _, e := range md.ACS {
@@ -346,7 +346,7 @@ func (s *Service) selectAttributes(r *authnRequest, c *connector) ([]requestedAt
 			(len(c.cfg.AllowedAttributes) == 0 || contains(c.cfg.AllowedAttributes, a.Name))
 		if !usable {
 			if a.Required {
-				unsupported = append(unsupported, truncate(a.Name, 100))
+				unsupported = append(unsupported, samlxml.Truncate(a.Name, 100))
 			}
 			continue
 		}

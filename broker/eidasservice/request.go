@@ -266,9 +266,9 @@ func readRequest(el *etree.Element) (*authnRequest, error) {
 	if !validID(r.ID) {
 		return nil, fmt.Errorf("%w: ID missing or not an NCName of at most 256 characters", ErrMalformed)
 	}
-	t, ok := parseTime(samlxml.AttrValue(el, "IssueInstant"))
-	if !ok {
-		return nil, fmt.Errorf("%w: IssueInstant missing or malformed", ErrMalformed)
+	t, err := samlxml.ParseTime(samlxml.AttrValue(el, "IssueInstant"))
+	if err != nil {
+		return nil, fmt.Errorf("%w: IssueInstant: %w", ErrMalformed, err)
 	}
 	r.IssueInstant = t
 	if v, ok := samlxml.Attr(el, "AssertionConsumerServiceIndex"); ok {

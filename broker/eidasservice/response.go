@@ -50,7 +50,7 @@ func (s *Service) buildResponse(a *answer, st *status, now time.Time) ([]byte, e
 	resp.CreateAttr("Destination", a.ACS)
 	resp.CreateAttr("ID", samlxml.NewID())
 	resp.CreateAttr("InResponseTo", a.RequestID)
-	resp.CreateAttr("IssueInstant", formatTime(now))
+	resp.CreateAttr("IssueInstant", samlxml.FormatTime(now))
 	resp.CreateAttr("Version", "2.0")
 	iss := resp.CreateElement("saml2:Issuer")
 	iss.CreateAttr("Format", samlxml.NameIDEntity)
@@ -110,7 +110,7 @@ func (s *Service) buildAssertion(a *answer, now time.Time) (*etree.Element, erro
 	as.CreateAttr("xmlns:xsi", samlxml.NSXSI)
 	as.CreateAttr("xmlns:eidas-natural", samlxml.NSNatural)
 	as.CreateAttr("ID", samlxml.NewID())
-	as.CreateAttr("IssueInstant", formatTime(now))
+	as.CreateAttr("IssueInstant", samlxml.FormatTime(now))
 	as.CreateAttr("Version", "2.0")
 	iss := as.CreateElement("saml2:Issuer")
 	iss.CreateAttr("Format", samlxml.NameIDEntity)
@@ -134,12 +134,12 @@ func (s *Service) buildAssertion(a *answer, now time.Time) (*etree.Element, erro
 	sc.CreateAttr("Method", samlxml.CMBearer)
 	scd := sc.CreateElement("saml2:SubjectConfirmationData")
 	scd.CreateAttr("InResponseTo", a.RequestID)
-	scd.CreateAttr("NotOnOrAfter", formatTime(until))
+	scd.CreateAttr("NotOnOrAfter", samlxml.FormatTime(until))
 	scd.CreateAttr("Recipient", a.ACS)
 
 	cond := as.CreateElement("saml2:Conditions")
-	cond.CreateAttr("NotBefore", formatTime(now))
-	cond.CreateAttr("NotOnOrAfter", formatTime(until))
+	cond.CreateAttr("NotBefore", samlxml.FormatTime(now))
+	cond.CreateAttr("NotOnOrAfter", samlxml.FormatTime(until))
 	cond.CreateElement("saml2:AudienceRestriction").CreateElement("saml2:Audience").SetText(a.Connector)
 
 	authTime := time.Unix(a.AuthTime, 0)
@@ -147,7 +147,7 @@ func (s *Service) buildAssertion(a *answer, now time.Time) (*etree.Element, erro
 		authTime = now
 	}
 	stmt := as.CreateElement("saml2:AuthnStatement")
-	stmt.CreateAttr("AuthnInstant", formatTime(authTime))
+	stmt.CreateAttr("AuthnInstant", samlxml.FormatTime(authTime))
 	stmt.CreateElement("saml2:AuthnContext").CreateElement("saml2:AuthnContextClassRef").SetText(proved.URI())
 
 	ats := as.CreateElement("saml2:AttributeStatement")

@@ -80,7 +80,7 @@ func (p *ResponseParams) defaults() {
 	}
 }
 
-func ts(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+func ts(t time.Time) string { return samlxml.FormatTime(t) }
 
 // BuildAssertion returns an unsigned saml2:Assertion as an EU node builds
 // it: Issuer, Subject with a bearer confirmation, Conditions with the

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
+	"errors"
 	"math/big"
 	"regexp"
 	"slices"
@@ -282,5 +283,50 @@ func TestBuildersParseBack(t *testing.T) {
 				t.Errorf("EncryptionMethods %q, want %q", methods, tc.methods)
 			}
 		})
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Time
+		ok   bool
+	}{
+		{"2026-11-28T17:00:00Z", time.Date(2026, 11, 28, 17, 0, 0, 0, time.UTC), true},
+		{" 2026-11-28T17:00:00.123Z\n", time.Date(2026, 11, 28, 17, 0, 0, 123e6, time.UTC), true},
+		{"2026-11-28T18:00:00+01:00", time.Date(2026, 11, 28, 17, 0, 0, 0, time.UTC), true},
+		{"2026-11-28T17:00:00", time.Time{}, false}, // no zone: instant unknown
+		{"2026-11-28", time.Time{}, false},
+		{"", time.Time{}, false},
+	} {
+		got, err := ParseTime(tc.in)
+		if tc.ok != (err == nil) || (tc.ok && !got.Equal(tc.want)) {
+			t.Errorf("ParseTime(%q) = %v, %v", tc.in, got, err)
+		}
+		if err != nil && !errors.Is(err, ErrTime) {
+			t.Errorf("ParseTime(%q): error %v does not wrap ErrTime", tc.in, err)
+		}
+	}
+	if s := FormatTime(time.Date(2026, 11, 28, 18, 0, 0, 5e8, time.FixedZone("CET", 3600))); s != "2026-11-28T17:00:00.500Z" {
+		t.Errorf("FormatTime = %q", s)
+	}
+}
+
+func TestTruncate(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"exactly", 7, "exactly"},
+		{"longer text", 6, "longer…"},
+		{"a\nforged=line\r", 40, "a forged=line "},
+		{"Ωνάσης", 3, "Ωνά…"}, // cut on runes, never inside one
+		{"x", -1, "…"},
+	} {
+		if got := Truncate(tc.in, tc.n); got != tc.want {
+			t.Errorf("Truncate(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
 	}
 }

@@ -204,7 +204,7 @@ func BuildMetadata(o MetadataOptions) ([]byte, error) {
 	ed.CreateAttr("xmlns:mdattr", samlxml.NSMDAttr)
 	ed.CreateAttr("ID", samlxml.NewID())
 	ed.CreateAttr("entityID", o.EntityID)
-	ed.CreateAttr("validUntil", formatTime(o.ValidUntil))
+	ed.CreateAttr("validUntil", samlxml.FormatTime(o.ValidUntil))
 	ext := ed.CreateElement("md:Extensions")
 	ea := ext.CreateElement("mdattr:EntityAttributes")
 	samlxml.AddEntityAttribute(ea, samlxml.EntityAttrProtocolVersion, "1.4")
@@ -347,7 +347,7 @@ func BuildRequest(o RequestOptions) *etree.Element {
 	if v := or(o.IsPassive, "false"); v != "-" {
 		ar.CreateAttr("IsPassive", v)
 	}
-	ar.CreateAttr("IssueInstant", formatTime(o.IssueInstant))
+	ar.CreateAttr("IssueInstant", samlxml.FormatTime(o.IssueInstant))
 	if o.ProtocolBinding != "" {
 		ar.CreateAttr("ProtocolBinding", o.ProtocolBinding)
 	}
@@ -505,5 +505,3 @@ func signRaw(key crypto.Signer, alg string, data []byte) ([]byte, error) {
 	}
 	return xmlsec.SignBytes(key, alg, data)
 }
-
-func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
