@@ -17,6 +17,7 @@ import (
 
 	"github.com/ozg-broker/eidas-broker/adapters/eid"
 	"github.com/ozg-broker/eidas-broker/adapters/eid/eidsim"
+	"github.com/ozg-broker/eidas-broker/broker/testfiles"
 )
 
 // startSimServer serves an eID-Server simulator with custom settings over
@@ -291,7 +292,7 @@ func TestWSSecurityBothDirections(t *testing.T) {
 func TestUnsignedVectorRefused(t *testing.T) {
 	p := loadPKI(t)
 	body := []byte(`<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:eid="http://bsi.bund.de/eID/" xmlns:dss="urn:oasis:names:tc:dss:1.0:core:schema"><soapenv:Header/><soapenv:Body><eid:useIDResponse><eid:Session><eid:ID>1234567890abcdef1234567890abcdef</eid:ID></eid:Session><eid:PSK><eid:ID>0987654321abcdef1234567890abcdef</eid:ID><eid:Key>fedcba0987654321fedcba0987654321</eid:Key></eid:PSK><dss:Result><dss:ResultMajor>http://www.bsi.bund.de/ecard/api/1.1/resultmajor#ok</dss:ResultMajor></dss:Result></eid:useIDResponse></soapenv:Body></soapenv:Envelope>`)
-	if dir := sharedVectors(); dir != "" {
+	if dir, ok := testfiles.FindVectors(t, "eid", "soap"); ok {
 		if b, err := os.ReadFile(filepath.Join(dir, "useIDResponse.xml")); err == nil {
 			body = b
 		}
@@ -304,27 +305,6 @@ func TestUnsignedVectorRefused(t *testing.T) {
 	c := clientFor(t, p, ts.URL, func(o *eid.ClientOptions) { o.HTTP = ts.Client() })
 	if _, err := c.UseID(context.Background(), basicRequest()); !errors.Is(err, eid.ErrSignature) {
 		t.Fatalf("got %v, want ErrSignature", err)
-	}
-}
-
-func sharedVectors() string {
-	dir, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			v := filepath.Join(dir, "..", "shared", "vectors", "eid", "soap")
-			if _, err := os.Stat(v); err == nil {
-				return v
-			}
-			return ""
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
 	}
 }
 

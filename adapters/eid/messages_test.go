@@ -13,32 +13,8 @@ import (
 	"github.com/ozg-broker/eidas-broker/adapters"
 	"github.com/ozg-broker/eidas-broker/adapters/eid/internal/wsse"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
+	"github.com/ozg-broker/eidas-broker/broker/testfiles"
 )
-
-// vectorsDir finds ../shared/vectors/eid/soap beside the repository root, or
-// skips: the shared vectors are not part of a fresh clone.
-func vectorsDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-	v := filepath.Join(dir, "..", "shared", "vectors", "eid", "soap")
-	if _, err := os.Stat(v); err != nil {
-		t.Skipf("shared test vectors not found at ../shared/vectors (%v); the project's own fixtures still run", err)
-	}
-	return v
-}
 
 // bodyPayload returns the Body's element of an (unsigned) example envelope,
 // detached with its namespace declarations.
@@ -95,7 +71,7 @@ func roundTrip[T any](t *testing.T, payload []byte) *T {
 }
 
 func TestVectorUseIDRequest(t *testing.T) {
-	req := roundTrip[UseIDRequest](t, bodyPayload(t, filepath.Join(vectorsDir(t), "useIDRequest.xml")))
+	req := roundTrip[UseIDRequest](t, bodyPayload(t, filepath.Join(testfiles.Vectors(t, "eid", "soap"), "useIDRequest.xml")))
 	ops := &req.UseOperations
 	for name, want := range map[string]Selection{
 		"DocumentType": Required, "ArtisticName": Allowed, "AcademicTitle": Allowed,
@@ -124,7 +100,7 @@ func TestVectorUseIDRequest(t *testing.T) {
 }
 
 func TestVectorUseIDResponse(t *testing.T) {
-	resp := roundTrip[UseIDResponse](t, bodyPayload(t, filepath.Join(vectorsDir(t), "useIDResponse.xml")))
+	resp := roundTrip[UseIDResponse](t, bodyPayload(t, filepath.Join(testfiles.Vectors(t, "eid", "soap"), "useIDResponse.xml")))
 	if err := resultError("useID", resp.Result); err != nil {
 		t.Fatalf("result: %v", err)
 	}
@@ -137,14 +113,14 @@ func TestVectorUseIDResponse(t *testing.T) {
 }
 
 func TestVectorGetResultRequest(t *testing.T) {
-	req := roundTrip[GetResultRequest](t, bodyPayload(t, filepath.Join(vectorsDir(t), "getResultRequest.xml")))
+	req := roundTrip[GetResultRequest](t, bodyPayload(t, filepath.Join(testfiles.Vectors(t, "eid", "soap"), "getResultRequest.xml")))
 	if req.Session.ID != "1234567890abcdef1234567890abcdef" || req.RequestCounter != 1 {
 		t.Errorf("%+v", req)
 	}
 }
 
 func TestVectorGetResultResponse(t *testing.T) {
-	resp := roundTrip[GetResultResponse](t, bodyPayload(t, filepath.Join(vectorsDir(t), "getResultResponse.xml")))
+	resp := roundTrip[GetResultResponse](t, bodyPayload(t, filepath.Join(testfiles.Vectors(t, "eid", "soap"), "getResultResponse.xml")))
 	if err := resultError("getResult", resp.Result); err != nil {
 		t.Fatalf("result: %v", err)
 	}
@@ -195,7 +171,7 @@ func TestVectorGetResultResponse(t *testing.T) {
 }
 
 func TestVectorGetServerInfo(t *testing.T) {
-	dir := vectorsDir(t)
+	dir := testfiles.Vectors(t, "eid", "soap")
 	var req GetServerInfoRequest
 	if err := xml.Unmarshal(bodyPayload(t, filepath.Join(dir, "getServerInfoRequest.xml")), &req); err != nil {
 		t.Fatalf("unqualified getServerInfoRequest (TR erratum) refused: %v", err)
@@ -214,7 +190,7 @@ func TestVectorGetServerInfo(t *testing.T) {
 }
 
 func TestVectorErrors(t *testing.T) {
-	dir := filepath.Join(vectorsDir(t), "errors")
+	dir := filepath.Join(testfiles.Vectors(t, "eid", "soap"), "errors")
 	tests := []struct {
 		file string
 		want error

@@ -11,6 +11,7 @@ import (
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 	"github.com/ozg-broker/eidas-broker/broker/store/memory"
+	"github.com/ozg-broker/eidas-broker/broker/testfiles"
 )
 
 // attackCatalogue is the connector's part of the SAML attack catalogue
@@ -104,7 +105,7 @@ func TestAttackCatalogue(t *testing.T) {
 				return a
 			}
 			first, second := open(), open()
-			xml := readFile(t, fixture(t, "responses/"+name+".xml"))
+			xml := testfiles.Read(t, fixture(t, "responses/"+name+".xml"))
 			if _, err := first.Finish(context.Background(), adapters.Request{}, fxState(t, first), postResponse(xml, fxRef)); err != nil {
 				t.Fatalf("%s first use: %v", name, err)
 			}

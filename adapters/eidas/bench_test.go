@@ -8,6 +8,7 @@ import (
 	"github.com/ozg-broker/eidas-broker/adapters"
 	"github.com/ozg-broker/eidas-broker/broker/store"
 	"github.com/ozg-broker/eidas-broker/broker/store/memory"
+	"github.com/ozg-broker/eidas-broker/broker/testfiles"
 )
 
 // forgetfulStore records replay IDs in a real memory store and drops them
@@ -39,7 +40,7 @@ func BenchmarkFinish(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { _ = a.Close() })
-			xml := readFile(b, fixture(b, "responses/"+set+"-valid.xml"))
+			xml := testfiles.Read(b, fixture(b, "responses/"+set+"-valid.xml"))
 			state := fxState(b, a)
 			b.SetBytes(int64(len(xml)))
 			b.ReportAllocs()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
+	"github.com/ozg-broker/eidas-broker/broker/testfiles"
 	"github.com/ozg-broker/eidas-broker/config"
 )
 
@@ -99,7 +100,7 @@ func TestConfigFromYAML(t *testing.T) {
 	dir := t.TempDir()
 	for _, f := range []string{"keys/connector-sign-p256.key.pem", "keys/connector-sign-p256.cert.pem", "keys/connector-enc-p256.key.pem",
 		"keys/connector-enc-p256.cert.pem", "keys/anchor-ca.cert.pem", "metadata/at-proxy.xml"} {
-		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), readFile(t, fixture(t, f)), 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), testfiles.Read(t, fixture(t, f)), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}

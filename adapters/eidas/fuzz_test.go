@@ -13,6 +13,7 @@ import (
 
 	"github.com/ozg-broker/eidas-broker/adapters"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
+	"github.com/ozg-broker/eidas-broker/broker/testfiles"
 )
 
 // fuzzSeeds are the generated Response fixtures: valid ones for both
@@ -28,7 +29,7 @@ func fuzzSeeds(f *testing.F) [][]byte {
 		if strings.HasSuffix(p, "oversized.xml") {
 			continue // its size adds nothing but slowness as a seed
 		}
-		out = append(out, readFile(f, p))
+		out = append(out, testfiles.Read(f, p))
 	}
 	return out
 }

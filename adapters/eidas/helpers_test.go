@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/ozg-broker/eidas-broker/adapters"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 	"github.com/ozg-broker/eidas-broker/broker/store/memory"
+	"github.com/ozg-broker/eidas-broker/broker/testfiles"
 	"github.com/ozg-broker/eidas-broker/config"
 )
 
@@ -33,46 +33,9 @@ func fxClock() time.Time { return time.Date(2030, 6, 1, 12, 1, 0, 0, time.UTC) }
 // fxIssued is when the fixtures' request was (notionally) issued.
 var fxIssued = time.Date(2030, 6, 1, 11, 59, 0, 0, time.UTC)
 
-func repoRoot(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
 func fixture(tb testing.TB, rel string) string {
 	tb.Helper()
-	return filepath.Join(repoRoot(tb), "testdata", "eidas", filepath.FromSlash(rel))
-}
-
-// vectors returns the shared vector folder or skips.
-func vectors(tb testing.TB) string {
-	tb.Helper()
-	dir := filepath.Join(repoRoot(tb), "..", "shared", "vectors")
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		tb.Skipf("shared test vectors not found at %s (they live beside the repository); the generated fixtures in testdata/eidas still cover every algorithm and attack", dir)
-	}
-	return dir
-}
-
-func readFile(tb testing.TB, path string) []byte {
-	tb.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
+	return filepath.Join(testfiles.RepoRoot(tb), "testdata", "eidas", filepath.FromSlash(rel))
 }
 
 // fxConfig is the configuration of the fixtures: our keys of the given

@@ -15,6 +15,7 @@ import (
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 	"github.com/ozg-broker/eidas-broker/broker/store/memory"
+	"github.com/ozg-broker/eidas-broker/broker/testfiles"
 )
 
 // TestCountryMetadataFixtures opens the adapter on each generated metadata
@@ -96,7 +97,7 @@ func TestMetadataExpiresWhileCached(t *testing.T) {
 // recovers once the server answers again; the last good metadata survives
 // a failed refresh.
 func TestMetadataFromURL(t *testing.T) {
-	good := readFile(t, fixture(t, "metadata/at-proxy.xml"))
+	good := testfiles.Read(t, fixture(t, "metadata/at-proxy.xml"))
 	var fail atomic.Bool
 	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -136,7 +137,7 @@ func TestMetadataFromURL(t *testing.T) {
 }
 
 func TestParseMetadataStructure(t *testing.T) {
-	ents, err := ParseMetadata(readFile(t, fixture(t, "metadata/at-proxy.xml")))
+	ents, err := ParseMetadata(testfiles.Read(t, fixture(t, "metadata/at-proxy.xml")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/ozg-broker/eidas-broker/adapters"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
+	"github.com/ozg-broker/eidas-broker/broker/testfiles"
 )
 
 // responseCases gives, for every generated Response fixture, the outcome:
@@ -211,7 +212,7 @@ func finishFixture(t *testing.T, name string) (adapters.Identity, error) {
 		cfg.PersonType = string(Legal)
 	}
 	a := openFixture(t, cfg)
-	return a.Finish(context.Background(), adapters.Request{}, fxState(t, a), postResponse(readFile(t, fixture(t, "responses/"+name+".xml")), fxRef))
+	return a.Finish(context.Background(), adapters.Request{}, fxState(t, a), postResponse(testfiles.Read(t, fixture(t, "responses/"+name+".xml")), fxRef))
 }
 
 // TestPKCS1AllowedByCountry shows allow_rsa_pkcs1v15 opening exactly that.
@@ -219,7 +220,7 @@ func TestPKCS1AllowedByCountry(t *testing.T) {
 	c := fxConfig(t, "rsa", "at-proxy")
 	c.Countries[0].AllowRSAPKCS1v15 = true
 	a := openFixture(t, c)
-	id, err := a.Finish(context.Background(), adapters.Request{}, fxState(t, a), postResponse(readFile(t, fixture(t, "responses/rsa-valid-pkcs1.xml")), fxRef))
+	id, err := a.Finish(context.Background(), adapters.Request{}, fxState(t, a), postResponse(testfiles.Read(t, fixture(t, "responses/rsa-valid-pkcs1.xml")), fxRef))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,13 +233,13 @@ func TestLegacyKeyTransportAllowedByCountry(t *testing.T) {
 	c := fxConfig(t, "rsa", "at-proxy")
 	c.Countries[0].AllowLegacyKeyTransport = true
 	a := openFixture(t, c)
-	id, err := a.Finish(context.Background(), adapters.Request{}, fxState(t, a), postResponse(readFile(t, fixture(t, "responses/rsa-oaep-mgf1p.xml")), fxRef))
+	id, err := a.Finish(context.Background(), adapters.Request{}, fxState(t, a), postResponse(testfiles.Read(t, fixture(t, "responses/rsa-oaep-mgf1p.xml")), fxRef))
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkAnna(t, id)
 	a = openFixture(t, c)
-	_, err = a.Finish(context.Background(), adapters.Request{}, fxState(t, a), postResponse(readFile(t, fixture(t, "responses/rsa-cbc.xml")), fxRef))
+	_, err = a.Finish(context.Background(), adapters.Request{}, fxState(t, a), postResponse(testfiles.Read(t, fixture(t, "responses/rsa-cbc.xml")), fxRef))
 	if !errors.Is(err, xmlsec.ErrCBCRefused) {
 		t.Fatalf("CBC with legacy key transport allowed: %v", err)
 	}
@@ -248,7 +249,7 @@ func TestLegacyKeyTransportAllowedByCountry(t *testing.T) {
 // second replica would see it) is refused; so is a store failure.
 func TestReplay(t *testing.T) {
 	a := openFixture(t, fxConfig(t, "rsa", "at-proxy"))
-	xml := readFile(t, fixture(t, "responses/rsa-valid.xml"))
+	xml := testfiles.Read(t, fixture(t, "responses/rsa-valid.xml"))
 	if _, err := a.Finish(context.Background(), adapters.Request{}, fxState(t, a), postResponse(xml, fxRef)); err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +262,7 @@ func TestReplay(t *testing.T) {
 func TestReplayCacheDownFailsClosed(t *testing.T) {
 	a := openFixture(t, fxConfig(t, "rsa", "at-proxy"))
 	_ = a.store.Close()
-	_, err := a.Finish(context.Background(), adapters.Request{}, fxState(t, a), postResponse(readFile(t, fixture(t, "responses/rsa-valid.xml")), fxRef))
+	_, err := a.Finish(context.Background(), adapters.Request{}, fxState(t, a), postResponse(testfiles.Read(t, fixture(t, "responses/rsa-valid.xml")), fxRef))
 	if !errors.Is(err, ErrReplayCache) {
 		t.Fatalf("got %v, want ErrReplayCache", err)
 	}
@@ -269,7 +270,7 @@ func TestReplayCacheDownFailsClosed(t *testing.T) {
 
 func TestFinishBinding(t *testing.T) {
 	a := openFixture(t, fxConfig(t, "rsa", "at-proxy"))
-	xml := readFile(t, fixture(t, "responses/rsa-valid.xml"))
+	xml := testfiles.Read(t, fixture(t, "responses/rsa-valid.xml"))
 	oversized := []byte("<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\">" + strings.Repeat(" ", maxMessage) + "</samlp:Response>")
 	notBase64 := postResponse(xml, fxRef)
 	notBase64.Body = io.NopCloser(strings.NewReader("SAMLResponse=%25%25%25&RelayState=" + fxRef))

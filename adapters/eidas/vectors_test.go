@@ -15,12 +15,13 @@ import (
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
+	"github.com/ozg-broker/eidas-broker/broker/testfiles"
 	"github.com/ozg-broker/eidas-broker/config"
 )
 
 func vectorCerts(tb testing.TB, path string) []*x509.Certificate {
 	tb.Helper()
-	certs, err := ParseCertificatesPEM(readFile(tb, path))
+	certs, err := ParseCertificatesPEM(testfiles.Read(tb, path))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -40,7 +41,7 @@ func withPeer(a *Adapter, entityID string, certs []*x509.Certificate) {
 // TestVectorGeneratedPSS: generated/response-pss-encrypted.xml (an
 // independent RSASSA-PSS + RSA-OAEP/AES-256-GCM producer) is accepted.
 func TestVectorGeneratedPSS(t *testing.T) {
-	v := vectors(t)
+	v := testfiles.Vectors(t)
 	c := fxConfig(t, "rsa", "at-proxy")
 	c.EntityID = "https://broker.test.example/saml/eidas/metadata"
 	c.EncryptionKeyFile = config.Path(filepath.Join(v, "generated/keys/broker-enc-rsa3072.key.pem"))
@@ -56,7 +57,7 @@ func TestVectorGeneratedPSS(t *testing.T) {
 		}
 	}
 	state, _ := json.Marshal(st)
-	id, err := a.Finish(context.Background(), adapters.Request{}, state, postResponse(readFile(t, filepath.Join(v, "generated/response-pss-encrypted.xml")), fxRef))
+	id, err := a.Finish(context.Background(), adapters.Request{}, state, postResponse(testfiles.Read(t, filepath.Join(v, "generated/response-pss-encrypted.xml")), fxRef))
 	if err != nil {
 		t.Fatalf("valid vector refused: %v", err)
 	}
@@ -73,7 +74,7 @@ func TestVectorGeneratedPSS(t *testing.T) {
 // is refused at the signature (unsigned, or broken by pretty-printing),
 // before any decryption.
 func TestVectorsEIDASNodeResponses(t *testing.T) {
-	v := vectors(t)
+	v := testfiles.Vectors(t)
 	signer := vectorCerts(t, filepath.Join(v, "eidas-node-2.9/keys/eidasKeyStore/nist-demo-certificate.cert.pem"))
 	tests := []struct {
 		file string
@@ -96,7 +97,7 @@ func TestVectorsEIDASNodeResponses(t *testing.T) {
 	a := openFixture(t, fxConfig(t, "rsa", "at-proxy"))
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
-			raw := readFile(t, filepath.Join(v, "eidas-node-2.9/responses", tc.file))
+			raw := testfiles.Read(t, filepath.Join(v, "eidas-node-2.9/responses", tc.file))
 			// Trust whatever certificate the signature names as well, so
 			// the refusal shows the signature itself is broken, not just
 			// untrusted.
@@ -139,13 +140,13 @@ func keyInfoCerts(t *testing.T, raw []byte) []*x509.Certificate {
 // TestVectorsMetadata: third-party metadata vectors give their documented
 // outcome under our trust policy.
 func TestVectorsMetadata(t *testing.T) {
-	v := vectors(t)
+	v := testfiles.Vectors(t)
 	embedded := func(rel string) []*x509.Certificate {
-		ents, err := ParseMetadata(readFile(t, filepath.Join(v, rel)))
+		ents, err := ParseMetadata(testfiles.Read(t, filepath.Join(v, rel)))
 		if err != nil {
 			t.Fatalf("%s: %v", rel, err)
 		}
-		root, err := xmlsec.Parse(readFile(t, filepath.Join(v, rel)), metadataLimits)
+		root, err := xmlsec.Parse(testfiles.Read(t, filepath.Join(v, rel)), metadataLimits)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -201,7 +202,7 @@ func TestVectorsMetadata(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ents, err := LoadMetadata(readFile(t, filepath.Join(v, tc.file)), tc.opts)
+			ents, err := LoadMetadata(testfiles.Read(t, filepath.Join(v, tc.file)), tc.opts)
 			if tc.want == nil {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
@@ -227,12 +228,12 @@ func TestVectorsMetadata(t *testing.T) {
 // TestVectorsMetadataKeyPolicy: unsigned GOV metadata with short or
 // non-named-curve keys fails the key policy or certificate parsing.
 func TestVectorsMetadataKeyPolicy(t *testing.T) {
-	v := vectors(t)
+	v := testfiles.Vectors(t)
 	for _, f := range []string{"metadata-9444-shortsign-rsa.xml", "metadata-9444-shortcrypt-rsa.xml",
 		"metadata-9444-shortsign-ec.xml", "metadata-9444-shortcrypt-ec.xml",
 		"metadata-9444-explicit-sign.xml", "metadata-9444-explicit-crypt.xml"} {
 		t.Run(f, func(t *testing.T) {
-			ents, err := ParseMetadata(readFile(t, filepath.Join(v, "governikus/metadata", f)))
+			ents, err := ParseMetadata(testfiles.Read(t, filepath.Join(v, "governikus/metadata", f)))
 			if err == nil {
 				err = checkEntityKeys(ents[0])
 			}
@@ -247,8 +248,8 @@ func TestVectorsMetadataKeyPolicy(t *testing.T) {
 // TestVectorsEUAggregate: the real EU proxy-service aggregate parses (18
 // entities), even though it is not trusted as is (unsigned).
 func TestVectorsEUAggregate(t *testing.T) {
-	v := vectors(t)
-	ents, err := ParseMetadata(readFile(t, filepath.Join(v, "swedenconnect/eu-metadata-idps.xml")))
+	v := testfiles.Vectors(t)
+	ents, err := ParseMetadata(testfiles.Read(t, filepath.Join(v, "swedenconnect/eu-metadata-idps.xml")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,13 +283,13 @@ func TestVectorsEUAggregate(t *testing.T) {
 // unknown attributes (eJustice role, ignored). Its PersonIdentifier is
 // CA/CA/12345, so the test adapter plays node country CA asking CA.
 func TestVectorsENAttributeMapping(t *testing.T) {
-	v := vectors(t)
-	raw := readFile(t, filepath.Join(v, "eidas-node-2.9/responses/saml_response_key_transport_rsa-oaep.xml"))
+	v := testfiles.Vectors(t)
+	raw := testfiles.Read(t, filepath.Join(v, "eidas-node-2.9/responses/saml_response_key_transport_rsa-oaep.xml"))
 	doc, err := xmlsec.Parse(raw, xmlsec.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := ParsePrivateKeyPEM(readFile(t, filepath.Join(v, "eidas-node-2.9/keys/eidasKeyStore/local-demo-cert.key.pem")))
+	key, err := ParsePrivateKeyPEM(testfiles.Read(t, filepath.Join(v, "eidas-node-2.9/keys/eidasKeyStore/local-demo-cert.key.pem")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,8 +354,8 @@ func TestVectorsENAttributeMapping(t *testing.T) {
 // person type and the same mandatory flag. (The file's DOCTYPE names an
 // external DTD; it is cut off before parsing, never fetched.)
 func TestVectorsENAttributeRegistry(t *testing.T) {
-	v := vectors(t)
-	raw := readFile(t, filepath.Join(v, "eidas-node-2.9/eidas-attributes.xml"))
+	v := testfiles.Vectors(t)
+	raw := testfiles.Read(t, filepath.Join(v, "eidas-node-2.9/eidas-attributes.xml"))
 	raw = regexp.MustCompile(`<!DOCTYPE[^>]*>`).ReplaceAll(raw, nil)
 	doc, err := xmlsec.Parse(raw, xmlsec.Limits{})
 	if err != nil {
@@ -394,7 +395,7 @@ func TestVectorsENAttributeRegistry(t *testing.T) {
 // RSA-4096 and P-384 are accepted; a valid one then signs requests. The EN
 // RSA-3072 certificate has expired, which Validate reports on its own.
 func TestVectorsKeySizes(t *testing.T) {
-	v := vectors(t)
+	v := testfiles.Vectors(t)
 	for _, tc := range []struct {
 		base             string
 		policyOK, usable bool

@@ -20,6 +20,7 @@ import (
 	"github.com/ozg-broker/eidas-broker/adapters/elster/elstersim"
 	"github.com/ozg-broker/eidas-broker/broker/browsertest"
 	"github.com/ozg-broker/eidas-broker/broker/store/memory"
+	"github.com/ozg-broker/eidas-broker/broker/testfiles"
 )
 
 // pageCSP is as strict as the broker's: scripts and styles only from the
@@ -49,7 +50,7 @@ type result struct {
 func newFakeBroker(t *testing.T) *fakeBroker {
 	t.Helper()
 	b := &fakeBroker{t: t, states: map[string][]byte{}, results: map[string]result{}}
-	sim, err := elstersim.LoadDir(filepath.Join(repoRoot(t), "testdata", "elster"))
+	sim, err := elstersim.LoadDir(filepath.Join(testfiles.RepoRoot(t), "testdata", "elster"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +126,7 @@ func (b *fakeBroker) result(tx string) (result, bool) {
 func TestBrowserLogin(t *testing.T) {
 	ctx := browsertest.New(t)
 	b := newFakeBroker(t)
-	fixtures := filepath.Join(repoRoot(t), "testdata", "elster")
+	fixtures := filepath.Join(testfiles.RepoRoot(t), "testdata", "elster")
 
 	// fill opens the login page for tx and submits file and PIN.
 	fill := func(t *testing.T, tx, file, pin string) context.Context {

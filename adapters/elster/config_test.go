@@ -12,11 +12,12 @@ import (
 	"github.com/ozg-broker/eidas-broker/adapters"
 	"github.com/ozg-broker/eidas-broker/adapters/elster"
 	"github.com/ozg-broker/eidas-broker/broker/store/memory"
+	"github.com/ozg-broker/eidas-broker/broker/testfiles"
 	"github.com/ozg-broker/eidas-broker/config"
 )
 
 func rootPEM(t *testing.T) config.Path {
-	return config.Path(filepath.Join(repoRoot(t), "testdata", "elster", "root.pem"))
+	return config.Path(filepath.Join(testfiles.RepoRoot(t), "testdata", "elster", "root.pem"))
 }
 
 func TestConfigValidate(t *testing.T) {

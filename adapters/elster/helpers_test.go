@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -29,28 +28,10 @@ import (
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 	"github.com/ozg-broker/eidas-broker/broker/store"
 	"github.com/ozg-broker/eidas-broker/broker/store/memory"
+	"github.com/ozg-broker/eidas-broker/broker/testfiles"
 )
 
 const testBaseURL = "https://broker.example"
-
-// repoRoot finds the module root by walking up to go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-}
 
 // clock is a settable time source shared by adapter, store and simulator.
 type clock struct {
@@ -87,7 +68,7 @@ type env struct {
 func newEnv(t testing.TB, mutate func(e *env, c *elster.Config)) *env {
 	t.Helper()
 	e := &env{t: t, clock: &clock{t: time.Now().UTC().Truncate(time.Second)}}
-	sim, err := elstersim.LoadDir(filepath.Join(repoRoot(t), "testdata", "elster"), elstersim.WithClock(e.clock.Now))
+	sim, err := elstersim.LoadDir(filepath.Join(testfiles.RepoRoot(t), "testdata", "elster"), elstersim.WithClock(e.clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,29 +24,12 @@ import (
 	"github.com/ozg-broker/eidas-broker/broker/eidasservice/democonnector"
 	"github.com/ozg-broker/eidas-broker/broker/store"
 	"github.com/ozg-broker/eidas-broker/broker/store/memory"
+	"github.com/ozg-broker/eidas-broker/broker/testfiles"
 	"github.com/ozg-broker/eidas-broker/config"
 )
 
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-}
-
 func fixture(t testing.TB, parts ...string) string {
-	return filepath.Join(append([]string{repoRoot(t), "testdata", "eidasservice"}, parts...)...)
+	return filepath.Join(append([]string{testfiles.RepoRoot(t), "testdata", "eidasservice"}, parts...)...)
 }
 
 func readFixture(t testing.TB, parts ...string) []byte {
@@ -86,7 +69,7 @@ var (
 
 func eidPKI(t testing.TB) *eidsim.PKI {
 	t.Helper()
-	pkiOnce.Do(func() { pki, pkiErr = eidsim.LoadPKI(filepath.Join(repoRoot(t), "testdata", "eid")) })
+	pkiOnce.Do(func() { pki, pkiErr = eidsim.LoadPKI(filepath.Join(testfiles.RepoRoot(t), "testdata", "eid")) })
 	if pkiErr != nil {
 		t.Fatalf("load eID fixtures: %v", pkiErr)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ozg-broker/eidas-broker/broker/store/memory"
+	"github.com/ozg-broker/eidas-broker/broker/testfiles"
 )
 
 func deflateForTest(t testing.TB, b []byte) string {
@@ -34,20 +35,7 @@ func deflateForTest(t testing.TB, b []byte) string {
 // fixtureRoot is testdata/eidasservice (generated fixtures, always present).
 func fixtureRoot(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "testdata", "eidasservice")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
+	return testfiles.Path(t, "testdata", "eidasservice")
 }
 
 func readFixtureFile(t testing.TB, parts ...string) []byte {

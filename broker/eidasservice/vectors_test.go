@@ -15,31 +15,8 @@ import (
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
+	"github.com/ozg-broker/eidas-broker/broker/testfiles"
 )
-
-// vectorsDir finds ../shared/vectors beside the repository root, or skips.
-func vectorsDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-	v := filepath.Join(dir, "..", "shared", "vectors")
-	if _, err := os.Stat(v); err != nil {
-		t.Skipf("shared test vectors not found at %s: skipping the independent vectors (the generated fixtures still run)", v)
-	}
-	return v
-}
 
 func vectorCert(t testing.TB, path string) *x509.Certificate {
 	t.Helper()
@@ -99,7 +76,7 @@ func (highAdapter) Finish(context.Context, adapters.Request, []byte, *http.Reque
 // in the generic SAML req-attr namespace instead of eidas:RequestedAttributes
 // (WithoutNameIDPolicy) are not an eIDAS request for attributes.
 func TestGovernikusRequests(t *testing.T) {
-	v := vectorsDir(t)
+	v := testfiles.Vectors(t)
 	oldCert := vectorCert(t, filepath.Join(v, "governikus/keys/EidasSignerTest_x509-old.cert.pem"))
 	tests := []struct {
 		file      string
@@ -181,7 +158,7 @@ func TestGovernikusRequests(t *testing.T) {
 // TestGovernikusConnectorMetadata reads the Governikus demo connector's
 // metadata (ECDSA P-521 signature, raw r‖s) and its negative variants.
 func TestGovernikusConnectorMetadata(t *testing.T) {
-	v := vectorsDir(t)
+	v := testfiles.Vectors(t)
 	signer := vectorCert(t, filepath.Join(v, "governikus/keys/embedded/metadata-9444-signer.cert.pem"))
 	at := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC) // before its validUntil
 	tests := []struct {

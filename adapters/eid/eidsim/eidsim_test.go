@@ -10,32 +10,17 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ozg-broker/eidas-broker/adapters/eid"
+	"github.com/ozg-broker/eidas-broker/broker/testfiles"
 )
 
 func fixturePKI(t *testing.T) *PKI {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-	p, err := LoadPKI(filepath.Join(dir, "testdata", "eid"))
+	p, err := LoadPKI(testfiles.Path(t, "testdata", "eid"))
 	if err != nil {
 		t.Fatalf("load fixtures (go run ./testdata/eid/gen): %v", err)
 	}

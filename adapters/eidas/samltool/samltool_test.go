@@ -19,38 +19,12 @@ import (
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 	"github.com/ozg-broker/eidas-broker/broker/store/memory"
+	"github.com/ozg-broker/eidas-broker/broker/testfiles"
 	"github.com/ozg-broker/eidas-broker/config"
 )
 
-func repoRoot(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-}
-
 func fx(tb testing.TB, rel string) string {
-	return filepath.Join(repoRoot(tb), "testdata", "eidas", filepath.FromSlash(rel))
-}
-
-func vectors(tb testing.TB) string {
-	tb.Helper()
-	dir := filepath.Join(repoRoot(tb), "..", "shared", "vectors")
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		tb.Skipf("shared test vectors not found at %s; the generated fixtures in testdata/eidas still cover the tools", dir)
-	}
-	return dir
+	return filepath.Join(testfiles.RepoRoot(tb), "testdata", "eidas", filepath.FromSlash(rel))
 }
 
 func read(tb testing.TB, path string) []byte {
@@ -224,7 +198,7 @@ func TestVerify(t *testing.T) {
 // TestVerifyVectors: independent producers' messages give the outcome the
 // vector README documents under the eIDAS v1.4 policy.
 func TestVerifyVectors(t *testing.T) {
-	v := vectors(t)
+	v := testfiles.Vectors(t)
 	gov := certs(t, filepath.Join(v, "governikus/keys/EidasSignerTest_x509-old.cert.pem"))
 	tests := []struct {
 		file  string
@@ -308,7 +282,7 @@ func TestDecrypt(t *testing.T) {
 // as is, the pre-1.4 one (rsa-oaep-mgf1p, SHA-1 OAEP) only with the legacy
 // option, and the rest is refused for its own reason.
 func TestDecryptVectors(t *testing.T) {
-	v := vectors(t)
+	v := testfiles.Vectors(t)
 	testRSA := key(t, filepath.Join(v, "eidas-node-2.9/keys/test/test-rsa.key.pem"))
 	testEC := key(t, filepath.Join(v, "eidas-node-2.9/keys/test/test-ec-nist.key.pem"))
 	demoRSA := key(t, filepath.Join(v, "eidas-node-2.9/keys/eidasKeyStore/local-demo-cert.key.pem"))
@@ -362,7 +336,7 @@ func TestDecryptVectors(t *testing.T) {
 // eIDAS v1.4 (2048-bit signer, PKCS#1 v1.5, SHA-1, broken digests,
 // untrusted embedded signer, schema violation), each for a stated reason.
 func TestVerifyGOVRequests(t *testing.T) {
-	v := vectors(t)
+	v := testfiles.Vectors(t)
 	gov := certs(t, filepath.Join(v, "governikus/keys/EidasSignerTest_x509-old.cert.pem"))
 	for _, tc := range []struct {
 		file string

@@ -8,6 +8,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
+	"github.com/ozg-broker/eidas-broker/broker/testfiles"
 )
 
 // attackCase describes one committed attack fixture and how it must fail.
@@ -104,7 +105,7 @@ func TestAttackFixtures(t *testing.T) {
 			path := fixture(t, "attacks/"+tc.file)
 			switch tc.op {
 			case "parse":
-				_, err := Parse(readFile(t, path), Limits{})
+				_, err := Parse(testfiles.Read(t, path), Limits{})
 				wantErr(t, err, tc.want)
 				if tc.want == nil {
 					t.Fatal("parse attack cases must fail")

@@ -10,6 +10,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
+	"github.com/ozg-broker/eidas-broker/broker/testfiles"
 )
 
 // fuzzLimits keep single inputs cheap.
@@ -25,7 +26,7 @@ func seedFixtures(f *testing.F, dirs ...string) {
 		}
 		for _, e := range entries {
 			if filepath.Ext(e.Name()) == ".xml" {
-				f.Add(readFile(f, fixture(f, d+"/"+e.Name())))
+				f.Add(testfiles.Read(f, fixture(f, d+"/"+e.Name())))
 			}
 		}
 	}
@@ -131,7 +132,7 @@ func prefixListOf(sig *etree.Element) []string {
 func FuzzDecrypt(f *testing.F) {
 	seedFixtures(f, "encrypted")
 	for _, a := range []string{"cbc-aes128.xml", "rsa-1_5.xml", "truncated-gcm-tag.xml", "key-transport-with-agreement.xml", "ecdh-tampered-wrapped-key.xml"} {
-		f.Add(readFile(f, fixture(f, "attacks/"+a)))
+		f.Add(testfiles.Read(f, fixture(f, "attacks/"+a)))
 	}
 	rsaKey, _ := fixtureKey(f, "enc-rsa3072")
 	p256, _ := fixtureKey(f, "enc-p256")

@@ -5,66 +5,28 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/beevik/etree"
+
+	"github.com/ozg-broker/eidas-broker/broker/testfiles"
 )
 
 // fixtureClock is inside the validity window of every generated document
 // and certificate.
 func fixtureClock() time.Time { return time.Date(2030, 6, 1, 12, 1, 0, 0, time.UTC) }
 
-// repoRoot walks up from the package directory to the directory holding
-// go.mod.
-func repoRoot(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
 // fixture returns the path of a generated fixture under testdata/xmlsec.
 func fixture(tb testing.TB, rel string) string {
 	tb.Helper()
-	return filepath.Join(repoRoot(tb), "testdata", "xmlsec", filepath.FromSlash(rel))
-}
-
-// vectors returns the shared vector folder or skips the test.
-func vectors(tb testing.TB) string {
-	tb.Helper()
-	dir := filepath.Join(repoRoot(tb), "..", "shared", "vectors")
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		tb.Skipf("shared test vectors not found at %s (they live beside the repository); the generated fixtures still cover every algorithm and attack", dir)
-	}
-	return dir
-}
-
-func readFile(tb testing.TB, path string) []byte {
-	tb.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
+	return filepath.Join(testfiles.RepoRoot(tb), "testdata", "xmlsec", filepath.FromSlash(rel))
 }
 
 func parseFile(tb testing.TB, path string) *etree.Document {
 	tb.Helper()
-	doc, err := Parse(readFile(tb, path), Limits{})
+	doc, err := Parse(testfiles.Read(tb, path), Limits{})
 	if err != nil {
 		tb.Fatalf("parse %s: %v", filepath.Base(path), err)
 	}
@@ -73,7 +35,7 @@ func parseFile(tb testing.TB, path string) *etree.Document {
 
 func pemBlock(tb testing.TB, path string) []byte {
 	tb.Helper()
-	blk, _ := pem.Decode(readFile(tb, path))
+	blk, _ := pem.Decode(testfiles.Read(tb, path))
 	if blk == nil {
 		tb.Fatalf("%s: no PEM block", path)
 	}

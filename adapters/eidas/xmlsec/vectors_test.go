@@ -10,6 +10,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
+	"github.com/ozg-broker/eidas-broker/broker/testfiles"
 )
 
 // Independent vectors from other implementations (EU eIDAS-Node 2.9,
@@ -261,7 +262,7 @@ func vectorCases() []vectorCase {
 }
 
 func TestVectors(t *testing.T) {
-	dir := vectors(t)
+	dir := testfiles.Vectors(t)
 	refDoc := parseFile(t, filepath.Join(dir, "eidas-node-2.9/responses/saml_response.xml"))
 	reference, err := Canonicalize(find(t, refDoc.Root(), "./saml2:Assertion"), nil)
 	if err != nil {
@@ -269,7 +270,7 @@ func TestVectors(t *testing.T) {
 	}
 	for _, vc := range vectorCases() {
 		t.Run(vc.file, func(t *testing.T) {
-			doc, err := Parse(readFile(t, filepath.Join(dir, vc.file)), Limits{})
+			doc, err := Parse(testfiles.Read(t, filepath.Join(dir, vc.file)), Limits{})
 			wantErr(t, err, vc.parse)
 			if vc.parse != nil {
 				return
@@ -418,7 +419,7 @@ func runVectorKey(t *testing.T, doc *etree.Document, k vectorKey) {
 // before their key transport is looked at; with the content algorithm
 // swapped to GCM, RSA PKCS#1 v1.5 key transport is refused in turn.
 func TestVectorsTR03130KeyTransport(t *testing.T) {
-	dir := vectors(t)
+	dir := testfiles.Vectors(t)
 	key, _ := fixtureKey(t, "enc-rsa3072")
 	for _, f := range []string{"eid/saml/AuthnRequest.xml", "eid/saml/Response.xml"} {
 		t.Run(f, func(t *testing.T) {
@@ -434,7 +435,7 @@ func TestVectorsTR03130KeyTransport(t *testing.T) {
 // TestVectorsEUMetadata: the 252 kB aggregate of production proxy-service
 // metadata parses within the default limits.
 func TestVectorsEUMetadata(t *testing.T) {
-	dir := vectors(t)
+	dir := testfiles.Vectors(t)
 	doc := parseFile(t, filepath.Join(dir, "swedenconnect/eu-metadata-idps.xml"))
 	if n := len(doc.Root().FindElements("./EntityDescriptor")); n != 18 {
 		t.Fatalf("%d EntityDescriptors, want 18", n)

@@ -14,6 +14,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
+	"github.com/ozg-broker/eidas-broker/broker/testfiles"
 )
 
 // Interoperability with xmlsec1 (libxmlsec1, OpenSSL back end), an
@@ -306,7 +307,7 @@ func TestXMLSec1EncryptionDecryptedByUs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dataPath := writeTemp(t, "data.xml", readFile(t, fixture(t, "attacks/unsigned.xml")))
+	dataPath := writeTemp(t, "data.xml", testfiles.Read(t, fixture(t, "attacks/unsigned.xml")))
 	cases := []struct {
 		name, alg, session string
 		want               error

@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,21 +16,12 @@ import (
 	pkcs12 "software.sslmate.com/src/go-pkcs12"
 
 	"github.com/ozg-broker/eidas-broker/adapters/elster/elstersim"
+	"github.com/ozg-broker/eidas-broker/broker/testfiles"
 )
 
 func load(t *testing.T) (*elstersim.Sim, *httptest.Server) {
 	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		if dir == filepath.Dir(dir) {
-			t.Fatal("go.mod not found")
-		}
-		dir = filepath.Dir(dir)
-	}
-	sim, err := elstersim.LoadDir(filepath.Join(dir, "testdata", "elster"))
+	sim, err := elstersim.LoadDir(testfiles.Path(t, "testdata", "elster"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	es "github.com/ozg-broker/eidas-broker/broker/eidasservice"
 	"github.com/ozg-broker/eidas-broker/broker/eidasservice/democonnector"
 	"github.com/ozg-broker/eidas-broker/broker/store/memory"
+	"github.com/ozg-broker/eidas-broker/broker/testfiles"
 )
 
 // TestBrowserForeignLogin clicks through the whole eIDAS-Service flow in a
@@ -29,7 +30,7 @@ func TestBrowserForeignLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	issuer := "http://" + ln.Addr().String()
-	pki, err := eidsim.LoadPKI(filepath.Join(repoRoot(t), "testdata", "eid"))
+	pki, err := eidsim.LoadPKI(filepath.Join(testfiles.RepoRoot(t), "testdata", "eid"))
 	if err != nil {
 		t.Fatal(err)
 	}

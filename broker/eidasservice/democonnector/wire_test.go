@@ -8,7 +8,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -19,22 +18,8 @@ import (
 	es "github.com/ozg-broker/eidas-broker/broker/eidasservice"
 	"github.com/ozg-broker/eidas-broker/broker/eidasservice/democonnector"
 	"github.com/ozg-broker/eidas-broker/broker/store/memory"
+	"github.com/ozg-broker/eidas-broker/broker/testfiles"
 )
-
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-}
 
 var (
 	hrefRE  = regexp.MustCompile(`href="([^"]*tcTokenURL=[^"]*)"`)
@@ -64,7 +49,7 @@ func TestDemoWiring(t *testing.T) {
 	defer srv.Close()
 	issuer := srv.URL
 
-	pki, err := eidsim.LoadPKI(filepath.Join(repoRoot(t), "testdata", "eid"))
+	pki, err := eidsim.LoadPKI(filepath.Join(testfiles.RepoRoot(t), "testdata", "eid"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,29 +18,12 @@ import (
 
 	"github.com/ozg-broker/eidas-broker/adapters/eid/eidsim"
 	"github.com/ozg-broker/eidas-broker/adapters/eid/internal/wsse"
+	"github.com/ozg-broker/eidas-broker/broker/testfiles"
 )
-
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-}
 
 func loadPKI(t testing.TB, sub string) *eidsim.PKI {
 	t.Helper()
-	p, err := eidsim.LoadPKI(filepath.Join(repoRoot(t), "testdata", "eid", sub))
+	p, err := eidsim.LoadPKI(filepath.Join(testfiles.RepoRoot(t), "testdata", "eid", sub))
 	if err != nil {
 		t.Fatalf("load fixtures (run go run ./testdata/eid/gen): %v", err)
 	}
@@ -320,7 +303,7 @@ func TestXmlsec1Signs(t *testing.T) {
 
 func readFixture(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(repoRoot(t), "testdata", "eid", name))
+	b, err := os.ReadFile(filepath.Join(testfiles.RepoRoot(t), "testdata", "eid", name))
 	if err != nil {
 		t.Fatal(err)
 	}
