@@ -30,12 +30,16 @@ func vectorCerts(tb testing.TB, path string) []*x509.Certificate {
 
 // withPeer replaces the AT country's metadata by a fixed proxy-service
 // (for vectors that come with a certificate but without metadata).
+//
+// The state's next refresh lies an hour ahead, as after a real load: a
+// zero time would make the background refresh loop, if it has not yet
+// looked, reload the fixture metadata at once and replace this peer.
 func withPeer(a *Adapter, entityID string, certs []*x509.Certificate) {
 	c := a.byCode["AT"]
 	c.state.Store(&countryState{md: &Metadata{
 		EntityID: entityID, IDP: true, SigningCerts: certs,
 		ValidUntil: time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC),
-	}, sso: Endpoint{Binding: samlxml.BindingPOST, Location: "https://peer.test.example/sso"}})
+	}, sso: Endpoint{Binding: samlxml.BindingPOST, Location: "https://peer.test.example/sso"}, next: time.Now().Add(time.Hour)})
 }
 
 // TestVectorGeneratedPSS: generated/response-pss-encrypted.xml (an
