@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -26,7 +25,7 @@ import (
 )
 
 func fixtureDir(t testing.TB, sub ...string) string {
-	return filepath.Join(append([]string{testfiles.RepoRoot(t), "testdata", "eid"}, sub...)...)
+	return testfiles.Path(t, append([]string{"testdata", "eid"}, sub...)...)
 }
 
 func loadPKI(t testing.TB, sub ...string) *eidsim.PKI {

@@ -35,7 +35,13 @@ var fxIssued = time.Date(2030, 6, 1, 11, 59, 0, 0, time.UTC)
 
 func fixture(tb testing.TB, rel string) string {
 	tb.Helper()
-	return filepath.Join(testfiles.RepoRoot(tb), "testdata", "eidas", filepath.FromSlash(rel))
+	return testfiles.Path(tb, "testdata", "eidas", filepath.FromSlash(rel))
+}
+
+// vectors returns the shared vector folder or skips the test.
+func vectors(tb testing.TB) string {
+	tb.Helper()
+	return testfiles.VectorsCoveredBy(tb, "the generated fixtures in testdata/eidas still cover every algorithm and attack")
 }
 
 // fxConfig is the configuration of the fixtures: our keys of the given

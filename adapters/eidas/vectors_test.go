@@ -45,7 +45,7 @@ func withPeer(a *Adapter, entityID string, certs []*x509.Certificate) {
 // TestVectorGeneratedPSS: generated/response-pss-encrypted.xml (an
 // independent RSASSA-PSS + RSA-OAEP/AES-256-GCM producer) is accepted.
 func TestVectorGeneratedPSS(t *testing.T) {
-	v := testfiles.Vectors(t)
+	v := vectors(t)
 	c := fxConfig(t, "rsa", "at-proxy")
 	c.EntityID = "https://broker.test.example/saml/eidas/metadata"
 	c.EncryptionKeyFile = config.Path(filepath.Join(v, "generated/keys/broker-enc-rsa3072.key.pem"))
@@ -78,7 +78,7 @@ func TestVectorGeneratedPSS(t *testing.T) {
 // is refused at the signature (unsigned, or broken by pretty-printing),
 // before any decryption.
 func TestVectorsEIDASNodeResponses(t *testing.T) {
-	v := testfiles.Vectors(t)
+	v := vectors(t)
 	signer := vectorCerts(t, filepath.Join(v, "eidas-node-2.9/keys/eidasKeyStore/nist-demo-certificate.cert.pem"))
 	tests := []struct {
 		file string
@@ -144,7 +144,7 @@ func keyInfoCerts(t *testing.T, raw []byte) []*x509.Certificate {
 // TestVectorsMetadata: third-party metadata vectors give their documented
 // outcome under our trust policy.
 func TestVectorsMetadata(t *testing.T) {
-	v := testfiles.Vectors(t)
+	v := vectors(t)
 	embedded := func(rel string) []*x509.Certificate {
 		ents, err := ParseMetadata(testfiles.Read(t, filepath.Join(v, rel)))
 		if err != nil {
@@ -232,7 +232,7 @@ func TestVectorsMetadata(t *testing.T) {
 // TestVectorsMetadataKeyPolicy: unsigned GOV metadata with short or
 // non-named-curve keys fails the key policy or certificate parsing.
 func TestVectorsMetadataKeyPolicy(t *testing.T) {
-	v := testfiles.Vectors(t)
+	v := vectors(t)
 	for _, f := range []string{"metadata-9444-shortsign-rsa.xml", "metadata-9444-shortcrypt-rsa.xml",
 		"metadata-9444-shortsign-ec.xml", "metadata-9444-shortcrypt-ec.xml",
 		"metadata-9444-explicit-sign.xml", "metadata-9444-explicit-crypt.xml"} {
@@ -252,7 +252,7 @@ func TestVectorsMetadataKeyPolicy(t *testing.T) {
 // TestVectorsEUAggregate: the real EU proxy-service aggregate parses (18
 // entities), even though it is not trusted as is (unsigned).
 func TestVectorsEUAggregate(t *testing.T) {
-	v := testfiles.Vectors(t)
+	v := vectors(t)
 	ents, err := ParseMetadata(testfiles.Read(t, filepath.Join(v, "swedenconnect/eu-metadata-idps.xml")))
 	if err != nil {
 		t.Fatal(err)
@@ -287,7 +287,7 @@ func TestVectorsEUAggregate(t *testing.T) {
 // unknown attributes (eJustice role, ignored). Its PersonIdentifier is
 // CA/CA/12345, so the test adapter plays node country CA asking CA.
 func TestVectorsENAttributeMapping(t *testing.T) {
-	v := testfiles.Vectors(t)
+	v := vectors(t)
 	raw := testfiles.Read(t, filepath.Join(v, "eidas-node-2.9/responses/saml_response_key_transport_rsa-oaep.xml"))
 	doc, err := xmlsec.Parse(raw, xmlsec.Limits{})
 	if err != nil {
@@ -358,7 +358,7 @@ func TestVectorsENAttributeMapping(t *testing.T) {
 // person type and the same mandatory flag. (The file's DOCTYPE names an
 // external DTD; it is cut off before parsing, never fetched.)
 func TestVectorsENAttributeRegistry(t *testing.T) {
-	v := testfiles.Vectors(t)
+	v := vectors(t)
 	raw := testfiles.Read(t, filepath.Join(v, "eidas-node-2.9/eidas-attributes.xml"))
 	raw = regexp.MustCompile(`<!DOCTYPE[^>]*>`).ReplaceAll(raw, nil)
 	doc, err := xmlsec.Parse(raw, xmlsec.Limits{})
@@ -399,7 +399,7 @@ func TestVectorsENAttributeRegistry(t *testing.T) {
 // RSA-4096 and P-384 are accepted; a valid one then signs requests. The EN
 // RSA-3072 certificate has expired, which Validate reports on its own.
 func TestVectorsKeySizes(t *testing.T) {
-	v := testfiles.Vectors(t)
+	v := vectors(t)
 	for _, tc := range []struct {
 		base             string
 		policyOK, usable bool

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -68,7 +67,7 @@ type env struct {
 func newEnv(t testing.TB, mutate func(e *env, c *elster.Config)) *env {
 	t.Helper()
 	e := &env{t: t, clock: &clock{t: time.Now().UTC().Truncate(time.Second)}}
-	sim, err := elstersim.LoadDir(filepath.Join(testfiles.RepoRoot(t), "testdata", "elster"), elstersim.WithClock(e.clock.Now))
+	sim, err := elstersim.LoadDir(testfiles.Path(t, "testdata", "elster"), elstersim.WithClock(e.clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}

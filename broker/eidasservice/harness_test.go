@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -29,7 +28,7 @@ import (
 )
 
 func fixture(t testing.TB, parts ...string) string {
-	return filepath.Join(append([]string{testfiles.RepoRoot(t), "testdata", "eidasservice"}, parts...)...)
+	return testfiles.Path(t, append([]string{"testdata", "eidasservice"}, parts...)...)
 }
 
 func readFixture(t testing.TB, parts ...string) []byte {
@@ -69,7 +68,7 @@ var (
 
 func eidPKI(t testing.TB) *eidsim.PKI {
 	t.Helper()
-	pkiOnce.Do(func() { pki, pkiErr = eidsim.LoadPKI(filepath.Join(testfiles.RepoRoot(t), "testdata", "eid")) })
+	pkiOnce.Do(func() { pki, pkiErr = eidsim.LoadPKI(testfiles.Path(t, "testdata", "eid")) })
 	if pkiErr != nil {
 		t.Fatalf("load eID fixtures: %v", pkiErr)
 	}

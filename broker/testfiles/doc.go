@@ -7,6 +7,11 @@
 // The shared vectors are absent from a fresh clone elsewhere. Tests that
 // need them call Vectors, which skips with a message naming the folder;
 // the generated fixtures under testdata/ cover every algorithm and attack
-// on their own, so such a clone's tests stay meaningful. A test that only
-// prefers a vector when there is one calls FindVectors.
+// on their own, so such a clone's tests stay meaningful. A package whose
+// fixtures cover something more specific says so in its skip message with
+// VectorsCoveredBy. A test that only prefers a vector when there is one
+// calls FindVectors.
+//
+// Paths are found from the test's working directory, which go test sets to
+// the package directory; the package keeps no state of its own.
 package testfiles

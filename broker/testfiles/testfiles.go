@@ -7,10 +7,9 @@ import (
 	"testing"
 )
 
-var errNoModule = errors.New("go.mod not found at or above the test's working directory")
-
 // RepoRoot returns the module root: the nearest directory at or above the
-// test's working directory (its package directory) that holds go.mod.
+// test's working directory (its package directory) that holds go.mod. It
+// fails the test when there is none.
 func RepoRoot(tb testing.TB) string {
 	tb.Helper()
 	root, err := findRoot()
@@ -21,13 +20,15 @@ func RepoRoot(tb testing.TB) string {
 }
 
 // Path joins parts below the module root, e.g. Path(t, "testdata", "eid").
+// It does not check that the file exists; reading it does.
 func Path(tb testing.TB, parts ...string) string {
 	tb.Helper()
 	return filepath.Join(append([]string{RepoRoot(tb)}, parts...)...)
 }
 
 // FindVectors returns the shared vector folder ../shared/vectors/<parts>
-// beside the module root and whether it exists.
+// beside the module root and whether it exists, for a test that only
+// prefers a vector to its own data.
 func FindVectors(tb testing.TB, parts ...string) (string, bool) {
 	tb.Helper()
 	dir := filepath.Join(append([]string{RepoRoot(tb), "..", "shared", "vectors"}, parts...)...)
@@ -35,13 +36,24 @@ func FindVectors(tb testing.TB, parts ...string) (string, bool) {
 	return dir, err == nil && st.IsDir()
 }
 
-// Vectors is FindVectors for a test that needs the folder: it skips the
-// test when the folder is absent.
+// Vectors returns the shared vector folder for a test that needs it, and
+// skips the test when the folder is absent, saying that the generated
+// fixtures under testdata/ still run.
 func Vectors(tb testing.TB, parts ...string) string {
+	tb.Helper()
+	return VectorsCoveredBy(tb, "the generated fixtures under testdata/ still run", parts...)
+}
+
+// VectorsCoveredBy is Vectors with the end of the skip message given by the
+// caller: cover says what still checks the same things without the
+// vectors, e.g. "the generated fixtures in testdata/eidas still cover every
+// algorithm and attack". The message always names the missing folder and
+// that the vectors live beside the repository, not in it.
+func VectorsCoveredBy(tb testing.TB, cover string, parts ...string) string {
 	tb.Helper()
 	dir, ok := FindVectors(tb, parts...)
 	if !ok {
-		tb.Skipf("shared test vectors not found at %s (they live beside the repository, not in it); the generated fixtures under testdata/ still run", dir)
+		tb.Skipf("shared test vectors not found at %s (they live beside the repository, not in it); %s", dir, cover)
 	}
 	return dir
 }
@@ -67,7 +79,7 @@ func findRoot() (string, error) {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", errNoModule
+			return "", errors.New("go.mod not found at or above the test's working directory")
 		}
 		dir = parent
 	}

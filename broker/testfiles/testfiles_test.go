@@ -1,6 +1,7 @@
 package testfiles
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,6 +42,28 @@ func TestLayout(t *testing.T) {
 	if !skips(t, func(t *testing.T) { Vectors(t, "eid") }) {
 		t.Fatal("Vectors did not skip without the folder")
 	}
+	for _, tc := range []struct {
+		cover string   // "" calls Vectors, anything else VectorsCoveredBy
+		want  []string // substrings of the skip message
+	}{
+		{"", []string{want, "beside the repository", "; the generated fixtures under testdata/ still run"}},
+		{"the eID fixtures still cover the SOAP messages", []string{want, "beside the repository", "; the eID fixtures still cover the SOAP messages"}},
+	} {
+		rec := &skipRecorder{TB: t}
+		if tc.cover == "" {
+			Vectors(rec, "eid")
+		} else {
+			VectorsCoveredBy(rec, tc.cover, "eid")
+		}
+		if !rec.skipped {
+			t.Errorf("cover %q: no skip without the folder", tc.cover)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(rec.msg, w) {
+				t.Errorf("cover %q: skip message %q lacks %q", tc.cover, rec.msg, w)
+			}
+		}
+	}
 
 	if err := os.MkdirAll(filepath.Join(tmp, "shared", "vectors", "eid"), 0o755); err != nil {
 		t.Fatal(err)
@@ -51,6 +74,10 @@ func TestLayout(t *testing.T) {
 	var got string
 	if skips(t, func(t *testing.T) { got = Vectors(t, "eid") }) || got != want {
 		t.Fatalf("Vectors with the folder = %q (skipped or wrong), want %s", got, want)
+	}
+	rec := &skipRecorder{TB: t}
+	if got := VectorsCoveredBy(rec, "unused", "eid"); rec.skipped || got != want {
+		t.Fatalf("VectorsCoveredBy with the folder = %q (skipped=%v), want %s", got, rec.skipped, want)
 	}
 }
 
@@ -63,4 +90,18 @@ func skips(t *testing.T, f func(*testing.T)) bool {
 		f(t)
 	})
 	return skipped
+}
+
+// skipRecorder is a testing.TB whose Skipf only records the message, so
+// that a test can read what a skip would have said; everything else goes
+// to the real test.
+type skipRecorder struct {
+	testing.TB
+	skipped bool
+	msg     string
+}
+
+func (r *skipRecorder) Skipf(format string, args ...any) {
+	r.skipped = true
+	r.msg = fmt.Sprintf(format, args...)
 }

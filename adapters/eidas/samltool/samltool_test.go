@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,21 +23,18 @@ import (
 )
 
 func fx(tb testing.TB, rel string) string {
-	return filepath.Join(testfiles.RepoRoot(tb), "testdata", "eidas", filepath.FromSlash(rel))
+	return testfiles.Path(tb, "testdata", "eidas", filepath.FromSlash(rel))
 }
 
-func read(tb testing.TB, path string) []byte {
+// vectors returns the shared vector folder or skips the test.
+func vectors(tb testing.TB) string {
 	tb.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
+	return testfiles.VectorsCoveredBy(tb, "the generated fixtures in testdata/eidas still cover the tools")
 }
 
 func certs(tb testing.TB, path string) []*x509.Certificate {
 	tb.Helper()
-	c, err := eidas.ParseCertificatesPEM(read(tb, path))
+	c, err := eidas.ParseCertificatesPEM(testfiles.Read(tb, path))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -47,7 +43,7 @@ func certs(tb testing.TB, path string) []*x509.Certificate {
 
 func key(tb testing.TB, path string) crypto.Signer {
 	tb.Helper()
-	k, err := eidas.ParsePrivateKeyPEM(read(tb, path))
+	k, err := eidas.ParsePrivateKeyPEM(testfiles.Read(tb, path))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -66,7 +62,7 @@ func deflateB64(tb testing.TB, b []byte) string {
 }
 
 func TestDecodeForms(t *testing.T) {
-	xml := read(t, fx(t, "responses/rsa-valid.xml"))
+	xml := testfiles.Read(t, fx(t, "responses/rsa-valid.xml"))
 	b64 := base64.StdEncoding.EncodeToString(xml)
 	wrapped := ""
 	for i := 0; i < len(b64); i += 76 {
@@ -128,7 +124,7 @@ func connectorRequest(t *testing.T, binding string) adapters.Handoff {
 
 func TestVerify(t *testing.T) {
 	idpRSA := certs(t, fx(t, "keys/idp-at-rsa3072.cert.pem"))
-	mdCerts, err := TrustFromMetadata(read(t, fx(t, "metadata/at-proxy.xml")))
+	mdCerts, err := TrustFromMetadata(testfiles.Read(t, fx(t, "metadata/at-proxy.xml")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +133,7 @@ func TestVerify(t *testing.T) {
 	post := connectorRequest(t, eidas.BindingNamePOST)
 	redirect := connectorRequest(t, eidas.BindingNameRedirect)
 	postXML, _ := base64.StdEncoding.DecodeString(post.PostForm.Get("SAMLRequest"))
-	resp := func(name string) []byte { return read(t, fx(t, "responses/"+name+".xml")) }
+	resp := func(name string) []byte { return testfiles.Read(t, fx(t, "responses/"+name+".xml")) }
 	tests := []struct {
 		name  string
 		msg   []byte
@@ -158,12 +154,12 @@ func TestVerify(t *testing.T) {
 		{"PKCS#1 v1.5 refused", resp("rsa-valid-pkcs1"), Trust{Certs: mdCerts}, "", []error{ErrInvalid, xmlsec.ErrAlgorithmNotAllowed}},
 		{"PKCS#1 v1.5 allowed", resp("rsa-valid-pkcs1"), Trust{Certs: mdCerts, AllowRSAPKCS1v15: true}, "Response", nil},
 		{"doctype", resp("rsa-doctype"), Trust{Certs: mdCerts}, "", []error{ErrInput, xmlsec.ErrDoctype}},
-		{"metadata, anchor", read(t, fx(t, "metadata/at-proxy.xml")), Trust{Certs: anchor}, "EntityDescriptor", nil},
-		{"metadata, ECDSA, anchor", read(t, fx(t, "metadata/at-proxy-ec-signed.xml")), Trust{Certs: anchor}, "EntityDescriptor", nil},
-		{"expired metadata: no time checks", read(t, fx(t, "metadata/at-proxy-expired.xml")), Trust{Certs: anchor}, "EntityDescriptor", nil},
-		{"metadata, bad signature", read(t, fx(t, "metadata/at-proxy-bad-signature.xml")), Trust{Certs: anchor}, "", []error{ErrInvalid, xmlsec.ErrDigestMismatch}},
-		{"metadata, untrusted signer", read(t, fx(t, "metadata/at-proxy-untrusted-signer.xml")), Trust{Certs: anchor}, "", []error{ErrInvalid}},
-		{"metadata, unsigned", read(t, fx(t, "metadata/at-proxy-unsigned.xml")), Trust{Certs: anchor}, "", []error{ErrInvalid, xmlsec.ErrNotSigned}},
+		{"metadata, anchor", testfiles.Read(t, fx(t, "metadata/at-proxy.xml")), Trust{Certs: anchor}, "EntityDescriptor", nil},
+		{"metadata, ECDSA, anchor", testfiles.Read(t, fx(t, "metadata/at-proxy-ec-signed.xml")), Trust{Certs: anchor}, "EntityDescriptor", nil},
+		{"expired metadata: no time checks", testfiles.Read(t, fx(t, "metadata/at-proxy-expired.xml")), Trust{Certs: anchor}, "EntityDescriptor", nil},
+		{"metadata, bad signature", testfiles.Read(t, fx(t, "metadata/at-proxy-bad-signature.xml")), Trust{Certs: anchor}, "", []error{ErrInvalid, xmlsec.ErrDigestMismatch}},
+		{"metadata, untrusted signer", testfiles.Read(t, fx(t, "metadata/at-proxy-untrusted-signer.xml")), Trust{Certs: anchor}, "", []error{ErrInvalid}},
+		{"metadata, unsigned", testfiles.Read(t, fx(t, "metadata/at-proxy-unsigned.xml")), Trust{Certs: anchor}, "", []error{ErrInvalid, xmlsec.ErrNotSigned}},
 		{"AuthnRequest, POST form value", []byte(post.PostForm.Get("SAMLRequest")), Trust{Certs: connector}, "AuthnRequest", nil},
 		{"AuthnRequest, tampered", bytes.Replace(postXML, []byte(`ForceAuthn="true"`), []byte(`ForceAuthn="false"`), 1), Trust{Certs: connector}, "", []error{ErrInvalid, xmlsec.ErrDigestMismatch}},
 		{"AuthnRequest, other signer", postXML, Trust{Certs: idpRSA}, "", []error{ErrInvalid}},
@@ -198,7 +194,7 @@ func TestVerify(t *testing.T) {
 // TestVerifyVectors: independent producers' messages give the outcome the
 // vector README documents under the eIDAS v1.4 policy.
 func TestVerifyVectors(t *testing.T) {
-	v := testfiles.Vectors(t)
+	v := vectors(t)
 	gov := certs(t, filepath.Join(v, "governikus/keys/EidasSignerTest_x509-old.cert.pem"))
 	tests := []struct {
 		file  string
@@ -220,7 +216,7 @@ func TestVerifyVectors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(filepath.Base(tc.file), func(t *testing.T) {
-			_, err := Verify(read(t, filepath.Join(v, tc.file)), tc.trust)
+			_, err := Verify(testfiles.Read(t, filepath.Join(v, tc.file)), tc.trust)
 			if tc.want == nil {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
@@ -243,7 +239,7 @@ func TestVerifyVectors(t *testing.T) {
 func TestDecrypt(t *testing.T) {
 	rsaKey := key(t, fx(t, "keys/connector-enc-rsa3072.key.pem"))
 	ecKey := key(t, fx(t, "keys/connector-enc-p256.key.pem"))
-	resp := func(name string) []byte { return read(t, fx(t, "responses/"+name+".xml")) }
+	resp := func(name string) []byte { return testfiles.Read(t, fx(t, "responses/"+name+".xml")) }
 	for _, tc := range []struct {
 		name string
 		msg  []byte
@@ -282,7 +278,7 @@ func TestDecrypt(t *testing.T) {
 // as is, the pre-1.4 one (rsa-oaep-mgf1p, SHA-1 OAEP) only with the legacy
 // option, and the rest is refused for its own reason.
 func TestDecryptVectors(t *testing.T) {
-	v := testfiles.Vectors(t)
+	v := vectors(t)
 	testRSA := key(t, filepath.Join(v, "eidas-node-2.9/keys/test/test-rsa.key.pem"))
 	testEC := key(t, filepath.Join(v, "eidas-node-2.9/keys/test/test-ec-nist.key.pem"))
 	demoRSA := key(t, filepath.Join(v, "eidas-node-2.9/keys/eidasKeyStore/local-demo-cert.key.pem"))
@@ -307,7 +303,7 @@ func TestDecryptVectors(t *testing.T) {
 		{"testFullLoggingEidasResponse.xml", testEC, xmlsec.ErrUnsupportedCurve, xmlsec.ErrUnsupportedCurve},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			msg := read(t, filepath.Join(v, "eidas-node-2.9/responses", tc.file))
+			msg := testfiles.Read(t, filepath.Join(v, "eidas-node-2.9/responses", tc.file))
 			for _, legacy := range []bool{false, true} {
 				want := tc.want
 				if legacy {
@@ -336,7 +332,7 @@ func TestDecryptVectors(t *testing.T) {
 // eIDAS v1.4 (2048-bit signer, PKCS#1 v1.5, SHA-1, broken digests,
 // untrusted embedded signer, schema violation), each for a stated reason.
 func TestVerifyGOVRequests(t *testing.T) {
-	v := testfiles.Vectors(t)
+	v := vectors(t)
 	gov := certs(t, filepath.Join(v, "governikus/keys/EidasSignerTest_x509-old.cert.pem"))
 	for _, tc := range []struct {
 		file string
@@ -357,7 +353,7 @@ func TestVerifyGOVRequests(t *testing.T) {
 		{"negAuthReq.xml", xmlsec.ErrSignatureStructure},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			res, err := Verify(read(t, filepath.Join(v, "governikus/requests", tc.file)), Trust{Certs: gov})
+			res, err := Verify(testfiles.Read(t, filepath.Join(v, "governikus/requests", tc.file)), Trust{Certs: gov})
 			if err == nil {
 				t.Fatalf("valid: %+v", res)
 			}
@@ -365,7 +361,7 @@ func TestVerifyGOVRequests(t *testing.T) {
 				t.Errorf("got %v, want %v", err, tc.want)
 			}
 			// Summaries still work on refused messages.
-			if out, err := Inspect(read(t, filepath.Join(v, "governikus/requests", tc.file))); err != nil || !strings.Contains(out, "AuthnRequest") {
+			if out, err := Inspect(testfiles.Read(t, filepath.Join(v, "governikus/requests", tc.file))); err != nil || !strings.Contains(out, "AuthnRequest") {
 				t.Errorf("inspect: %v", err)
 			}
 		})
@@ -381,21 +377,21 @@ func TestInspect(t *testing.T) {
 		want   []string
 		absent []string
 	}{
-		{"encrypted response", read(t, fx(t, "responses/ec-valid.xml")), []string{
+		{"encrypted response", testfiles.Read(t, fx(t, "responses/ec-valid.xml")), []string{
 			"message:", "Response", "Issuer:", "https://proxy.at.test.example/eidas/metadata", "status:", "Success",
 			"1 encrypted, 0 plain", "ecdsa-sha256", "aes256-gcm", "ECDH-ES",
 		}, nil},
 		// A plain assertion is summarised without its personal data.
-		{"plain assertion", read(t, fx(t, "responses/rsa-plain-assertion.xml")), []string{
+		{"plain assertion", testfiles.Read(t, fx(t, "responses/rsa-plain-assertion.xml")), []string{
 			"0 encrypted, 1 plain", "CurrentFamilyName", "LoA/substantial", "value(s) not shown",
 		}, []string{"Müller", "1234567890abc", "1985-03-21"}},
-		{"cancel", read(t, fx(t, "responses/rsa-status-cancel.xml")), []string{"RequestDenied", "Citizen cancelled"}, nil},
+		{"cancel", testfiles.Read(t, fx(t, "responses/rsa-status-cancel.xml")), []string{"RequestDenied", "Citizen cancelled"}, nil},
 		{"AuthnRequest POST", []byte(url.Values{"SAMLRequest": post.PostForm["SAMLRequest"], "RelayState": {"ref-1"}}.Encode()), []string{
 			"AuthnRequest", "HTTP-POST", "ForceAuthn:", "true", "minimum http://eidas.europa.eu/LoA/substantial",
 			"naturalperson/PersonIdentifier required=true", "NameIDPolicy:", "sha256-rsa-MGF1",
 		}, nil},
 		{"AuthnRequest Redirect", []byte(redirect.RedirectURL), []string{"HTTP-Redirect", "query signature:", "sha256-rsa-MGF1", "RelayState:"}, nil},
-		{"metadata", read(t, fx(t, "metadata/at-proxy.xml")), []string{
+		{"metadata", testfiles.Read(t, fx(t, "metadata/at-proxy.xml")), []string{
 			"EntityDescriptor", "entityID:", "IDPSSODescriptor", "NodeCountry", "AT", "RSA-3072", "EC P-256", "SingleSignOnService",
 		}, nil},
 	}
@@ -417,7 +413,7 @@ func TestInspect(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Inspect(read(t, fx(t, "responses/rsa-entity-expansion.xml"))); !errors.Is(err, xmlsec.ErrDoctype) {
+	if _, err := Inspect(testfiles.Read(t, fx(t, "responses/rsa-entity-expansion.xml"))); !errors.Is(err, xmlsec.ErrDoctype) {
 		t.Errorf("entity expansion: %v", err)
 	}
 }

@@ -21,7 +21,13 @@ func fixtureClock() time.Time { return time.Date(2030, 6, 1, 12, 1, 0, 0, time.U
 // fixture returns the path of a generated fixture under testdata/xmlsec.
 func fixture(tb testing.TB, rel string) string {
 	tb.Helper()
-	return filepath.Join(testfiles.RepoRoot(tb), "testdata", "xmlsec", filepath.FromSlash(rel))
+	return testfiles.Path(tb, "testdata", "xmlsec", filepath.FromSlash(rel))
+}
+
+// vectors returns the shared vector folder or skips the test.
+func vectors(tb testing.TB) string {
+	tb.Helper()
+	return testfiles.VectorsCoveredBy(tb, "the generated fixtures in testdata/xmlsec still cover every algorithm and attack")
 }
 
 func parseFile(tb testing.TB, path string) *etree.Document {

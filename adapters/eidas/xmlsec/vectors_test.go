@@ -262,7 +262,7 @@ func vectorCases() []vectorCase {
 }
 
 func TestVectors(t *testing.T) {
-	dir := testfiles.Vectors(t)
+	dir := vectors(t)
 	refDoc := parseFile(t, filepath.Join(dir, "eidas-node-2.9/responses/saml_response.xml"))
 	reference, err := Canonicalize(find(t, refDoc.Root(), "./saml2:Assertion"), nil)
 	if err != nil {
@@ -419,7 +419,7 @@ func runVectorKey(t *testing.T, doc *etree.Document, k vectorKey) {
 // before their key transport is looked at; with the content algorithm
 // swapped to GCM, RSA PKCS#1 v1.5 key transport is refused in turn.
 func TestVectorsTR03130KeyTransport(t *testing.T) {
-	dir := testfiles.Vectors(t)
+	dir := vectors(t)
 	key, _ := fixtureKey(t, "enc-rsa3072")
 	for _, f := range []string{"eid/saml/AuthnRequest.xml", "eid/saml/Response.xml"} {
 		t.Run(f, func(t *testing.T) {
@@ -435,7 +435,7 @@ func TestVectorsTR03130KeyTransport(t *testing.T) {
 // TestVectorsEUMetadata: the 252 kB aggregate of production proxy-service
 // metadata parses within the default limits.
 func TestVectorsEUMetadata(t *testing.T) {
-	dir := testfiles.Vectors(t)
+	dir := vectors(t)
 	doc := parseFile(t, filepath.Join(dir, "swedenconnect/eu-metadata-idps.xml"))
 	if n := len(doc.Root().FindElements("./EntityDescriptor")); n != 18 {
 		t.Fatalf("%d EntityDescriptors, want 18", n)

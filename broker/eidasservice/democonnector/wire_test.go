@@ -8,7 +8,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -49,7 +48,7 @@ func TestDemoWiring(t *testing.T) {
 	defer srv.Close()
 	issuer := srv.URL
 
-	pki, err := eidsim.LoadPKI(filepath.Join(testfiles.RepoRoot(t), "testdata", "eid"))
+	pki, err := eidsim.LoadPKI(testfiles.Path(t, "testdata", "eid"))
 	if err != nil {
 		t.Fatal(err)
 	}

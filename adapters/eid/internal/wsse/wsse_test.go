@@ -23,7 +23,7 @@ import (
 
 func loadPKI(t testing.TB, sub string) *eidsim.PKI {
 	t.Helper()
-	p, err := eidsim.LoadPKI(filepath.Join(testfiles.RepoRoot(t), "testdata", "eid", sub))
+	p, err := eidsim.LoadPKI(testfiles.Path(t, "testdata", "eid", sub))
 	if err != nil {
 		t.Fatalf("load fixtures (run go run ./testdata/eid/gen): %v", err)
 	}
@@ -303,11 +303,7 @@ func TestXmlsec1Signs(t *testing.T) {
 
 func readFixture(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testfiles.RepoRoot(t), "testdata", "eid", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return testfiles.Read(t, testfiles.Path(t, "testdata", "eid", name))
 }
 
 func writePEM(t *testing.T, name string, der []byte) {
