@@ -50,7 +50,7 @@ type result struct {
 func newFakeBroker(t *testing.T) *fakeBroker {
 	t.Helper()
 	b := &fakeBroker{t: t, states: map[string][]byte{}, results: map[string]result{}}
-	sim, err := elstersim.LoadDir(filepath.Join(testfiles.RepoRoot(t), "testdata", "elster"))
+	sim, err := elstersim.LoadDir(testfiles.Path(t, "testdata", "elster"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func (b *fakeBroker) result(tx string) (result, bool) {
 func TestBrowserLogin(t *testing.T) {
 	ctx := browsertest.New(t)
 	b := newFakeBroker(t)
-	fixtures := filepath.Join(testfiles.RepoRoot(t), "testdata", "elster")
+	fixtures := testfiles.Path(t, "testdata", "elster")
 
 	// fill opens the login page for tx and submits file and PIN.
 	fill := func(t *testing.T, tx, file, pin string) context.Context {

@@ -17,7 +17,7 @@ import (
 )
 
 func rootPEM(t *testing.T) config.Path {
-	return config.Path(filepath.Join(testfiles.RepoRoot(t), "testdata", "elster", "root.pem"))
+	return config.Path(testfiles.Path(t, "testdata", "elster", "root.pem"))
 }
 
 func TestConfigValidate(t *testing.T) {

@@ -3,7 +3,6 @@ package democonnector_test
 import (
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +29,7 @@ func TestBrowserForeignLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	issuer := "http://" + ln.Addr().String()
-	pki, err := eidsim.LoadPKI(filepath.Join(testfiles.RepoRoot(t), "testdata", "eid"))
+	pki, err := eidsim.LoadPKI(testfiles.Path(t, "testdata", "eid"))
 	if err != nil {
 		t.Fatal(err)
 	}
