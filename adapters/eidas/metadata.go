@@ -2,7 +2,6 @@ package eidas
 
 import (
 	"crypto/x509"
-	"encoding/base64"
 	"fmt"
 	"slices"
 	"strings"
@@ -292,19 +291,11 @@ func parseCertBase64(s string) (*x509.Certificate, error) {
 	return c, nil
 }
 
-// decodeBase64 decodes XML base64 content, ignoring the white space that
-// XML producers put into it (line breaks, "&#13;", indentation).
+// decodeBase64 is samlxml.DecodeBase64 with the adapter's error class.
 func decodeBase64(s string) ([]byte, error) {
-	s = strings.Map(func(r rune) rune {
-		switch r {
-		case ' ', '\t', '\r', '\n':
-			return -1
-		}
-		return r
-	}, s)
-	b, err := base64.StdEncoding.DecodeString(s)
+	b, err := samlxml.DecodeBase64(s)
 	if err != nil {
-		return nil, fmt.Errorf("%w: invalid base64", ErrMalformed)
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	return b, nil
 }

@@ -3,7 +3,6 @@ package eidasservice
 import (
 	"context"
 	"crypto/x509"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -272,7 +271,7 @@ func (m *spMetadata) readExtensions(ext *etree.Element) {
 }
 
 func parseCertBase64(s string) (*x509.Certificate, error) {
-	b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(s), ""))
+	b, err := samlxml.DecodeBase64(s)
 	if err != nil {
 		return nil, fmt.Errorf("certificate base64: %w", err)
 	}

@@ -83,7 +83,7 @@ func decodeBinding(w http.ResponseWriter, r *http.Request, maxBytes int) (*inbou
 		if base64.StdEncoding.DecodedLen(len(raw)) > maxBytes+3 {
 			return nil, fmt.Errorf("%w: SAMLRequest larger than %d bytes", xmlsec.ErrTooLarge, maxBytes)
 		}
-		xml, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(raw), ""))
+		xml, err := samlxml.DecodeBase64(raw)
 		if err != nil {
 			return nil, fmt.Errorf("%w: SAMLRequest is not base64", ErrBinding)
 		}
@@ -165,7 +165,7 @@ func decodeRedirect(rawQuery string, maxBytes int) (*inbound, error) {
 	if err != nil {
 		return nil, err
 	}
-	if in.Signature, err = base64.StdEncoding.DecodeString(strings.Join(strings.Fields(sig), "")); err != nil {
+	if in.Signature, err = samlxml.DecodeBase64(sig); err != nil {
 		return nil, fmt.Errorf("%w: Signature is not base64", ErrSignature)
 	}
 	signed := "SAMLRequest=" + reqRaw

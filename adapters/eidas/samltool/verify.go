@@ -2,10 +2,8 @@ package samltool
 
 import (
 	"crypto/x509"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/beevik/etree"
 
@@ -152,12 +150,7 @@ func metadataSigner(root *etree.Element, anchors []*x509.Certificate) *x509.Cert
 }
 
 func parseCert(b64 string) (*x509.Certificate, error) {
-	der, err := base64.StdEncoding.DecodeString(strings.Map(func(r rune) rune {
-		if r == ' ' || r == '\t' || r == '\r' || r == '\n' {
-			return -1
-		}
-		return r
-	}, b64))
+	der, err := samlxml.DecodeBase64(b64)
 	if err != nil {
 		return nil, err
 	}

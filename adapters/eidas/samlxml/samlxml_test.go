@@ -330,3 +330,32 @@ func TestTruncate(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeBase64(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		want    string
+		wantErr bool
+	}{
+		{"aGVsbG8=", "hello", false},
+		{"aGVs\r\n  bG8=\n", "hello", false}, // wrapped and indented, CR from "&#13;"
+		{"\taGVsbG8=", "hello", false},
+		{"", "", false},
+		{"aGVsbG8", "", true},          // padding required
+		{"aGVs\u00a0bG8=", "", true},   // non-XML space
+		{"aGVsbG8=\u2003", "", true},   // em space
+		{"aGVs-G8=", "", true},         // URL alphabet
+		{"aGVsbG8=aGVsbG8=", "", true}, // data after padding
+	} {
+		got, err := DecodeBase64(tc.in)
+		if tc.wantErr {
+			if !errors.Is(err, ErrBase64) {
+				t.Errorf("DecodeBase64(%q) = %q, %v; want ErrBase64", tc.in, got, err)
+			}
+			continue
+		}
+		if err != nil || string(got) != tc.want {
+			t.Errorf("DecodeBase64(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}

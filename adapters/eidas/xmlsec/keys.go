@@ -7,9 +7,10 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/base64"
 	"fmt"
 	"strings"
+
+	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 )
 
 // Minimum key sizes of the eIDAS profile (CR v1.4 §3.4).
@@ -131,19 +132,11 @@ func ecdsaCurveToECDH(c elliptic.Curve) (ecdh.Curve, error) {
 	return nil, fmt.Errorf("curve %s: %w", c.Params().Name, ErrUnsupportedCurve)
 }
 
-// decodeBase64 decodes XML base64 content, ignoring the white space that
-// XML producers insert (line breaks, "&#13;", indentation).
+// decodeBase64 is samlxml.DecodeBase64 with this package's error class.
 func decodeBase64(s string) ([]byte, error) {
-	s = strings.Map(func(r rune) rune {
-		switch r {
-		case ' ', '\t', '\r', '\n':
-			return -1
-		}
-		return r
-	}, s)
-	b, err := base64.StdEncoding.DecodeString(s)
+	b, err := samlxml.DecodeBase64(s)
 	if err != nil {
-		return nil, fmt.Errorf("%w: invalid base64", ErrMalformed)
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	return b, nil
 }

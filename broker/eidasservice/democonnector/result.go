@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/beevik/etree"
@@ -67,7 +66,7 @@ func (c *Connector) ReadResponse(samlResponse string) (*Result, error) {
 		return nil, fmt.Errorf("%w: "+format, append([]any{ErrResponse}, args...)...)
 	}
 	svc := c.service()
-	raw, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(samlResponse), ""))
+	raw, err := samlxml.DecodeBase64(samlResponse)
 	if err != nil {
 		return fail("not base64")
 	}

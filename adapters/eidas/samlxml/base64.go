@@ -1,0 +1,33 @@
+package samlxml
+
+import (
+	"encoding/base64"
+	"errors"
+	"strings"
+)
+
+// ErrBase64 is wrapped by DecodeBase64's errors.
+var ErrBase64 = errors.New("not base64")
+
+// DecodeBase64 decodes the content of an xs:base64Binary element or a
+// SAMLResponse/SAMLRequest form field. Producers wrap it in lines and indent
+// it (and some write "&#13;"), so XML white space is dropped first: only
+// #x20, #x9, #xD and #xA, never other Unicode spaces, which have no place in
+// base64 and mean the value is not what it claims. Standard alphabet with
+// padding, as XML Schema and the SAML POST binding require.
+func DecodeBase64(s string) ([]byte, error) {
+	if strings.ContainsAny(s, " \t\r\n") {
+		s = strings.Map(func(r rune) rune {
+			switch r {
+			case ' ', '\t', '\r', '\n':
+				return -1
+			}
+			return r
+		}, s)
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, ErrBase64
+	}
+	return b, nil
+}
