@@ -8,8 +8,8 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/ozg-broker/eidas-broker/adapters"
-	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
+	"github.com/ozg-broker/eidas-broker/broker/saml/samlxml"
 	"github.com/ozg-broker/eidas-broker/broker/store/memory"
 	"github.com/ozg-broker/eidas-broker/broker/testfiles"
 )

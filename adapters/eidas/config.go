@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
+	"github.com/ozg-broker/eidas-broker/broker/saml/samlxml"
 	"github.com/ozg-broker/eidas-broker/config"
 )
 

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/ozg-broker/eidas-broker/adapters"
-	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
+	"github.com/ozg-broker/eidas-broker/broker/saml/xmlsec"
 	"github.com/ozg-broker/eidas-broker/broker/testfiles"
 )
 

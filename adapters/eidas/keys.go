@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
+	"github.com/ozg-broker/eidas-broker/broker/saml/xmlsec"
 
 	"github.com/ozg-broker/eidas-broker/config"
 )

@@ -12,8 +12,8 @@ import (
 	"encoding/base64"
 
 	"github.com/ozg-broker/eidas-broker/adapters"
-	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
+	"github.com/ozg-broker/eidas-broker/broker/saml/samlxml"
 )
 
 // acceptForBench runs everything acceptRequest does except the replay

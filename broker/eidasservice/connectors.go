@@ -15,8 +15,8 @@ import (
 
 	"github.com/beevik/etree"
 
-	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
-	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
+	"github.com/ozg-broker/eidas-broker/broker/saml/samlxml"
+	"github.com/ozg-broker/eidas-broker/broker/saml/xmlsec"
 )
 
 // spMetadata is what the service uses from a connector's verified metadata.

@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/ozg-broker/eidas-broker/adapters/eid"
-	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
+	"github.com/ozg-broker/eidas-broker/broker/saml/samlxml"
 
 	es "github.com/ozg-broker/eidas-broker/broker/eidasservice"
 	"github.com/ozg-broker/eidas-broker/broker/eidasservice/democonnector"

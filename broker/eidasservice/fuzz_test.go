@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
+	"github.com/ozg-broker/eidas-broker/broker/saml/samlxml"
 )
 
 // FuzzRequestParsing feeds arbitrary bytes to everything that reads an

@@ -8,8 +8,8 @@ import (
 
 	"github.com/beevik/etree"
 
-	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
-	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
+	"github.com/ozg-broker/eidas-broker/broker/saml/samlxml"
+	"github.com/ozg-broker/eidas-broker/broker/saml/xmlsec"
 )
 
 // Metadata returns the service's signed metadata. It is rebuilt (new ID,

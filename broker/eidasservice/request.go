@@ -16,8 +16,8 @@ import (
 
 	"github.com/beevik/etree"
 
-	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
-	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
+	"github.com/ozg-broker/eidas-broker/broker/saml/samlxml"
+	"github.com/ozg-broker/eidas-broker/broker/saml/xmlsec"
 )
 
 // authnRequest is the content of a verified eIDAS AuthnRequest.

@@ -14,9 +14,9 @@ import (
 
 	"github.com/beevik/etree"
 
-	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 	es "github.com/ozg-broker/eidas-broker/broker/eidasservice"
 	"github.com/ozg-broker/eidas-broker/broker/eidasservice/democonnector"
+	"github.com/ozg-broker/eidas-broker/broker/saml/xmlsec"
 )
 
 // Interoperability with xmlsec1 (libxmlsec1 with OpenSSL), an independent

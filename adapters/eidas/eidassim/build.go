@@ -11,8 +11,8 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/ozg-broker/eidas-broker/adapters/eidas"
-	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
-	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
+	"github.com/ozg-broker/eidas-broker/broker/saml/samlxml"
+	"github.com/ozg-broker/eidas-broker/broker/saml/xmlsec"
 )
 
 // Value is one attribute value; Native, when set, is sent as a second

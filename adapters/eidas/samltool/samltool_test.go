@@ -15,8 +15,8 @@ import (
 
 	"github.com/ozg-broker/eidas-broker/adapters"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas"
-	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
+	"github.com/ozg-broker/eidas-broker/broker/saml/xmlsec"
 	"github.com/ozg-broker/eidas-broker/broker/store/memory"
 	"github.com/ozg-broker/eidas-broker/broker/testfiles"
 	"github.com/ozg-broker/eidas-broker/config"

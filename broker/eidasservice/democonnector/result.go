@@ -8,9 +8,9 @@ import (
 
 	"github.com/beevik/etree"
 
-	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
-	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 	es "github.com/ozg-broker/eidas-broker/broker/eidasservice"
+	"github.com/ozg-broker/eidas-broker/broker/saml/samlxml"
+	"github.com/ozg-broker/eidas-broker/broker/saml/xmlsec"
 )
 
 // Result is a verified Response as the demo page shows it.

@@ -24,8 +24,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
 	"github.com/ozg-broker/eidas-broker/broker/eidasservice/democonnector"
+	"github.com/ozg-broker/eidas-broker/broker/saml/xmlsec"
 )
 
 // Fixed names and times shared with the tests (see README.md).

@@ -1,4 +1,4 @@
-// Command gen regenerates the fixtures of package adapters/eidas/xmlsec:
+// Command gen regenerates the fixtures of package broker/saml/xmlsec:
 // keys and self-signed certificates, signed and encrypted SAML samples for
 // every supported algorithm, and attack samples (signature wrapping,
 // comment injection, weak algorithms and keys, DTDs, CBC, ...).
@@ -50,7 +50,7 @@ import (
 
 	"github.com/beevik/etree"
 
-	"github.com/ozg-broker/eidas-broker/adapters/eidas/xmlsec"
+	"github.com/ozg-broker/eidas-broker/broker/saml/xmlsec"
 )
 
 func main() {

@@ -3,7 +3,7 @@ package xmlsec
 import (
 	"github.com/beevik/etree"
 
-	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
+	"github.com/ozg-broker/eidas-broker/broker/saml/samlxml"
 )
 
 // onlyChild returns the single child {ns}local of e and the number of such

@@ -9,7 +9,7 @@ import (
 	"github.com/beevik/etree"
 	dsig "github.com/russellhaering/goxmldsig"
 
-	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
+	"github.com/ozg-broker/eidas-broker/broker/saml/samlxml"
 )
 
 // benchAssertion returns the fixture Response with extra attributes so the

@@ -15,7 +15,7 @@ import (
 
 	"github.com/beevik/etree"
 
-	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
+	"github.com/ozg-broker/eidas-broker/broker/saml/samlxml"
 )
 
 // VerifyOptions configure Verify. The zero value refuses everything (no

@@ -15,7 +15,7 @@ import (
 
 	"github.com/beevik/etree"
 
-	"github.com/ozg-broker/eidas-broker/adapters/eidas/samlxml"
+	"github.com/ozg-broker/eidas-broker/broker/saml/samlxml"
 )
 
 // hsmDecrypter hides the concrete key type, as an HSM-backed key would.
