@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"errors"
@@ -279,6 +280,9 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 	}
 	_, err = s.updateTx(r.Context(), tx.ID, func(t *transaction) error {
 		t.AdapterID, t.Option, t.AdapterState, t.Identity = a.ID, option, state, nil
+		// A new attempt: whatever an earlier one left undelivered or
+		// counted is void.
+		t.Delivered, t.DeliveryHash, t.DeliveredACR, t.Failures, t.Failure = nil, "", "", 0, ""
 		return nil
 	})
 	if err != nil {
@@ -289,32 +293,40 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 	s.pages.handoff(w, r, handoff)
 }
 
+// maxCallbackFailures is how many refused upstream answers one attempt
+// survives. A refused answer leaves the adapter state in place, so a junk
+// request by someone who knows the reference cannot end a genuine login;
+// the bound keeps a broken or hostile upstream from being retried forever.
+const maxCallbackFailures = 3
+
 // callback receives the upstream's answer. It needs no cookie (a SAML POST
 // from a foreign node is cross-site, so SameSite cookies are absent): the
-// answer is bound to the transaction by the adapter's state. The browser
-// is then sent to /done, which is cookie-bound again.
+// answer is bound to the transaction by the adapter's state.
+//
+// Browser binding (DESIGN §5): the identity the answer proves is not put
+// into the transaction. It waits under a fresh one-time handle, and only
+// the browser that delivered the answer learns the handle (by our
+// redirect to /done). /done then also demands the transaction's binding
+// cookie. So a login started by an attacker and authenticated by a victim
+// (the relay of BSI TR-03124's eID flow, or of a forwarded SAML
+// AuthnRequest) reaches neither browser: the victim has the handle but
+// not the cookie, the attacker the cookie but not the handle.
 func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	id, err := s.raw.Get(ctx, store.KindTransaction, "ref:"+chi.URLParam(r, "ref"))
+	ref := chi.URLParam(r, "ref")
+	id, err := s.raw.Get(ctx, store.KindTransaction, "ref:"+ref)
 	if err != nil {
 		s.storeFailure(w, r, err, "login reference")
 		return
 	}
-	var state []byte
-	tx, err := s.updateTx(ctx, string(id.Value), func(t *transaction) error {
-		if t.AdapterState == nil {
-			return errNoPendingLogin
-		}
-		state, t.AdapterState = t.AdapterState, nil // single use: a replayed answer finds nothing
-		return nil
-	})
-	if errors.Is(err, errNoPendingLogin) {
-		s.log.WarnContext(ctx, "upstream answer without a pending login (replay?)", "tx", logID(string(id.Value)))
-		s.pages.errorPage(w, r, http.StatusBadRequest, msgReplay)
+	tx, err := s.getTx(ctx, string(id.Value))
+	if err != nil {
+		s.storeFailure(w, r, err, "login transaction")
 		return
 	}
-	if err != nil {
-		s.txError(w, r, err)
+	if tx.AdapterState == nil {
+		s.log.WarnContext(ctx, "upstream answer without a pending login (replay?)", "tx", logID(tx.ID))
+		s.pages.errorPage(w, r, http.StatusBadRequest, msgReplay)
 		return
 	}
 	a := s.byID[tx.AdapterID]
@@ -322,38 +334,34 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		s.pages.errorPage(w, r, http.StatusBadRequest, msgExpired)
 		return
 	}
+	state := tx.AdapterState
 	ident, err := a.Adapter.Finish(ctx, s.adapterRequest(tx, tx.Option), state, r)
-	if errors.Is(err, adapters.ErrCancelled) {
+	switch {
+	case retryable(err):
+		// The upstream has no result yet (the eID-Server before the card
+		// is read): the state stays, and the same request (with whatever
+		// one-time secret its URL carries) asks again.
+		s.log.InfoContext(ctx, "upstream has no result yet", "tx", logID(tx.ID), "adapter", a.ID)
+		s.pages.wait(w, r, tx, s.callbackRetryURL(r, tx))
+		return
+	case errors.Is(err, adapters.ErrCancelled):
 		s.log.InfoContext(ctx, "person cancelled upstream", "tx", logID(tx.ID), "adapter", a.ID)
 		s.metrics.inc("broker_upstream_total", "adapter", a.ID, "result", "cancelled")
-		s.errorToClient(w, r, tx, oidc.ErrAccessDenied().WithDescription("the person cancelled the login"))
-		return
-	}
-	if retryable(err) {
-		// The upstream has no result yet (the eID-Server before the card
-		// is read): put the state back so the same answer can be fetched
-		// again, and let the person continue when the upstream is done.
-		if _, rerr := s.updateTx(ctx, tx.ID, func(t *transaction) error {
-			if t.AdapterState == nil {
-				t.AdapterState = state
-			}
-			return nil
-		}); rerr != nil {
-			s.txError(w, r, rerr)
+		if tx, err = s.takeAdapterState(ctx, tx.ID, state, nil); err != nil {
+			s.callbackStateLost(w, r, tx, err)
 			return
 		}
-		s.log.InfoContext(ctx, "upstream has no result yet", "tx", logID(tx.ID), "adapter", a.ID)
-		s.pages.wait(w, r, tx, s.issuer+"/login/cb/"+tx.Ref)
+		if !s.holdsBinding(r, tx) {
+			s.endRelayed(w, r, tx, "cancellation delivered by a browser without the binding cookie")
+			return
+		}
+		s.errorToClient(w, r, tx, oidc.ErrAccessDenied().WithDescription("the person cancelled the login"))
 		return
-	}
-	if errors.Is(err, store.ErrUnavailable) {
+	case errors.Is(err, store.ErrUnavailable):
 		s.storeFailure(w, r, err, "adapter finish")
 		return
-	}
-	if err != nil {
-		s.log.WarnContext(ctx, "upstream login failed", "tx", logID(tx.ID), "adapter", a.ID, "err", err)
-		s.metrics.inc("broker_upstream_total", "adapter", a.ID, "result", "failed")
-		s.pages.retryPage(w, r, tx, http.StatusBadRequest, msgUpstreamFailed)
+	case err != nil:
+		s.callbackRefused(w, r, tx, a.ID, state, err)
 		return
 	}
 	// Adapters report, the broker enforces: cap by what the admin allows
@@ -367,6 +375,10 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		s.log.InfoContext(ctx, "proved level below the floor", "tx", logID(tx.ID), "adapter", a.ID,
 			"proved", proved.String(), "floor", tx.Floor.String())
 		s.metrics.inc("broker_upstream_total", "adapter", a.ID, "result", "below_floor")
+		if tx, err = s.takeAdapterState(ctx, tx.ID, state, nil); err != nil {
+			s.callbackStateLost(w, r, tx, err)
+			return
+		}
 		s.pages.unmet(w, r, tx, proved)
 		return
 	}
@@ -374,19 +386,96 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	if ident.AuthTime.IsZero() {
 		ident.AuthTime = s.now()
 	}
-	_, err = s.updateTx(ctx, tx.ID, func(t *transaction) error {
-		t.Identity, t.AuthTime, t.ACR = &ident, ident.AuthTime, acr
-		t.AMR = []string{a.Adapter.Info().Type}
-		return nil
+	handle := randomID()
+	tx, err = s.takeAdapterState(ctx, tx.ID, state, func(t *transaction) {
+		t.Delivered, t.DeliveryHash, t.DeliveredACR = &ident, hashKey(handle), acr
 	})
 	if err != nil {
-		s.txError(w, r, err)
+		s.callbackStateLost(w, r, tx, err)
 		return
 	}
 	s.log.InfoContext(ctx, "upstream login verified", "tx", logID(tx.ID), "adapter", a.ID, "level", proved.String())
 	s.metrics.inc("broker_upstream_total", "adapter", a.ID, "result", "verified")
-	http.Redirect(w, r, s.issuer+"/login/"+tx.ID+"/done", http.StatusSeeOther)
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, s.issuer+"/login/"+tx.ID+"/done?"+url.Values{"h": {handle}}.Encode(), http.StatusSeeOther)
 }
+
+// takeAdapterState consumes the adapter state of this attempt once Finish
+// has decided, and applies f in the same compare-and-swap. It fails with
+// errNoPendingLogin when another request consumed it first (two deliveries
+// of one answer: only one wins) or a new attempt replaced it.
+func (s *Server) takeAdapterState(ctx context.Context, id string, state []byte, f func(*transaction)) (*transaction, error) {
+	return s.updateTx(ctx, id, func(t *transaction) error {
+		if t.AdapterState == nil || !bytes.Equal(t.AdapterState, state) {
+			return errNoPendingLogin
+		}
+		t.AdapterState, t.Failures = nil, 0
+		t.Failure = ""
+		if f != nil {
+			f(t)
+		}
+		return nil
+	})
+}
+
+// callbackRefused counts an answer Finish refused. The attempt goes on
+// (state kept) until maxCallbackFailures; then it is dropped and the
+// person must pick a method again. Only the browser holding the binding
+// sees the explanation with the way back; any other gets a plain page.
+func (s *Server) callbackRefused(w http.ResponseWriter, r *http.Request, tx *transaction, adapterID string, state []byte, ferr error) {
+	ctx := r.Context()
+	s.metrics.inc("broker_upstream_total", "adapter", adapterID, "result", "failed")
+	var dropped bool
+	tx2, err := s.updateTx(ctx, tx.ID, func(t *transaction) error {
+		if t.AdapterState == nil || !bytes.Equal(t.AdapterState, state) {
+			return errNoPendingLogin
+		}
+		t.Failures++
+		t.Failure = failureUpstream
+		if dropped = t.Failures >= maxCallbackFailures; dropped {
+			t.AdapterState, t.Failures = nil, 0
+		}
+		return nil
+	})
+	if err != nil {
+		s.callbackStateLost(w, r, tx, err)
+		return
+	}
+	s.log.WarnContext(ctx, "upstream answer refused", "tx", logID(tx.ID), "adapter", adapterID,
+		"attempt_dropped", dropped, "err", ferr)
+	if !s.holdsBinding(r, tx2) {
+		s.pages.errorPage(w, r, http.StatusBadRequest, msgUpstreamFailed)
+		return
+	}
+	s.pages.retryPage(w, r, tx2, http.StatusBadRequest, msgUpstreamFailed)
+}
+
+// callbackStateLost answers a callback whose attempt was consumed or
+// replaced meanwhile (a concurrent delivery of the same answer).
+func (s *Server) callbackStateLost(w http.ResponseWriter, r *http.Request, tx *transaction, err error) {
+	if errors.Is(err, errNoPendingLogin) {
+		s.log.WarnContext(r.Context(), "upstream answer for an attempt already decided (replay?)", "tx", logID(tx.ID))
+		s.pages.errorPage(w, r, http.StatusBadRequest, msgReplay)
+		return
+	}
+	s.txError(w, r, err)
+}
+
+// callbackRetryURL is where the wait page lets the person ask again: the
+// callback exactly as this browser reached it (its query may carry the
+// one-time secret of the eID refresh address, which this browser already
+// has), never a URL built from the reference alone.
+func (s *Server) callbackRetryURL(r *http.Request, tx *transaction) string {
+	u := s.issuer + "/login/cb/" + tx.Ref
+	if r.Method == http.MethodGet && r.URL.RawQuery != "" {
+		u += "?" + r.URL.RawQuery
+	}
+	return u
+}
+
+// Failure codes remembered in a transaction, so that "back to the portal"
+// after a failed upstream answer is not reported as the person's cancel.
+const failureUpstream = "upstream_failed"
 
 var errNoPendingLogin = errors.New("no pending upstream login")
 
@@ -397,19 +486,83 @@ func retryable(err error) bool {
 	return err != nil && errors.As(err, &r) && r.Retryable()
 }
 
-// done starts the SSO session for a fresh upstream login, in the browser
-// that began the transaction.
+// holdsBinding reports whether this browser holds the binding cookie of
+// tx. Unlike loadBoundTx it never binds: it is for steps after the start.
+func (s *Server) holdsBinding(r *http.Request, tx *transaction) bool {
+	if tx.Binding == "" {
+		return false
+	}
+	c, err := r.Cookie(s.txCookieName(tx.ID))
+	return err == nil && subtle.ConstantTimeCompare([]byte(hashKey(c.Value)), []byte(tx.Binding)) == 1
+}
+
+// endRelayed ends a transaction whose upstream answer was delivered by a
+// browser that did not start it: the person in front of this browser
+// authenticated for a login someone else began. Nothing is passed on, and
+// the starting browser finds the transaction gone.
+func (s *Server) endRelayed(w http.ResponseWriter, r *http.Request, tx *transaction, why string) {
+	s.log.WarnContext(r.Context(), "login relay refused: upstream answer delivered by a browser that did not start the login",
+		"tx", logID(tx.ID), "client", tx.ClientID, "reason", why)
+	s.metrics.inc("broker_logins_total", "client", tx.ClientID, "result", "relay_refused")
+	s.deleteTx(r.Context(), tx)
+	s.pages.errorPage(w, r, http.StatusForbidden, msgRelayed)
+}
+
+// done starts the SSO session for a fresh upstream login. It needs both
+// halves of the binding: the one-time handle that only the browser which
+// delivered the upstream answer received, and the cookie that only the
+// browser which started the login holds.
 func (s *Server) done(w http.ResponseWriter, r *http.Request) {
-	tx, ok := s.loadBoundTx(w, r)
-	if !ok {
+	ctx := r.Context()
+	id := chi.URLParam(r, "tx")
+	tx, err := s.getTx(ctx, id)
+	if err != nil {
+		s.storeFailure(w, r, err, "login transaction")
 		return
 	}
-	if tx.Identity == nil || tx.SessionID != "" {
+	handle := r.URL.Query().Get("h")
+	handleOK := handle != "" && tx.DeliveryHash != "" &&
+		subtle.ConstantTimeCompare([]byte(hashKey(handle)), []byte(tx.DeliveryHash)) == 1
+	if !s.holdsBinding(r, tx) {
+		if handleOK {
+			s.endRelayed(w, r, tx, "delivering browser has no binding cookie")
+			return
+		}
+		s.log.WarnContext(ctx, "login used from another browser", "tx", logID(id))
+		s.pages.errorPage(w, r, http.StatusForbidden, msgOtherBrowser)
+		return
+	}
+	if tx.Identity != nil || tx.Delivered == nil {
+		// Already finished here (a reload), or nothing delivered yet.
 		http.Redirect(w, r, s.issuer+"/login/"+tx.ID, http.StatusSeeOther)
 		return
 	}
+	if !handleOK {
+		// The starting browser, without the answer: an attacker polling
+		// for a victim's identity, or a person who opened this address by
+		// hand. Either way the identity stays where it is.
+		s.log.WarnContext(ctx, "login completion without the delivery handle refused", "tx", logID(id), "handle_present", handle != "")
+		s.pages.errorPage(w, r, http.StatusForbidden, msgNotDelivered)
+		return
+	}
+	hash := tx.DeliveryHash
+	tx, err = s.updateTx(ctx, id, func(t *transaction) error {
+		if t.Delivered == nil || t.DeliveryHash != hash {
+			return errNoPendingLogin // the handle was used by a concurrent request
+		}
+		t.Identity, t.AuthTime, t.ACR = t.Delivered, t.Delivered.AuthTime, t.DeliveredACR
+		if a := s.byID[t.AdapterID]; a != nil {
+			t.AMR = []string{a.Adapter.Info().Type}
+		}
+		t.Delivered, t.DeliveryHash, t.DeliveredACR = nil, "", ""
+		return nil
+	})
+	if err != nil {
+		s.callbackStateLost(w, r, &transaction{ID: id}, err)
+		return
+	}
 	if old, oldID, _ := s.currentSession(r); old != nil {
-		_ = s.raw.Delete(r.Context(), store.KindSession, oldID) // step-up replaces it
+		_ = s.raw.Delete(ctx, store.KindSession, oldID) // step-up replaces it
 	}
 	lifetime := s.lifetimes[tx.Identity.Level]
 	sess := &session{
@@ -423,7 +576,7 @@ func (s *Server) done(w http.ResponseWriter, r *http.Request) {
 	}
 	cookieValue := randomID()
 	sid := hashKey(cookieValue)
-	if err := s.data.create(r.Context(), store.KindSession, sid, sess, ttl); err != nil {
+	if err := s.data.create(ctx, store.KindSession, sid, sess, ttl); err != nil {
 		s.storeFailure(w, r, err, "session")
 		return
 	}
@@ -576,11 +729,18 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if r.PostFormValue("reason") == "unmet" {
+	switch {
+	case r.PostFormValue("reason") == "unmet":
 		s.errorToClient(w, r, tx, errUnmet("the required level of assurance could not be reached"))
-		return
+	case tx.Failure == failureUpstream:
+		// OIDC Core §3.1.2.6: access_denied would tell the portal the
+		// person refused; after a failed upstream authentication (an
+		// answer that failed verification, AuthnFailed at a foreign node)
+		// the truthful code is login_required: nobody was authenticated.
+		s.errorToClient(w, r, tx, oidc.ErrLoginRequired().WithDescription("the upstream authentication failed or could not be verified"))
+	default:
+		s.errorToClient(w, r, tx, oidc.ErrAccessDenied().WithDescription("the person cancelled the login"))
 	}
-	s.errorToClient(w, r, tx, oidc.ErrAccessDenied().WithDescription("the person cancelled the login"))
 }
 
 // errorToClient ends the transaction and redirects the error to the

@@ -38,6 +38,23 @@ type transaction struct {
 	AdapterID    string `json:"adapter_id"`
 	Option       string `json:"option"`
 	AdapterState []byte `json:"adapter_state"`
+	// Failures counts upstream answers that Finish refused for this
+	// attempt; after maxCallbackFailures the attempt is dropped. A refused
+	// answer does not consume the state, so a junk request by someone who
+	// knows Ref cannot kill a genuine login, but it cannot retry forever.
+	Failures int `json:"failures,omitempty"`
+	// Failure remembers why the last upstream attempt failed (a failure
+	// code), so that "back to the portal" afterwards reports that, not a
+	// cancel by the person.
+	Failure string `json:"failure,omitempty"`
+
+	// Delivered is the identity an upstream answer proved, waiting for the
+	// browser that delivered the answer to come to /done with the one-time
+	// handle whose hash is DeliveryHash, while holding the binding cookie.
+	// Only then does it become Identity (see Server.done).
+	Delivered    *adapters.Identity `json:"delivered,omitempty"`
+	DeliveryHash string             `json:"delivery_hash,omitempty"`
+	DeliveredACR string             `json:"delivered_acr,omitempty"`
 
 	// Result.
 	Identity  *adapters.Identity `json:"identity"`
