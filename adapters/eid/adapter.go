@@ -2,7 +2,9 @@ package eid
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -36,7 +38,20 @@ var (
 	// ErrRequest: the broker's request cannot start a login (reference
 	// missing or too short, no callback URL).
 	ErrRequest = errors.New("eid login request invalid")
+	// ErrRefreshSecret: the request at the refresh address lacks the
+	// one-time secret that only the TC Token carried, so it was not sent
+	// by the eID-Client of this login (someone who knows the reference
+	// from the start page is trying to collect the result).
+	ErrRefreshSecret = errors.New("eid refresh address called without the secret of this login's tc token")
 )
+
+// refreshSecretParam is the query parameter of the refresh and
+// communication-error addresses that carries the one-time secret.
+const refreshSecretParam = "eid_rs"
+
+// stateVersion 2 added the refresh secret; states of version 1 (logins
+// pending across an upgrade) are refused and the person starts again.
+const stateVersion = 2
 
 // Adapter is the German eID card (Online-Ausweis) upstream: it drives an
 // eID-Server over the TR-03130 eID-Interface and serves the TC Token.
@@ -82,11 +97,16 @@ func (a *Adapter) Info() adapters.Info {
 
 // state is what Begin hands to the broker and Finish gets back.
 type state struct {
-	V         int      `json:"v"`
-	SessionID string   `json:"sid"`
-	Requested []string `json:"req"` // operations asked for (REQUIRED or ALLOWED)
-	Required  []string `json:"must"`
-	Age       int      `json:"age,omitempty"`
+	V         int    `json:"v"`
+	SessionID string `json:"sid"`
+	// RefreshHash is the SHA-256 (hex) of the secret in the refresh
+	// address. The secret is only ever in the TC Token, which only the
+	// eID-Client fetches (once); the start page shows the reference but
+	// never the secret. Finish asks the eID-Server for nothing without it.
+	RefreshHash string   `json:"rh"`
+	Requested   []string `json:"req"` // operations asked for (REQUIRED or ALLOWED)
+	Required    []string `json:"must"`
+	Age         int      `json:"age,omitempty"`
 }
 
 // claimOps maps OIDC claim names (and this adapter's Extra keys) to the
@@ -160,8 +180,17 @@ func (a *Adapter) Begin(ctx context.Context, req adapters.Request) (adapters.Han
 	}
 
 	ops := a.operations(req.Claims)
+	if !sameOrigin(req.CallbackURL, base) {
+		// TR-03124-1 §2.4: the eID-Client accepts a refresh address only
+		// of the TC Token URL's origin (both covered by the terminal
+		// certificate's subject URL and communication certificates).
+		return adapters.Handoff{}, nil, fmt.Errorf("begin eid login: %w: callback URL and TC Token URL differ in origin", ErrRequest)
+	}
+	secret := rand.Text()
+	refresh := addQuery(req.CallbackURL, url.Values{refreshSecretParam: {secret}})
+
 	ureq := &UseIDRequest{UseOperations: ops, TransactionInfo: a.s.transactionInfo}
-	st := state{V: 1}
+	st := state{V: stateVersion, RefreshHash: secretHash(secret)}
 	if ops.AgeVerification != Prohibited && a.s.age != nil {
 		ureq.AgeVerificationRequest = &AgeVerificationRequest{Age: a.s.age.Age}
 		st.Age = a.s.age.Age
@@ -206,8 +235,8 @@ func (a *Adapter) Begin(ctx context.Context, req adapters.Request) (adapters.Han
 	tok := &TCToken{
 		ServerAddress:             server,
 		SessionIdentifier:         strings.TrimSpace(resp.PSK.ID),
-		RefreshAddress:            req.CallbackURL,
-		CommunicationErrorAddress: req.CallbackURL,
+		RefreshAddress:            refresh,
+		CommunicationErrorAddress: refresh,
 		Binding:                   BindingPAOS,
 		PathSecurityProtocol:      PathSecurityPSK,
 		PathSecurityParameters:    &PathSecurityParameters{PSK: strings.ToUpper(strings.TrimSpace(resp.PSK.Key))},
@@ -229,6 +258,20 @@ func (a *Adapter) Begin(ctx context.Context, req adapters.Request) (adapters.Han
 		return adapters.Handoff{}, nil, fmt.Errorf("begin eid login: %w", err)
 	}
 	return adapters.Handoff{Page: page}, stateBytes, nil
+}
+
+// secretHash is how the refresh secret is kept in the state.
+func secretHash(secret string) string {
+	h := sha256.Sum256([]byte("eid refresh secret\x00" + secret))
+	return hex.EncodeToString(h[:])
+}
+
+// sameOrigin reports whether two absolute URLs share scheme and host.
+func sameOrigin(a, b string) bool {
+	ua, err1 := url.Parse(a)
+	ub, err2 := url.Parse(b)
+	return err1 == nil && err2 == nil && ua.Scheme != "" && ua.Host != "" &&
+		strings.EqualFold(ua.Scheme, ub.Scheme) && strings.EqualFold(ua.Host, ub.Host)
 }
 
 // clientLink appends tcTokenURL to the eID-Client URL.
@@ -310,13 +353,22 @@ func (a *Adapter) serveTCToken(w http.ResponseWriter, r *http.Request) {
 // eID-Server has no result.
 func (a *Adapter) Finish(ctx context.Context, req adapters.Request, stateBytes []byte, r *http.Request) (adapters.Identity, error) {
 	var st state
-	if err := json.Unmarshal(stateBytes, &st); err != nil || st.V != 1 || !validSessionID(st.SessionID) {
+	if err := json.Unmarshal(stateBytes, &st); err != nil || st.V != stateVersion || !validSessionID(st.SessionID) || st.RefreshHash == "" {
 		return adapters.Identity{}, fmt.Errorf("finish eid login: %w", ErrState)
 	}
-	var clientMajor, clientMinor string
-	if r != nil {
-		q := r.URL.Query()
-		clientMajor, clientMinor = q.Get("ResultMajor"), q.Get("ResultMinor")
+	if r == nil {
+		return adapters.Identity{}, fmt.Errorf("finish eid login: %w: no request", ErrRefreshSecret)
+	}
+	q := r.URL.Query()
+	clientMajor, clientMinor := q.Get("ResultMajor"), q.Get("ResultMinor")
+	if subtle.ConstantTimeCompare([]byte(secretHash(q.Get(refreshSecretParam))), []byte(st.RefreshHash)) != 1 {
+		if clientMajor == "error" && clientMinor == "cancellationByUser" && q.Get(refreshSecretParam) == "" {
+			// The start page's own cancel link (it cannot carry the
+			// secret). It ends the attempt without asking the eID-Server,
+			// so it can never collect a result.
+			return adapters.Identity{}, fmt.Errorf("finish eid login: cancelled on the start page: %w", adapters.ErrCancelled)
+		}
+		return adapters.Identity{}, fmt.Errorf("finish eid login: %w", ErrRefreshSecret)
 	}
 	deadline := a.now().Add(a.s.resultPoll)
 	var resp *GetResultResponse

@@ -2,9 +2,11 @@ package eid_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"reflect"
 	"strings"
@@ -211,7 +213,7 @@ func TestDataMinimisation(t *testing.T) {
 	if err := h.demo.Server.Complete(tok.ServerAddress, tok.SessionIdentifier, psk, card, nil); err != nil {
 		t.Fatal(err)
 	}
-	id, err := h.finish(req, state, tok.RefreshAddress+"?ResultMajor=ok")
+	id, err := h.finish(req, state, tok.RefreshAddress+"&ResultMajor=ok")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,8 +229,10 @@ func TestNoResultYet(t *testing.T) {
 		c.Timeouts.ResultPoll = config.Duration(time.Nanosecond)
 	}})
 	req, _, state := h.begin(nil)
-	// The TC Token has been fetched by nobody yet; the URL even claims ok.
-	_, err := h.finish(req, state, req.CallbackURL+"?ResultMajor=ok")
+	// The eID-Client has the TC Token but has not run; the URL even
+	// claims ok.
+	refresh, tcURL := h.takeTCToken(req)
+	_, err := h.finish(req, state, refresh+"&ResultMajor=ok")
 	if !errors.Is(err, eid.ErrNoResultYet) {
 		t.Fatalf("got %v, want ErrNoResultYet", err)
 	}
@@ -236,7 +240,7 @@ func TestNoResultYet(t *testing.T) {
 	if !errors.As(err, &re) || !re.Retryable() {
 		t.Fatalf("not retryable: %v", err)
 	}
-	refresh, err := h.demo.Client.Authenticate(context.Background(), h.tcTokenURL(req), "erika")
+	refresh, err = h.demo.Client.Authenticate(context.Background(), tcURL, "erika")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +267,8 @@ func TestClientReportedFailure(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
 			req, _, state := h.begin(nil)
-			if _, err := h.finish(req, state, req.CallbackURL+"?"+tt.query); !errors.Is(err, tt.want) {
+			refresh, _ := h.takeTCToken(req)
+			if _, err := h.finish(req, state, refresh+"&"+tt.query); !errors.Is(err, tt.want) {
 				t.Fatalf("got %v, want %v", err, tt.want)
 			}
 		})
@@ -294,7 +299,11 @@ func TestTCTokenEndpoint(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, body)
 	}
-	if tok.RefreshAddress != req.CallbackURL || tok.CommunicationErrorAddress != req.CallbackURL ||
+	secret := strings.TrimPrefix(tok.RefreshAddress, req.CallbackURL+"?eid_rs=")
+	if secret == tok.RefreshAddress || len(secret) < 20 || contains(page, secret) {
+		t.Fatalf("refresh address %q: want the callback with a one-time secret that the start page does not show", tok.RefreshAddress)
+	}
+	if tok.CommunicationErrorAddress != tok.RefreshAddress ||
 		!strings.HasPrefix(tok.ServerAddress, "https://127.0.0.1:") || len(tok.SessionIdentifier) < 16 || len(tok.PathSecurityParameters.PSK) < 32 {
 		t.Fatalf("token %+v", tok)
 	}
@@ -370,7 +379,8 @@ func TestStoreDownFailsClosed(t *testing.T) {
 	if rec != http.StatusServiceUnavailable {
 		t.Errorf("tc token with store down: %d", rec)
 	}
-	if _, err := a.Finish(context.Background(), req, state, nil); !errors.Is(err, store.ErrUnavailable) {
+	refresh, _ := h.takeTCToken(req)
+	if _, err := a.Finish(context.Background(), req, state, httptest.NewRequest(http.MethodGet, refresh, nil)); !errors.Is(err, store.ErrUnavailable) {
 		t.Errorf("finish with store down: %v", err)
 	}
 }
@@ -387,15 +397,71 @@ func TestBeginFinishBadInput(t *testing.T) {
 	if _, _, err := h.adapter.Begin(context.Background(), req); !errors.Is(err, eid.ErrRequest) {
 		t.Errorf("no callback: %v", err)
 	}
-	for _, st := range []string{"", "{}", `{"v":1,"sid":"zz"}`, `{"v":2,"sid":"00112233445566778899aabbccddeeff"}`, "garbage"} {
+	for _, st := range []string{"", "{}", `{"v":2,"sid":"zz","rh":"00"}`, `{"v":3,"sid":"00112233445566778899aabbccddeeff","rh":"00"}`,
+		// version 1 (before the refresh secret) and a state without it
+		`{"v":1,"sid":"00112233445566778899aabbccddeeff"}`, `{"v":2,"sid":"00112233445566778899aabbccddeeff"}`, "garbage"} {
 		if _, err := h.adapter.Finish(context.Background(), h.request(nil), []byte(st), nil); !errors.Is(err, eid.ErrState) {
 			t.Errorf("state %q: %v", st, err)
 		}
 	}
 	// A well-formed state for a session the eID-Server never opened.
-	st := []byte(`{"v":1,"sid":"00112233445566778899aabbccddeeff"}`)
-	if _, err := h.adapter.Finish(context.Background(), h.request(nil), st, nil); !errors.Is(err, eid.ErrInvalidSession) {
+	req, _, state := h.begin(nil)
+	refresh, _ := h.takeTCToken(req)
+	var m map[string]any
+	if err := json.Unmarshal(state, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["sid"] = "00112233445566778899aabbccddeeff"
+	st, _ := json.Marshal(m)
+	if _, err := h.finish(req, st, refresh); !errors.Is(err, eid.ErrInvalidSession) {
 		t.Errorf("unknown session: %v", err)
+	}
+	// The refresh address must share the TC Token URL's origin.
+	req = h.request(nil)
+	req.CallbackURL = "https://elsewhere.example/login/cb/" + req.Ref
+	if _, _, err := h.adapter.Begin(context.Background(), req); !errors.Is(err, eid.ErrRequest) {
+		t.Errorf("cross-origin callback: %v", err)
+	}
+}
+
+// TestRefreshAddressNeedsSecret is the eID relay of the login-relay issue:
+// someone who knows the reference (the start page shows it) calls the
+// callback after the genuine eID-Client has finished. Without the TC
+// Token's one-time secret nothing is asked of the eID-Server; the genuine
+// refresh still collects the result afterwards.
+func TestRefreshAddressNeedsSecret(t *testing.T) {
+	h := newHarness(t, harnessOpts{config: func(c *eid.Config) {
+		c.Timeouts.ResultPoll = config.Duration(time.Nanosecond)
+	}})
+	req, page, state := h.begin(nil)
+	refresh, err := h.demo.Client.Authenticate(context.Background(), h.tcTokenURL(req), "erika")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(refresh)
+	q := u.Query()
+	secret := q.Get("eid_rs")
+	if secret == "" || contains(page, secret) {
+		t.Fatalf("refresh %q: secret missing or shown on the start page", refresh)
+	}
+	for name, query := range map[string]string{
+		"no secret":     "ResultMajor=ok",
+		"wrong secret":  "eid_rs=" + strings.Repeat("A", len(secret)) + "&ResultMajor=ok",
+		"empty secret":  "eid_rs=&ResultMajor=ok",
+		"cancel forged": "eid_rs=x&ResultMajor=error&ResultMinor=cancellationByUser",
+	} {
+		if _, err := h.finish(req, state, req.CallbackURL+"?"+query); !errors.Is(err, eid.ErrRefreshSecret) {
+			t.Errorf("%s: got %v, want ErrRefreshSecret", name, err)
+		}
+	}
+	// The start page's cancel link carries no secret: it cancels without
+	// asking the eID-Server.
+	if _, err := h.finish(req, state, req.CallbackURL+"?ResultMajor=error&ResultMinor=cancellationByUser"); !errors.Is(err, adapters.ErrCancelled) {
+		t.Errorf("start-page cancel: %v", err)
+	}
+	id, err := h.finish(req, state, refresh)
+	if err != nil || id.Claims.GivenName != "ERIKA" {
+		t.Fatalf("genuine refresh after the attempts: %v %+v", err, id)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,6 +45,7 @@ type harness struct {
 	t       testing.TB
 	demo    *eidsim.Demo
 	broker  *httptest.Server
+	mux     *http.ServeMux
 	adapter *eid.Adapter
 	store   store.Store
 	cfg     *eid.Config
@@ -80,7 +82,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	}
 	mux.Handle("/eid/", http.StripPrefix("/eid", a.Routes()))
 	mux.Handle("/sim/eid-client/", d.Client)
-	return &harness{t: t, demo: d, broker: broker, adapter: a, store: st, cfg: cfg}
+	return &harness{t: t, demo: d, broker: broker, mux: mux, adapter: a, store: st, cfg: cfg}
 }
 
 func newRef(t testing.TB) string {
@@ -131,6 +133,34 @@ func (h *harness) startURL(page []byte) string {
 		h.t.Fatalf("no start link in page:\n%s", page)
 	}
 	return html.UnescapeString(string(m[1]))
+}
+
+// takeTCToken fetches the login's TC Token as an eID-Client would (it
+// works once) and serves it again, once, at a URL of the harness, so a
+// test can both know the refresh address and let the simulated eID-Client
+// run. It returns the refresh address and that URL.
+func (h *harness) takeTCToken(req adapters.Request) (refresh, tcURL string) {
+	h.t.Helper()
+	resp, err := http.Get(h.tcTokenURL(req))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	tok, err := eid.ParseTCToken(body)
+	if resp.StatusCode != http.StatusOK || err != nil {
+		h.t.Fatalf("tc token: %d %v", resp.StatusCode, err)
+	}
+	var once sync.Once
+	path := "/replay-tc/" + req.Ref
+	h.mux.HandleFunc(path, func(w http.ResponseWriter, _ *http.Request) {
+		served := false
+		once.Do(func() { served = true; _, _ = w.Write(body) })
+		if !served {
+			http.NotFound(w, nil)
+		}
+	})
+	return tok.RefreshAddress, h.broker.URL + path
 }
 
 // finish calls Finish as the broker's callback would with the refresh URL

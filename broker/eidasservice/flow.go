@@ -1,11 +1,13 @@
 package eidasservice
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -181,8 +183,11 @@ func (s *Service) handoff(w http.ResponseWriter, lang string, h adapters.Handoff
 }
 
 // handleCallback is where the eID-Client sends the browser back. It needs
-// no cookie (the eID-Client may open another browser): the reference names
-// the transaction and the adapter's state binds the result to it.
+// no cookie to be reached (the eID-Client may open another browser), and
+// it hands the verified identity on only by a one-time handle in the
+// redirect to the consent page, which also demands the binding cookie: a
+// login that a connector's user started and a victim authenticated (the
+// eID relay) reaches neither browser (DESIGN §5).
 func (s *Service) handleCallback(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	lang := pickLang(r)
@@ -191,71 +196,116 @@ func (s *Service) handleCallback(w http.ResponseWriter, r *http.Request) {
 		s.pages.errorPage(w, lang, http.StatusNotFound, msgExpired)
 		return
 	}
-	var state []byte
-	rec, err := s.updateTx(ctx, ref, func(t *txRecord) error {
-		if t.Stage != stageAuth || t.AdapterState == nil {
-			return ErrTransaction
+	rec, _, err := s.getTx(ctx, ref)
+	if err == nil && (rec.Stage != stageAuth || rec.AdapterState == nil) {
+		if rec.Stage == stageConsent || rec.Stage == stageDelivered {
+			// A reload after the card was read: the consent page decides
+			// whether this browser may see the decision.
+			http.Redirect(w, r, s.consentURL(ref), http.StatusSeeOther)
+			return
 		}
-		state, t.AdapterState = t.AdapterState, nil // one Finish at a time
-		return nil
-	})
+		err = ErrTransaction
+	}
 	if err != nil {
-		if errors.Is(err, ErrTransaction) {
-			if cur, _, gerr := s.getTx(ctx, ref); gerr == nil && cur.Stage == stageConsent {
-				// A reload after the card was read: show the decision again.
-				http.Redirect(w, r, s.consentURL(ref), http.StatusSeeOther)
-				return
-			}
-		}
 		s.txFailure(w, r, lang, err)
 		return
 	}
 	lang = rec.Locale
 	log := s.log.With("connector", rec.Answer.Connector, "tx", rec.LogID)
+	state := rec.AdapterState
+	_, bound := s.boundBrowser(r, ref, rec)
 	ident, err := s.cfg.Adapter.Finish(ctx, s.adapterRequest(ref, rec), state, r)
 	if retryable(err) {
-		if _, rerr := s.updateTx(ctx, ref, func(t *txRecord) error {
-			if t.AdapterState == nil {
-				t.AdapterState = state
-			}
-			return nil
-		}); rerr != nil {
-			s.txFailure(w, r, lang, rerr)
+		log.InfoContext(ctx, "eidas service: eID result not ready yet")
+		cont := s.cfg.cbBase + ref
+		if r.Method == http.MethodGet && r.URL.RawQuery != "" {
+			cont += "?" + r.URL.RawQuery // this browser's own URL, with the refresh secret it already has
+		}
+		s.pages.render(w, http.StatusAccepted, "wait.html", map[string]any{"Lang": lang, "Continue": cont})
+		return
+	}
+	if errors.Is(err, store.ErrUnavailable) {
+		s.txFailure(w, r, lang, errorf(ErrStore, "%v", err))
+		return
+	}
+	var fail *status
+	switch {
+	case errors.Is(err, adapters.ErrCancelled):
+		fail = &status{Top: samlxml.StatusResponder, Sub: samlxml.StatusRequestDenied, Message: MessageCancelled}
+		log.InfoContext(ctx, "eidas service: person cancelled in the eID-Client")
+	case err != nil && !bound:
+		// Not from the browser that holds the binding: keep the attempt
+		// (a junk request must not end a genuine login), up to a bound.
+		s.refuseUnbound(w, r, ref, rec, state, err)
+		return
+	case err != nil:
+		log.WarnContext(ctx, "eidas service: eID login failed", "err", err)
+		fail = &status{Top: samlxml.StatusResponder, Sub: samlxml.StatusAuthnFailed, Message: "authentication failed"}
+	}
+	var a *answer
+	if fail == nil {
+		if a, fail = s.release(rec, ident); fail != nil {
+			log.InfoContext(ctx, "eidas service: identity cannot answer the request", "reason", fail.Message, "level", ident.Level.String())
+		}
+	}
+	if fail != nil {
+		if !bound {
+			s.endRelayed(w, r, ref, rec, "error outcome delivered by a browser without the binding cookie")
 			return
 		}
-		log.InfoContext(ctx, "eidas service: eID result not ready yet")
-		s.pages.render(w, http.StatusAccepted, "wait.html", map[string]any{"Lang": lang, "Continue": s.cfg.cbBase + ref})
+		s.finishWithError(w, r, ref, lang, *fail)
 		return
 	}
-	if err != nil {
-		st := status{Top: samlxml.StatusResponder, Sub: samlxml.StatusAuthnFailed, Message: "authentication failed"}
-		if errors.Is(err, adapters.ErrCancelled) {
-			st = status{Top: samlxml.StatusResponder, Sub: samlxml.StatusRequestDenied, Message: MessageCancelled}
-			log.InfoContext(ctx, "eidas service: person cancelled in the eID-Client")
-		} else {
-			log.WarnContext(ctx, "eidas service: eID login failed", "err", err)
-		}
-		s.finishWithError(w, r, ref, lang, st)
-		return
-	}
-	a, st := s.release(rec, ident)
-	if st != nil {
-		log.InfoContext(ctx, "eidas service: identity cannot answer the request", "reason", st.Message, "level", ident.Level.String())
-		s.finishWithError(w, r, ref, lang, *st)
-		return
-	}
+	handle := randomToken()
 	if _, err := s.updateTx(ctx, ref, func(t *txRecord) error {
-		if t.Stage != stageAuth {
-			return ErrTransaction
+		if t.Stage != stageAuth || !bytes.Equal(t.AdapterState, state) {
+			return ErrTransaction // a concurrent delivery of the same answer won
 		}
-		t.Stage, t.Answer = stageConsent, *a
+		t.Stage, t.Answer, t.AdapterState, t.Failures = stageDelivered, *a, nil, 0
+		t.Deliver = hashHex("deliver", handle)
 		return nil
 	}); err != nil {
 		s.txFailure(w, r, lang, err)
 		return
 	}
 	log.InfoContext(ctx, "eidas service: eID login verified", "level", ident.Level.String())
-	http.Redirect(w, r, s.consentURL(ref), http.StatusSeeOther)
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, s.consentURL(ref)+"?"+url.Values{"h": {handle}}.Encode(), http.StatusSeeOther)
+}
+
+// refuseUnbound counts a refused answer from a browser without the
+// binding cookie; the state stays until maxCallbackFailures.
+func (s *Service) refuseUnbound(w http.ResponseWriter, r *http.Request, ref string, rec *txRecord, state []byte, ferr error) {
+	ctx := r.Context()
+	_, err := s.updateTx(ctx, ref, func(t *txRecord) error {
+		if t.Stage != stageAuth || !bytes.Equal(t.AdapterState, state) {
+			return ErrTransaction
+		}
+		t.Failures++
+		return nil
+	})
+	if err != nil {
+		s.txFailure(w, r, rec.Locale, err)
+		return
+	}
+	s.log.WarnContext(ctx, "eidas service: answer refused (browser without binding cookie)", "tx", rec.LogID, "failures", rec.Failures+1, "err", ferr)
+	if rec.Failures+1 >= maxCallbackFailures {
+		s.endRelayed(w, r, ref, rec, "too many refused answers")
+		return
+	}
+	s.pages.errorPage(w, rec.Locale, http.StatusBadRequest, msgExpired)
+}
+
+// endRelayed drops a transaction whose outcome arrived in a browser that
+// did not start it; nothing is sent to the connector through this browser.
+func (s *Service) endRelayed(w http.ResponseWriter, r *http.Request, ref string, rec *txRecord, why string) {
+	s.log.WarnContext(r.Context(), "eidas service: login relay refused: outcome delivered by a browser that did not start the login",
+		"connector", rec.Answer.Connector, "tx", rec.LogID, "reason", why)
+	if _, err := s.takeTx(r.Context(), ref); err != nil && errors.Is(err, ErrStore) {
+		s.txFailure(w, r, rec.Locale, err)
+		return
+	}
+	s.pages.errorPage(w, rec.Locale, http.StatusForbidden, msgRelayed)
 }
 
 // release checks the proved identity against the request and maps the
@@ -322,7 +372,7 @@ func (s *Service) handleConsentPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec, _, err := s.getTx(ctx, ref)
-	if err == nil && rec.Stage != stageConsent {
+	if err == nil && rec.Stage != stageConsent && rec.Stage != stageDelivered {
 		err = ErrTransaction
 	}
 	if err != nil {
@@ -333,6 +383,34 @@ func (s *Service) handleConsentPage(w http.ResponseWriter, r *http.Request) {
 		lang = rec.Locale
 	}
 	bind, ok := s.boundBrowser(r, ref, rec)
+	if rec.Stage == stageDelivered {
+		// Both halves of the binding: the handle that only the
+		// delivering browser got, and the cookie of the starting one.
+		h := r.URL.Query().Get("h")
+		handleOK := h != "" && subtle.ConstantTimeCompare([]byte(hashHex("deliver", h)), []byte(rec.Deliver)) == 1
+		switch {
+		case !ok && handleOK:
+			s.endRelayed(w, r, ref, rec, "delivering browser has no binding cookie")
+			return
+		case ok && !handleOK:
+			s.log.WarnContext(ctx, "eidas service: consent page opened without the delivery handle", "tx", rec.LogID, "handle_present", h != "")
+			s.pages.errorPage(w, lang, http.StatusForbidden, msgNotDelivered)
+			return
+		case ok:
+			deliver := rec.Deliver
+			rec, err = s.updateTx(ctx, ref, func(t *txRecord) error {
+				if t.Stage != stageDelivered || t.Deliver != deliver {
+					return ErrTransaction
+				}
+				t.Stage, t.Deliver = stageConsent, ""
+				return nil
+			})
+			if err != nil {
+				s.txFailure(w, r, lang, err)
+				return
+			}
+		}
+	}
 	if !ok {
 		s.log.WarnContext(ctx, "eidas service: consent page opened without the binding cookie", "tx", rec.LogID)
 		s.pages.errorPage(w, lang, http.StatusForbidden, msgBrowser)

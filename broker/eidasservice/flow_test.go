@@ -1,8 +1,9 @@
 package eidasservice_test
 
 import (
-	"context"
 	"encoding/base64"
+	"encoding/hex"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -292,15 +293,15 @@ func TestCallbackBeforeResult(t *testing.T) {
 	start := h.postRequest(b, democonnector.RequestOptions{})
 	tc := start.tcTokenURL(t)
 	ref := tc[strings.LastIndex(tc, "/")+1:]
-	wait := b.get(h.base + es.CallbackPath + ref)
+	// The eID-Client has fetched the TC Token and sends the browser back
+	// before the card was read.
+	tok := fetchTCToken(t, tc)
+	wait := b.get(tok.RefreshAddress + "&ResultMajor=ok")
 	if wait.status != http.StatusAccepted {
 		t.Fatalf("early callback: status %d:\n%s", wait.status, truncateBody(wait.body))
 	}
-	refresh, err := h.eid.Client.Authenticate(context.Background(), tc, "erika")
-	if err != nil {
-		t.Fatal(err)
-	}
-	consent := b.get(refresh)
+	completeCard(t, h, tok, "erika")
+	consent := b.get(tok.RefreshAddress + "&ResultMajor=ok")
 	if again := b.get(h.base + es.CallbackPath + ref); again.status != http.StatusOK || !strings.Contains(again.body, `name="decision"`) {
 		t.Errorf("reloading the callback after success should show the consent page again, status %d", again.status)
 	}
@@ -310,5 +311,103 @@ func TestCallbackBeforeResult(t *testing.T) {
 	}
 	if p := b.get(h.base + es.CallbackPath + ref); p.status != http.StatusBadRequest {
 		t.Errorf("callback after the answer: status %d", p.status)
+	}
+}
+
+// fetchTCToken fetches a TC Token as the eID-Client does (it works once).
+func fetchTCToken(t *testing.T, tcURL string) *eid.TCToken {
+	t.Helper()
+	resp, err := http.Get(tcURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	tok, err := eid.ParseTCToken(body)
+	if err != nil {
+		t.Fatalf("tc token (status %d): %v", resp.StatusCode, err)
+	}
+	return tok
+}
+
+// completeCard plays the eID-Client's part at the eID-Server for tok.
+func completeCard(t *testing.T, h *harness, tok *eid.TCToken, cardID string) {
+	t.Helper()
+	psk, err := hex.DecodeString(tok.PathSecurityParameters.PSK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.eid.Server.Connect(tok.ServerAddress, tok.SessionIdentifier, psk); err != nil {
+		t.Fatal(err)
+	}
+	card, _ := h.eid.Client.Card(cardID)
+	if err := h.eid.Server.Complete(tok.ServerAddress, tok.SessionIdentifier, psk, card, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRelayRefused is the eIDAS-Service case of the login-relay issue: a
+// connector's user starts a login and forwards the eID-Client link; a
+// victim authenticates with the card. Neither browser gets the identity,
+// and no Response reaches the connector.
+func TestRelayRefused(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	attacker, victim := h.browser(), h.browser()
+	start := h.postRequest(attacker, democonnector.RequestOptions{})
+	tc := start.tcTokenURL(t)
+	ref := tc[strings.LastIndex(tc, "/")+1:]
+
+	landed := h.eidLogin(victim, start, "erika")
+	if landed.status != http.StatusForbidden || !strings.Contains(landed.body, "keine Daten weitergegeben") || strings.Contains(landed.body, "SAMLResponse") {
+		t.Fatalf("victim: want the relay page, got %d:\n%s", landed.status, truncateBody(landed.body))
+	}
+	for _, u := range []string{h.base + es.ConsentPath + ref, h.base + es.CallbackPath + ref} {
+		if p := attacker.get(u); p.status != http.StatusBadRequest || strings.Contains(p.body, "ERIKA") || strings.Contains(p.body, "SAMLResponse") {
+			t.Errorf("attacker %s: status %d", u, p.status)
+		}
+	}
+}
+
+// TestRelayCookieWithoutHandle: the starting browser cannot collect the
+// identity that another browser delivered, and the reference alone does
+// not let anyone fetch the eID result.
+func TestRelayCookieWithoutHandle(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	b := h.browser()
+	start := h.postRequest(b, democonnector.RequestOptions{})
+	tc := start.tcTokenURL(t)
+	ref := tc[strings.LastIndex(tc, "/")+1:]
+	tok := fetchTCToken(t, tc)
+	completeCard(t, h, tok, "erika")
+
+	// Someone who knows the reference (it is on the start page) calls the
+	// callback without the TC Token's secret: refused, nothing ended.
+	for range 2 {
+		if p := h.browser().get(h.base + es.CallbackPath + ref + "?ResultMajor=ok"); p.status != http.StatusBadRequest || strings.Contains(p.body, "SAMLResponse") {
+			t.Fatalf("callback without the secret: status %d", p.status)
+		}
+	}
+	// The genuine refresh, delivered by a browser that stops at the
+	// redirect (as if it were another one): the handle is in the Location.
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(tok.RefreshAddress + "&ResultMajor=ok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	loc, _ := resp.Location()
+	if resp.StatusCode != http.StatusSeeOther || loc == nil || loc.Query().Get("h") == "" {
+		t.Fatalf("delivery: %d %v", resp.StatusCode, loc)
+	}
+	if p := b.get(h.base + es.ConsentPath + ref); p.status != http.StatusForbidden || strings.Contains(p.body, `name="decision"`) {
+		t.Fatalf("cookie without handle: status %d", p.status)
+	}
+	if p := b.get(h.base + es.ConsentPath + ref + "?h=forged"); p.status != http.StatusForbidden {
+		t.Fatalf("cookie with a forged handle: status %d", p.status)
+	}
+	// Cookie and handle together: the ordinary one-browser login.
+	res, _ := h.result(h.consent(b, b.get(loc.String()), "approve"))
+	if !res.Success() {
+		t.Fatalf("status %s", res.Status)
 	}
 }

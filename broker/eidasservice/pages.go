@@ -22,13 +22,15 @@ var staticFS embed.FS
 // Messages for the person. They say what happened and what to do; the
 // reason goes to the log.
 var (
-	msgBadRequest  = adapters.Text{DE: "Die Anfrage des ausländischen Dienstes ist ungültig oder nicht für diesen Dienst bestimmt.", EN: "The request of the foreign service is invalid or not meant for this service."}
-	msgUnknown     = adapters.Text{DE: "Der anfragende Dienst ist hier nicht bekannt.", EN: "The requesting service is not known here."}
-	msgOutdated    = adapters.Text{DE: "Die Anfrage ist abgelaufen oder wurde bereits verwendet. Bitte starten Sie die Anmeldung beim Dienst neu.", EN: "The request has expired or was already used. Please start the login again at the service."}
-	msgUnavailable = adapters.Text{DE: "Der Dienst ist vorübergehend nicht erreichbar. Bitte versuchen Sie es in einigen Minuten erneut.", EN: "The service is temporarily unavailable. Please try again in a few minutes."}
-	msgExpired     = adapters.Text{DE: "Diese Anmeldung ist abgelaufen, unbekannt oder schon abgeschlossen.", EN: "This login has expired, is unknown or was already completed."}
-	msgBrowser     = adapters.Text{DE: "Diese Anmeldung wurde in einem anderen Browser begonnen. Bitte setzen Sie sie dort fort oder starten Sie neu.", EN: "This login was started in another browser. Please continue there or start again."}
-	msgInternal    = adapters.Text{DE: "Ein interner Fehler ist aufgetreten.", EN: "An internal error occurred."}
+	msgBadRequest   = adapters.Text{DE: "Die Anfrage des ausländischen Dienstes ist ungültig oder nicht für diesen Dienst bestimmt.", EN: "The request of the foreign service is invalid or not meant for this service."}
+	msgUnknown      = adapters.Text{DE: "Der anfragende Dienst ist hier nicht bekannt.", EN: "The requesting service is not known here."}
+	msgOutdated     = adapters.Text{DE: "Die Anfrage ist abgelaufen oder wurde bereits verwendet. Bitte starten Sie die Anmeldung beim Dienst neu.", EN: "The request has expired or was already used. Please start the login again at the service."}
+	msgUnavailable  = adapters.Text{DE: "Der Dienst ist vorübergehend nicht erreichbar. Bitte versuchen Sie es in einigen Minuten erneut.", EN: "The service is temporarily unavailable. Please try again in a few minutes."}
+	msgExpired      = adapters.Text{DE: "Diese Anmeldung ist abgelaufen, unbekannt oder schon abgeschlossen.", EN: "This login has expired, is unknown or was already completed."}
+	msgBrowser      = adapters.Text{DE: "Diese Anmeldung wurde in einem anderen Browser begonnen. Bitte setzen Sie sie dort fort oder starten Sie neu.", EN: "This login was started in another browser. Please continue there or start again."}
+	msgRelayed      = adapters.Text{DE: "Diese Anmeldung wurde in einem anderen Browser oder von einer anderen Person begonnen. Es wurden keine Daten weitergegeben, und die Anmeldung ist beendet. Wenn Ihnen jemand den Link geschickt hat, folgen Sie solchen Links nicht.", EN: "This login was started in another browser or by someone else. No data was passed on, and the login has ended. If someone sent you the link, do not follow such links."}
+	msgNotDelivered = adapters.Text{DE: "Die Anmeldung wurde noch nicht in diesem Browser abgeschlossen. Bitte schließen Sie sie in dem Browser ab, in dem Sie sich mit dem Online-Ausweis ausgewiesen haben.", EN: "The login has not been completed in this browser. Please finish it in the browser in which you identified yourself with your eID card."}
+	msgInternal     = adapters.Text{DE: "Ein interner Fehler ist aufgetreten.", EN: "An internal error occurred."}
 )
 
 type pages struct {

@@ -20,9 +20,19 @@ import (
 
 // Transaction stages.
 const (
-	stageAuth    = "auth"    // waiting for the eID-Client to come back
-	stageConsent = "consent" // identity verified, waiting for the decision
+	stageAuth = "auth" // waiting for the eID-Client to come back
+	// stageDelivered: the eID result is verified and waits for the browser
+	// that delivered it (it alone got the one-time handle) to show the
+	// handle together with the binding cookie.
+	stageDelivered = "delivered"
+	stageConsent   = "consent" // identity delivered to the binding browser, waiting for the decision
 )
+
+// maxCallbackFailures bounds how often answers without the binding cookie
+// may be refused before the transaction is dropped: such a refusal keeps
+// the state (a junk request cannot end a genuine login) but cannot repeat
+// forever.
+const maxCallbackFailures = 3
 
 // txRecord is one pending answer to a connector. It lives in the store,
 // sealed, under a key derived from the reference; the reference itself is
@@ -44,6 +54,10 @@ type txRecord struct {
 	Claims       []string        `json:"cl"`
 	AdapterState []byte          `json:"as,omitempty"`
 	Answer       answer          `json:"an"`
+	// Failures counts refused answers that arrived without the cookie.
+	Failures int `json:"fl,omitempty"`
+	// Deliver is the hash of the one-time handle of stageDelivered.
+	Deliver string `json:"dh,omitempty"`
 }
 
 const txVersion = 1

@@ -331,3 +331,57 @@ func TestBrowserForeignConnectorThroughDemo(t *testing.T) {
 		t.Fatalf("connector result lacks the decrypted attributes: %s", res)
 	}
 }
+
+// TestBrowserRelayRefused is one cross-browser relay attempt in real
+// Chromium: browser A starts an eID login and hands the eID-Client link to
+// browser B, whose person authenticates with the card. B sees the relay
+// page; A, continuing its login, gets no identity.
+func TestBrowserRelayRefused(t *testing.T) {
+	base := startDemo(t)
+	a := browsertest.New(t)
+	err := browsertest.Do(a,
+		chromedp.Navigate(base+"/demo/"),
+		chromedp.Click("#service-certificate"),
+		chromedp.WaitVisible("#start-eid"),
+		chromedp.Click("#start-eid"),
+		chromedp.WaitVisible("#start-de"),
+	)
+	if err != nil {
+		t.Fatalf("browser A: %v", err)
+	}
+	link, err := browsertest.Run(a, chromedp.Evaluate[string](`document.getElementById('start-de').href`))
+	if err != nil || !strings.Contains(link, "tcTokenURL=") {
+		t.Fatalf("eID-Client link: %q %v", link, err)
+	}
+	b := browsertest.New(t)
+	err = browsertest.Do(b,
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(`button[value="ok"]`),
+		chromedp.Click(`input[name="card"][value="erika"]`),
+		chromedp.Click(`button[value="ok"]`),
+		chromedp.WaitVisible("#error-message"),
+	)
+	if err != nil {
+		t.Fatalf("browser B: %v", err)
+	}
+	if msg := browsertest.Text(t, b, "#error-message"); !strings.Contains(msg, "keine Daten weitergegeben") && !strings.Contains(msg, "No data was passed on") {
+		t.Fatalf("browser B: %q", msg)
+	}
+	// A goes on as if the eID-Client had come back to it.
+	txURL, err := browsertest.Run(a, chromedp.Evaluate[string](`document.location.href`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := txURL[strings.Index(txURL, "/login/")+len("/login/"):]
+	tx = strings.SplitN(tx, "/", 2)[0]
+	err = browsertest.Do(a,
+		chromedp.Navigate(base+"/login/"+tx+"/done"),
+		chromedp.WaitVisible("#error-message"),
+	)
+	if err != nil {
+		t.Fatalf("browser A: %v", err)
+	}
+	if msg := browsertest.Text(t, a, "#error-message"); !strings.Contains(msg, "abgelaufen") && !strings.Contains(msg, "expired") {
+		t.Fatalf("browser A: %q", msg)
+	}
+}
