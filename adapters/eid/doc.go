@@ -19,8 +19,15 @@
 //     tcTokenURL = BaseURL/eid/tctoken/{ref}.
 //  2. The eID-Client fetches the TC Token without cookies (Routes serves it,
 //     once), runs the card protocol with the eID-Server, then sends the
-//     browser to the RefreshAddress, which is the broker's callback.
-//  3. Finish ignores what the URL claims and calls getResult with the
+//     browser to the RefreshAddress, which is the broker's callback with a
+//     one-time secret. The secret is only in the TC Token: the start page
+//     (which a relaying attacker sees) shows the reference, never the
+//     secret, and the refresh address has the TC Token URL's origin, as
+//     TR-03124-1 requires.
+//  3. Finish refuses a request without the secret (ErrRefreshSecret) before
+//     asking the eID-Server anything; only the start page's own cancel link,
+//     which cannot carry it, ends the attempt as a cancellation without a
+//     result. Then it ignores what the URL claims and calls getResult with the
 //     session ID from the state and the next RequestCounter (kept in the
 //     store so it only ever increases). Every result code maps to its own
 //     error (see the Err* sentinels and ResultError); a cancellation wraps
