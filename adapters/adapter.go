@@ -223,3 +223,48 @@ type Router interface {
 type HealthChecker interface {
 	CheckHealth(ctx context.Context) error
 }
+
+// Reason classifies why Finish refused an answer, so the broker can tell
+// the person what happened and what to do next (another method, another
+// certificate, try later) instead of one vague sentence. It never carries
+// personal data; the wrapped error keeps the technical detail for the log.
+type Reason string
+
+// The reasons the broker explains on its pages. An error without one is
+// shown as "the login could not be verified".
+const (
+	ReasonCertificateRevoked   Reason = "certificate_revoked"   // ELSTER: certificate revoked or suspended
+	ReasonCertificateExpired   Reason = "certificate_expired"   // ELSTER: certificate expired or not yet valid
+	ReasonCertificateUsage     Reason = "certificate_usage"     // ELSTER: certificate not meant for logging in
+	ReasonCertificateUntrusted Reason = "certificate_untrusted" // ELSTER: certificate not issued by ELSTER
+	ReasonCardBlocked          Reason = "card_blocked"          // eID: card blocked, PIN locked, document invalid or revoked
+	ReasonDocumentNotAccepted  Reason = "document_not_accepted" // eID: document type or Smart-eID below the level
+	ReasonUpstreamUnreachable  Reason = "upstream_unreachable"  // the upstream did not answer
+	ReasonAuthnFailed          Reason = "authn_failed"          // the upstream reports that authentication failed
+)
+
+// ReasonError attaches a Reason to an error of Finish.
+type ReasonError struct {
+	Reason Reason
+	Err    error
+}
+
+func (e *ReasonError) Error() string { return e.Err.Error() }
+func (e *ReasonError) Unwrap() error { return e.Err }
+
+// WithReason wraps err with r; nil stays nil.
+func WithReason(r Reason, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &ReasonError{Reason: r, Err: err}
+}
+
+// ReasonOf returns the reason attached anywhere in err's chain, or "".
+func ReasonOf(err error) Reason {
+	var re *ReasonError
+	if errors.As(err, &re) {
+		return re.Reason
+	}
+	return ""
+}

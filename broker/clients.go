@@ -36,6 +36,10 @@ type Client struct {
 	// ImplicitConsent skips the consent page (an admin's decision).
 	ImplicitConsent bool
 	Services        []Service
+	// Logo is shown beside the portal's name on the login pages (PNG,
+	// JPEG, WebP or SVG, of media type LogoType); optional.
+	Logo     []byte
+	LogoType string
 }
 
 // Service is an administrative service behind a portal.

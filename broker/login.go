@@ -72,17 +72,39 @@ func (s *Server) loadBoundTx(w http.ResponseWriter, r *http.Request) (*transacti
 			return nil, false
 		}
 		http.SetCookie(w, s.cookie(s.txCookieName(id), value, txTTL))
+		s.setClientHint(w, tx.ClientID)
 		return tx, true
 	}
 	if cerr != nil || subtle.ConstantTimeCompare([]byte(hashKey(c.Value)), []byte(tx.Binding)) != 1 {
 		s.log.WarnContext(r.Context(), "login used from another browser", "tx", logID(id))
-		s.pages.errorPage(w, r, http.StatusForbidden, msgOtherBrowser)
+		msg := msgOtherBrowser
+		if cerr != nil {
+			// No cookie at all: most likely it expired while the person
+			// was away, not another browser.
+			msg = msgCookieLost
+		}
+		s.pages.errorPage(w, r, http.StatusForbidden, msg)
 		return nil, false
 	}
+	// Renew the binding while the person acts, so a slow person is not
+	// cut off after the first 15 minutes; the store record is renewed by
+	// every update.
+	http.SetCookie(w, s.cookie(s.txCookieName(id), c.Value, txTTL))
+	s.setClientHint(w, tx.ClientID)
 	return tx, true
 }
 
 var errBoundElsewhere = errors.New("transaction bound to another browser")
+
+// clientHintCookie remembers which portal the browser's last login was
+// for (a client ID, no personal data), so that a page for an expired or
+// unknown login can still offer the way back to that portal.
+const clientHintCookie = "broker_portal"
+
+func (s *Server) setClientHint(w http.ResponseWriter, clientID string) {
+	c := s.cookie(clientHintCookie, clientID, 24*time.Hour)
+	http.SetCookie(w, c)
+}
 
 func (s *Server) txError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, errBoundElsewhere) {
@@ -149,7 +171,11 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 		s.errorToClient(w, r, tx, oidc.ErrLoginRequired().WithDescription("no session that meets the request"))
 		return
 	}
-	s.pages.methods(w, r, tx, client, s.offeredMethods(tx.Floor))
+	var note adapters.Text
+	if r.URL.Query().Get("cancelled") == "1" {
+		note = msgCancelledUpstream
+	}
+	s.pages.methods(w, r, tx, client, s.offeredMethods(tx.Floor), note)
 }
 
 // sessionUsable decides SSO reuse: not for prompt=login, not past max_age,
@@ -234,7 +260,7 @@ func anyUsable(ms []method) bool {
 	return false
 }
 
-func (s *Server) adapterRequest(tx *transaction, option string) adapters.Request {
+func (s *Server) adapterRequest(r *http.Request, tx *transaction, option string) adapters.Request {
 	client := s.clients[tx.ClientID]
 	var claims []string
 	for name := range requestedClaimNames(tx.Scopes, tx.Claims) {
@@ -246,7 +272,7 @@ func (s *Server) adapterRequest(tx *transaction, option string) adapters.Request
 	return adapters.Request{
 		TxID: tx.ID, Ref: tx.Ref, MinLevel: tx.Floor, Option: option,
 		CallbackURL: s.issuer + "/login/cb/" + tx.Ref, BaseURL: s.issuer,
-		Claims: claims, Locale: pickLang(tx.UILocales, nil),
+		Claims: claims, Locale: langOf(r, tx),
 	}
 }
 
@@ -264,7 +290,7 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 		s.pages.errorPage(w, r, http.StatusBadRequest, msgBadChoice)
 		return
 	}
-	req := s.adapterRequest(tx, option)
+	req := s.adapterRequest(r, tx, option)
 	handoff, state, err := a.Adapter.Begin(r.Context(), req)
 	if errors.Is(err, store.ErrUnavailable) {
 		s.storeFailure(w, r, err, "adapter begin")
@@ -272,7 +298,7 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "adapter begin failed", "tx", logID(tx.ID), "adapter", a.ID, "err", err)
-		s.pages.errorPage(w, r, http.StatusBadGateway, msgUpstream)
+		s.pages.retryPage(w, r, tx, http.StatusBadGateway, msgUpstream)
 		return
 	}
 	if state == nil {
@@ -335,7 +361,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	state := tx.AdapterState
-	ident, err := a.Adapter.Finish(ctx, s.adapterRequest(tx, tx.Option), state, r)
+	ident, err := a.Adapter.Finish(ctx, s.adapterRequest(r, tx, tx.Option), state, r)
 	switch {
 	case retryable(err):
 		// The upstream has no result yet (the eID-Server before the card
@@ -355,7 +381,9 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 			s.endRelayed(w, r, tx, "cancellation delivered by a browser without the binding cookie")
 			return
 		}
-		s.errorToClient(w, r, tx, oidc.ErrAccessDenied().WithDescription("the person cancelled the login"))
+		// Back to the method page, not straight to the portal: the person
+		// may pick another method; "cancel" there answers access_denied.
+		http.Redirect(w, r, s.issuer+"/login/"+tx.ID+"?cancelled=1", http.StatusSeeOther)
 		return
 	case errors.Is(err, store.ErrUnavailable):
 		s.storeFailure(w, r, err, "adapter finish")
@@ -447,7 +475,7 @@ func (s *Server) callbackRefused(w http.ResponseWriter, r *http.Request, tx *tra
 		s.pages.errorPage(w, r, http.StatusBadRequest, msgUpstreamFailed)
 		return
 	}
-	s.pages.retryPage(w, r, tx2, http.StatusBadRequest, msgUpstreamFailed)
+	s.pages.retryPage(w, r, tx2, http.StatusBadRequest, failureMessage(adapters.ReasonOf(ferr)))
 }
 
 // callbackStateLost answers a callback whose attempt was consumed or
@@ -766,7 +794,7 @@ func (s *Server) deleteTx(ctx context.Context, tx *transaction) {
 // without an id_token_hint; the POST (same-site, so the Lax session
 // cookie is sent) does it.
 func (s *Server) logoutConfirm(w http.ResponseWriter, r *http.Request) {
-	s.pages.render(w, http.StatusOK, "logout.html", map[string]any{"Lang": langOf(r, nil)})
+	s.pages.render(w, http.StatusOK, "logout.html", s.pages.view(r, nil, titleLogout, nil))
 }
 
 func (s *Server) logoutConfirmed(w http.ResponseWriter, r *http.Request) {

@@ -364,14 +364,25 @@ func TestConsentDeclined(t *testing.T) {
 	}
 }
 
-func TestUpstreamCancelIsAccessDenied(t *testing.T) {
+// TestUpstreamCancelReturnsToMethods: a cancel at the upstream brings the
+// person back to the method page with a note (another method can be
+// picked); cancelling there answers the portal with access_denied.
+func TestUpstreamCancelReturnsToMethods(t *testing.T) {
 	e := newEnv(t, nil)
 	r := e.rp("portal", "portal-secret", rpRedirect)
 	f, methods := r.authorize()
 	m := txPath.FindStringSubmatch(methods.body)
 	dp := r.post("/login/"+m[1]+"/start", url.Values{"method": {"demo"}})
 	p := r.post(dp.formAction(), url.Values{"nonce": {dp.field("nonce")}, "action": {"cancel"}})
-	if q := r.callbackParams(p, f); q.Get("error") != "access_denied" {
+	if p.status != http.StatusOK || !strings.Contains(p.body, `id="note"`) || !txPath.MatchString(p.body) {
+		t.Fatalf("want the method page with a note, got %d: %.300s", p.status, p.body)
+	}
+	// Another method is still possible …
+	if again := r.post("/login/"+m[1]+"/start", url.Values{"method": {"demo"}}); again.status != http.StatusOK || again.field("nonce") == "" {
+		t.Fatalf("restart after cancel: %d", again.status)
+	}
+	// … and "cancel" on the method page is the person's access_denied.
+	if q := r.callbackParams(r.post("/login/"+m[1]+"/cancel", nil), f); q.Get("error") != "access_denied" {
 		t.Fatalf("error = %q", q.Get("error"))
 	}
 }

@@ -23,17 +23,39 @@ var staticFS embed.FS
 // User-facing messages. They say what happened and what to do, never why
 // in detail: the reason goes to the log, keyed by transaction.
 var (
-	msgOtherBrowser   = adapters.Text{DE: "Diese Anmeldung wurde in einem anderen Browser begonnen. Bitte starten Sie die Anmeldung im Portal neu.", EN: "This login was started in another browser. Please start again from the portal."}
-	msgRelayed        = adapters.Text{DE: "Diese Anmeldung wurde in einem anderen Browser oder von einer anderen Person begonnen. Es wurden keine Daten weitergegeben, und die Anmeldung ist beendet. Wenn Sie selbst einen Dienst nutzen wollen, starten Sie die Anmeldung bitte im Portal in diesem Browser. Wenn Ihnen jemand den Link geschickt hat, folgen Sie solchen Links nicht.", EN: "This login was started in another browser or by someone else. No data was passed on, and the login has ended. If you want to use a service yourself, please start the login from the portal in this browser. If someone sent you the link, do not follow such links."}
-	msgNotDelivered   = adapters.Text{DE: "Die Anmeldung wurde noch nicht in diesem Browser abgeschlossen. Bitte schließen Sie sie in dem Browser ab, in dem Sie sich beim Anmeldedienst ausgewiesen haben.", EN: "The login has not been completed in this browser. Please finish it in the browser in which you identified yourself at the login service."}
-	msgExpired        = adapters.Text{DE: "Diese Anmeldung ist abgelaufen oder unbekannt. Bitte starten Sie sie im Portal neu.", EN: "This login has expired or is unknown. Please start again from the portal."}
-	msgUnavailable    = adapters.Text{DE: "Der Dienst ist vorübergehend nicht erreichbar. Bitte versuchen Sie es in einigen Minuten erneut.", EN: "The service is temporarily unavailable. Please try again in a few minutes."}
-	msgInternal       = adapters.Text{DE: "Ein interner Fehler ist aufgetreten. Bitte versuchen Sie es erneut.", EN: "An internal error occurred. Please try again."}
-	msgBadChoice      = adapters.Text{DE: "Diese Anmeldeart steht für diesen Dienst nicht zur Verfügung.", EN: "This login method is not available for this service."}
-	msgUpstream       = adapters.Text{DE: "Die gewählte Anmeldeart ist gerade nicht erreichbar. Bitte wählen Sie eine andere oder versuchen Sie es später.", EN: "The chosen login method cannot be reached right now. Please choose another or try later."}
-	msgReplay         = adapters.Text{DE: "Diese Antwort wurde bereits verarbeitet oder nicht erwartet.", EN: "This answer was already processed or was not expected."}
-	msgUpstreamFailed = adapters.Text{DE: "Die Anmeldung konnte nicht bestätigt werden.", EN: "The login could not be verified."}
+	msgOtherBrowser      = adapters.Text{DE: "Diese Anmeldung wurde in einem anderen Browser begonnen. Bitte starten Sie die Anmeldung im Portal neu.", EN: "This login was started in another browser. Please start again from the portal."}
+	msgRelayed           = adapters.Text{DE: "Diese Anmeldung wurde in einem anderen Browser oder von einer anderen Person begonnen. Es wurden keine Daten weitergegeben, und die Anmeldung ist beendet. Wenn Sie selbst einen Dienst nutzen wollen, starten Sie die Anmeldung bitte im Portal in diesem Browser. Wenn Ihnen jemand den Link geschickt hat, folgen Sie solchen Links nicht.", EN: "This login was started in another browser or by someone else. No data was passed on, and the login has ended. If you want to use a service yourself, please start the login from the portal in this browser. If someone sent you the link, do not follow such links."}
+	msgNotDelivered      = adapters.Text{DE: "Die Anmeldung wurde noch nicht in diesem Browser abgeschlossen. Bitte schließen Sie sie in dem Browser ab, in dem Sie sich beim Anmeldedienst ausgewiesen haben.", EN: "The login has not been completed in this browser. Please finish it in the browser in which you identified yourself at the login service."}
+	msgExpired           = adapters.Text{DE: "Diese Anmeldung ist abgelaufen oder unbekannt. Bitte starten Sie sie im Portal neu.", EN: "This login has expired or is unknown. Please start again from the portal."}
+	msgUnavailable       = adapters.Text{DE: "Der Dienst ist vorübergehend nicht erreichbar. Bitte versuchen Sie es in einigen Minuten erneut.", EN: "The service is temporarily unavailable. Please try again in a few minutes."}
+	msgInternal          = adapters.Text{DE: "Ein interner Fehler ist aufgetreten. Bitte versuchen Sie es erneut.", EN: "An internal error occurred. Please try again."}
+	msgBadChoice         = adapters.Text{DE: "Diese Anmeldeart steht für diesen Dienst nicht zur Verfügung.", EN: "This login method is not available for this service."}
+	msgUpstream          = adapters.Text{DE: "Die gewählte Anmeldeart ist gerade nicht erreichbar. Bitte wählen Sie eine andere oder versuchen Sie es später.", EN: "The chosen login method cannot be reached right now. Please choose another or try later."}
+	msgReplay            = adapters.Text{DE: "Diese Antwort wurde bereits verarbeitet oder nicht erwartet.", EN: "This answer was already processed or was not expected."}
+	msgUpstreamFailed    = adapters.Text{DE: "Die Anmeldung konnte nicht bestätigt werden. Bitte versuchen Sie es erneut oder wählen Sie eine andere Anmeldeart.", EN: "The login could not be verified. Please try again or choose another method."}
+	msgCookieLost        = adapters.Text{DE: "Diese Anmeldung ist in diesem Browser nicht mehr gültig, vermutlich weil sie zu lange unterbrochen war. Bitte starten Sie die Anmeldung im Portal neu.", EN: "This login is no longer valid in this browser, probably because it was interrupted for too long. Please start again from the portal."}
+	msgCancelledUpstream = adapters.Text{DE: "Sie haben die Anmeldung abgebrochen. Sie können eine andere Anmeldeart wählen oder zum Portal zurückkehren.", EN: "You cancelled the login. You can choose another method or go back to the portal."}
 )
+
+// reasonMessages say what happened and what to do next, per reason an
+// adapter reports (adapters.Reason).
+var reasonMessages = map[adapters.Reason]adapters.Text{
+	adapters.ReasonCertificateRevoked:   {DE: "Ihr ELSTER-Zertifikat ist gesperrt oder widerrufen. Melden Sie sich mit einem gültigen Zertifikat oder einer anderen Anmeldeart an; ein neues Zertifikat erhalten Sie über Mein ELSTER.", EN: "Your ELSTER certificate has been revoked. Log in with a valid certificate or another method; you can get a new certificate through My ELSTER."},
+	adapters.ReasonCertificateExpired:   {DE: "Ihr ELSTER-Zertifikat ist abgelaufen. Ein neues Zertifikat erhalten Sie über Mein ELSTER; bis dahin können Sie eine andere Anmeldeart wählen.", EN: "Your ELSTER certificate has expired. You can get a new one through My ELSTER; until then, choose another method."},
+	adapters.ReasonCertificateUsage:     {DE: "Diese Zertifikatsdatei ist nicht für die Anmeldung bestimmt. Bitte wählen Sie Ihre ELSTER-Zertifikatsdatei für die Anmeldung (.pfx) oder eine andere Anmeldeart.", EN: "This certificate file is not meant for logging in. Please choose your ELSTER login certificate file (.pfx) or another method."},
+	adapters.ReasonCertificateUntrusted: {DE: "Dieses Zertifikat wurde nicht von ELSTER ausgestellt. Bitte wählen Sie Ihre ELSTER-Zertifikatsdatei oder eine andere Anmeldeart.", EN: "This certificate was not issued by ELSTER. Please choose your ELSTER certificate file or another method."},
+	adapters.ReasonCardBlocked:          {DE: "Ihr Ausweis kann nicht verwendet werden: Er ist gesperrt oder abgelaufen, oder die PIN ist gesperrt. Eine gesperrte PIN entsperren Sie mit der PUK in der AusweisApp; sonst hilft Ihre Personalausweisbehörde. Sie können auch eine andere Anmeldeart wählen.", EN: "Your ID card cannot be used: it is blocked or expired, or its PIN is blocked. Unblock the PIN with the PUK in the AusweisApp; otherwise your ID card authority can help. You can also choose another method."},
+	adapters.ReasonDocumentNotAccepted:  {DE: "Dieses Ausweisdokument (zum Beispiel die Smart-eID auf dem Smartphone) erreicht nicht das Vertrauensniveau, das dieser Dienst verlangt. Bitte nutzen Sie Ihre Ausweiskarte oder eine andere Anmeldeart.", EN: "This identity document (for example the Smart-eID on a smartphone) does not reach the level of assurance this service needs. Please use your ID card or another method."},
+	adapters.ReasonUpstreamUnreachable:  {DE: "Der Anmeldedienst ist gerade nicht erreichbar. Bitte versuchen Sie es in einigen Minuten erneut oder wählen Sie eine andere Anmeldeart.", EN: "The login service cannot be reached right now. Please try again in a few minutes or choose another method."},
+	adapters.ReasonAuthnFailed:          {DE: "Die Anmeldung beim gewählten Anmeldedienst ist fehlgeschlagen. Bitte versuchen Sie es erneut oder wählen Sie eine andere Anmeldeart.", EN: "The login at the chosen service failed. Please try again or choose another method."},
+}
+
+func failureMessage(r adapters.Reason) adapters.Text {
+	if m, ok := reasonMessages[r]; ok {
+		return m
+	}
+	return msgUpstreamFailed
+}
 
 // claimLabels name the data on the consent page.
 var claimLabels = map[string]adapters.Text{
@@ -54,9 +76,11 @@ var claimLabels = map[string]adapters.Text{
 type pages struct {
 	tmpl   *template.Template
 	static http.HandlerFunc
+	s      *Server
+	brand  brandView
 }
 
-func newPages() (*pages, error) {
+func newPages(s *Server) (*pages, error) {
 	t, err := template.New("").Funcs(template.FuncMap{
 		"tr": func(lang string, t adapters.Text) string { return t.In(lang) },
 		"level": func(lang string, l assurance.Level) string {
@@ -76,13 +100,13 @@ func newPages() (*pages, error) {
 		return nil, fmt.Errorf("static files: %w", err)
 	}
 	fileServer := http.StripPrefix("/static/", http.FileServerFS(sub))
-	return &pages{tmpl: t, static: func(w http.ResponseWriter, r *http.Request) {
+	return &pages{s: s, brand: s.branding.view(), tmpl: t, static: func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		fileServer.ServeHTTP(w, r)
 	}}, nil
 }
 
-// pickLang chooses de or en: ui_locales first, then Accept-Language.
+// pickLang chooses de or en from ui_locales, then Accept-Language.
 func pickLang(uiLocales []string, r *http.Request) string {
 	for _, l := range uiLocales {
 		switch {
@@ -106,14 +130,75 @@ func pickLang(uiLocales []string, r *http.Request) string {
 	return "de"
 }
 
+// langCookie keeps the person's explicit language choice for the rest of
+// the login (a session cookie; it says nothing about the person).
+const langCookie = "broker_lang"
+
+// langOf is the one language rule of every page and adapter: an explicit
+// switch (the lang parameter, then the cookie it set) before the portal's
+// ui_locales, before the browser's Accept-Language, before German.
 func langOf(r *http.Request, tx *transaction) string {
 	if q := r.URL.Query().Get("lang"); q == "de" || q == "en" {
 		return q
+	}
+	if c, err := r.Cookie(langCookie); err == nil && (c.Value == "de" || c.Value == "en") {
+		return c.Value
 	}
 	if tx != nil {
 		return pickLang(tx.UILocales, r)
 	}
 	return pickLang(nil, r)
+}
+
+// rememberLang stores an explicit language switch in the cookie, so the
+// choice holds on every later page of the login, adapters' included.
+func rememberLang(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if q := r.URL.Query().Get("lang"); q == "de" || q == "en" {
+			http.SetCookie(w, &http.Cookie{Name: langCookie, Value: q, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Page titles: each step has its own, so a screen-reader user and the
+// browser history tell the steps apart (WCAG 2.4.2).
+var (
+	titleMethods  = adapters.Text{DE: "Anmeldeart wählen", EN: "Choose how to log in"}
+	titleError    = adapters.Text{DE: "Anmeldung nicht möglich", EN: "Login not possible"}
+	titleUnmet    = adapters.Text{DE: "Vertrauensniveau nicht erreicht", EN: "Level of assurance not reached"}
+	titleConsent  = adapters.Text{DE: "Datenweitergabe bestätigen", EN: "Confirm the data release"}
+	titleWait     = adapters.Text{DE: "Anmeldung noch nicht abgeschlossen", EN: "Login not finished yet"}
+	titleRedirect = adapters.Text{DE: "Weiterleitung", EN: "Redirecting"}
+	titleLogout   = adapters.Text{DE: "Abmelden", EN: "Log out"}
+	titleLoggedIn = adapters.Text{DE: "Abgemeldet", EN: "Logged out"}
+)
+
+// view fills what every page shows: language, title, the operator's
+// branding, and, within a login, the portal and services it is for.
+func (p *pages) view(r *http.Request, tx *transaction, title adapters.Text, data map[string]any) map[string]any {
+	if data == nil {
+		data = map[string]any{}
+	}
+	data["Lang"] = langOf(r, tx)
+	data["Title"] = title
+	data["Brand"] = p.brand
+	switch {
+	case tx != nil:
+		data["Tx"] = tx.ID
+		data["LangBase"] = "/login/" + tx.ID
+		if c := p.s.clients[tx.ClientID]; c != nil {
+			data["Client"] = c.c.Name
+			data["ClientID"] = c.c.ID
+			data["ClientLogo"] = len(c.c.Logo) > 0
+			if _, set := data["Services"]; !set {
+				data["Services"] = p.s.servicesOf(tx, c)
+			}
+		}
+	case r.Method == http.MethodGet:
+		data["LangBase"] = r.URL.Path
+	}
+	return data
 }
 
 // render writes a page with a strict content security policy. formAction
@@ -146,26 +231,45 @@ func origin(raw string) string {
 	return u.Scheme + "://" + u.Host
 }
 
+// errorPage is for errors outside a usable login. When the browser's
+// last login named a known portal, it offers the way back there.
 func (p *pages) errorPage(w http.ResponseWriter, r *http.Request, status int, msg adapters.Text) {
-	p.render(w, status, "error.html", map[string]any{"Lang": langOf(r, nil), "Msg": msg})
+	data := map[string]any{"Msg": msg}
+	if c, err := r.Cookie(clientHintCookie); err == nil {
+		if client := p.s.clients[c.Value]; client != nil && len(client.c.RedirectURIs) > 0 {
+			data["Back"], data["BackName"] = origin(client.c.RedirectURIs[0])+"/", client.c.Name
+		}
+	}
+	p.render(w, status, "error.html", p.view(r, nil, titleError, data))
 }
 
+// retryPage explains a failure within a login, with the ways on: another
+// method, or back to the portal (which answers it with the OIDC error).
 func (p *pages) retryPage(w http.ResponseWriter, r *http.Request, tx *transaction, status int, msg adapters.Text) {
-	p.render(w, status, "error.html", map[string]any{"Lang": langOf(r, tx), "Msg": msg, "Tx": tx.ID},
-		origin(tx.RedirectURI))
+	p.render(w, status, "error.html", p.view(r, tx, titleError, map[string]any{"Msg": msg}), origin(tx.RedirectURI))
 }
 
-func (p *pages) methods(w http.ResponseWriter, r *http.Request, tx *transaction, client *opClient, ms []method) {
-	p.render(w, http.StatusOK, "methods.html", map[string]any{
-		"Lang": langOf(r, tx), "Tx": tx.ID, "Client": client.c.Name, "Floor": tx.Floor, "Methods": ms,
-		"AnyUsable": anyUsable(ms),
-	})
+func (p *pages) methods(w http.ResponseWriter, r *http.Request, tx *transaction, client *opClient, ms []method, note adapters.Text) {
+	p.render(w, http.StatusOK, "methods.html", p.view(r, tx, titleMethods, map[string]any{
+		"Floor": tx.Floor, "Methods": ms, "AnyUsable": anyUsable(ms), "Note": note, "Levels": levelHelp,
+		"TTLMinutes": int(txTTL.Minutes()),
+	}), origin(tx.RedirectURI))
 }
 
 func (p *pages) unmet(w http.ResponseWriter, r *http.Request, tx *transaction, proved assurance.Level) {
-	p.render(w, http.StatusForbidden, "unmet.html", map[string]any{
-		"Lang": langOf(r, tx), "Tx": tx.ID, "Floor": tx.Floor, "Proved": proved,
-	}, origin(tx.RedirectURI))
+	p.render(w, http.StatusForbidden, "unmet.html", p.view(r, tx, titleUnmet, map[string]any{
+		"Floor": tx.Floor, "Proved": proved, "Levels": levelHelp,
+	}), origin(tx.RedirectURI))
+}
+
+// levelHelp explains the three levels in one plain sentence each.
+var levelHelp = []struct {
+	Level assurance.Level
+	Text  adapters.Text
+}{
+	{assurance.Low, adapters.Text{DE: "Niedrig: Ihre Angaben wurden nur einfach geprüft, etwa über ein Konto mit Passwort.", EN: "Low: your details were checked in a simple way, such as an account with a password."}},
+	{assurance.Substantial, adapters.Text{DE: "Substanziell: Sie haben sich mit einem geprüften Nachweis angemeldet, etwa einem ELSTER-Zertifikat.", EN: "Substantial: you logged in with a verified credential, such as an ELSTER certificate."}},
+	{assurance.High, adapters.Text{DE: "Hoch: Sie haben sich mit einem amtlichen Ausweis angemeldet, etwa der Online-Ausweisfunktion.", EN: "High: you logged in with an official identity document, such as the online ID card function."}},
 }
 
 type consentItem struct {
@@ -182,10 +286,9 @@ func (p *pages) consent(w http.ResponseWriter, r *http.Request, tx *transaction,
 		}
 		items = append(items, consentItem{Label: label, Value: displayValue(released[name])})
 	}
-	p.render(w, http.StatusOK, "consent.html", map[string]any{
-		"Lang": langOf(r, tx), "Tx": tx.ID, "Client": client.c.Name, "Services": services,
-		"Items": items, "Level": tx.Identity.Level,
-	}, origin(tx.RedirectURI))
+	p.render(w, http.StatusOK, "consent.html", p.view(r, tx, titleConsent, map[string]any{
+		"Services": services, "Items": items, "Level": tx.Identity.Level,
+	}), origin(tx.RedirectURI))
 }
 
 // displayValue renders a claim value for people.
@@ -231,9 +334,9 @@ func (p *pages) handoff(w http.ResponseWriter, r *http.Request, h adapters.Hando
 				fields = append(fields, field{k, v})
 			}
 		}
-		p.render(w, http.StatusOK, "post.html", map[string]any{
-			"Lang": langOf(r, nil), "URL": h.PostURL, "Fields": fields,
-		}, origin(h.PostURL))
+		p.render(w, http.StatusOK, "post.html", p.view(r, nil, titleRedirect, map[string]any{
+			"URL": h.PostURL, "Fields": fields,
+		}), origin(h.PostURL))
 	case h.Page != nil:
 		hd := w.Header()
 		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'")
@@ -248,9 +351,9 @@ func (p *pages) handoff(w http.ResponseWriter, r *http.Request, h adapters.Hando
 // wait tells the person the upstream is not done yet and offers to
 // continue (the same callback, which asks the upstream again).
 func (p *pages) wait(w http.ResponseWriter, r *http.Request, tx *transaction, continueURL string) {
-	p.render(w, http.StatusAccepted, "wait.html", map[string]any{"Lang": langOf(r, tx), "Continue": continueURL, "Tx": tx.ID})
+	p.render(w, http.StatusAccepted, "wait.html", p.view(r, tx, titleWait, map[string]any{"Continue": continueURL}))
 }
 
 func (p *pages) loggedOut(w http.ResponseWriter, r *http.Request) {
-	p.render(w, http.StatusOK, "loggedout.html", map[string]any{"Lang": langOf(r, nil)})
+	p.render(w, http.StatusOK, "loggedout.html", p.view(r, nil, titleLoggedIn, nil))
 }

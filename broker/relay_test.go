@@ -175,7 +175,8 @@ func TestBackToPortalAfterFailureIsNotACancel(t *testing.T) {
 				owner.post(handoff.formAction(), tc.answer)
 				p = owner.post("/login/"+txID+"/cancel", nil)
 			} else {
-				p = owner.post(handoff.formAction(), url.Values{"nonce": {handoff.field("nonce")}, "action": {"cancel"}})
+				owner.post(handoff.formAction(), url.Values{"nonce": {handoff.field("nonce")}, "action": {"cancel"}})
+				p = owner.post("/login/"+txID+"/cancel", nil)
 			}
 			if q := owner.callbackParams(p, f); q.Get("error") != tc.want {
 				t.Fatalf("error = %q (%s), want %s", q.Get("error"), q.Get("error_description"), tc.want)

@@ -49,6 +49,8 @@ type Config struct {
 	Routes func(chi.Router)
 	// Ready are extra readiness checks (adapter upstreams).
 	Ready []func(context.Context) error
+	// Branding is the operator's name, logo, colours and legal links.
+	Branding Branding
 }
 
 // AdapterEntry is one configured, opened adapter.
@@ -88,6 +90,7 @@ type Server struct {
 	provider  *op.Provider
 	handler   http.Handler
 	pages     *pages
+	branding  Branding
 	ready     []func(context.Context) error
 	tokenKey  [32]byte
 	metrics   *metrics
@@ -109,7 +112,7 @@ func New(cfg Config) (*Server, error) {
 		issuer: strings.TrimSuffix(cfg.Issuer, "/"), raw: cfg.Store, subSecret: cfg.SubjectSecret,
 		secure: !cfg.InsecureCookies, log: cfg.Logger, now: cfg.Now, clients: map[string]*opClient{},
 		byID: map[string]*AdapterEntry{}, adapters: cfg.Adapters, ready: cfg.Ready,
-		lifetimes: map[assurance.Level]time.Duration{}, metrics: newMetrics(),
+		lifetimes: map[assurance.Level]time.Duration{}, metrics: newMetrics(), branding: cfg.Branding,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -161,7 +164,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.byID[a.ID] = a
 	}
-	if s.pages, err = newPages(); err != nil {
+	if s.pages, err = newPages(s); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
 	if err := s.buildHandler(cfg.Routes); err != nil {
@@ -224,11 +227,15 @@ func (s *Server) buildHandler(extra func(chi.Router)) error {
 	}, op.WithFallbackLogger(s.log), op.WithServerCORSOptions(s.corsOptions()))
 
 	r := chi.NewRouter()
-	r.Use(securityHeaders)
+	r.Use(securityHeaders, rememberLang)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	r.Get("/readyz", s.readyz)
 	r.Get("/metrics", s.metrics.serve)
 	r.Get("/static/*", s.pages.static)
+	r.Handle("/branding/*", s.brandingRoutes())
+	r.Get("/favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/branding/favicon.svg", http.StatusMovedPermanently)
+	})
 	r.Route("/login", func(r chi.Router) {
 		r.HandleFunc("/cb/{ref}", s.callback)
 		r.Get("/{tx}", s.loginPage)

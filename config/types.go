@@ -33,6 +33,8 @@ type Config struct {
 	SecureCookies *bool `yaml:"secure_cookies"`
 	// Log sets the log level ("debug", "info", "warn", "error"; default info).
 	Log string `yaml:"log"`
+	// Branding is the operator's name, logo, colours and legal links.
+	Branding Branding `yaml:"branding"`
 }
 
 // Store selects a backend: "memory" (single node, tests, demo) or "redis".
@@ -105,6 +107,10 @@ type Client struct {
 	// Sector groups clients that share pairwise subjects; defaults to the
 	// host of the first redirect URI.
 	Sector string `yaml:"sector"`
+	// Logo is shown beside the display name (Name) on the login pages.
+	Logo     string `yaml:"logo"`
+	LogoData []byte `yaml:"-"`
+	LogoType string `yaml:"-"`
 	// AllowedClaims the client may receive (on top of sub, acr, auth_time).
 	AllowedClaims []string `yaml:"allowed_claims"`
 	// Consent is "required" (default: the person sees what is released) or

@@ -105,6 +105,12 @@ func (d *decoder) validate(c *Config) {
 	d.validateClients(c)
 	d.validateAdapters(c.Adapters)
 	d.validateEIDASService(c)
+	d.validateBranding(&c.Branding)
+	for i := range c.Clients {
+		if cl := &c.Clients[i]; cl.Logo != "" {
+			cl.LogoData, cl.LogoType = d.loadLogo(joinKey(joinIndex("clients", i), "logo"), cl.Logo)
+		}
+	}
 }
 
 func (d *decoder) validateStore(s *Store) {

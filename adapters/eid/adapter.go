@@ -352,6 +352,27 @@ func (a *Adapter) serveTCToken(w http.ResponseWriter, r *http.Request) {
 // URL is never trusted for success; it only explains a failure when the
 // eID-Server has no result.
 func (a *Adapter) Finish(ctx context.Context, req adapters.Request, stateBytes []byte, r *http.Request) (adapters.Identity, error) {
+	id, err := a.finish(ctx, stateBytes, r)
+	if err != nil {
+		return adapters.Identity{}, adapters.WithReason(reasonFor(err), err)
+	}
+	return id, nil
+}
+
+// reasonFor tells the broker which page explains a refusal to the person.
+func reasonFor(err error) adapters.Reason {
+	switch {
+	case errors.Is(err, ErrInvalidDocument), errors.Is(err, ErrCardOrClientError):
+		return adapters.ReasonCardBlocked
+	case errors.Is(err, ErrDeniedDocument):
+		return adapters.ReasonDocumentNotAccepted
+	case errors.Is(err, ErrUnavailable), errors.Is(err, ErrCertificate):
+		return adapters.ReasonUpstreamUnreachable
+	}
+	return ""
+}
+
+func (a *Adapter) finish(ctx context.Context, stateBytes []byte, r *http.Request) (adapters.Identity, error) {
 	var st state
 	if err := json.Unmarshal(stateBytes, &st); err != nil || st.V != stateVersion || !validSessionID(st.SessionID) || st.RefreshHash == "" {
 		return adapters.Identity{}, fmt.Errorf("finish eid login: %w", ErrState)

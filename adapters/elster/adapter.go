@@ -99,7 +99,7 @@ func (a *Adapter) Finish(ctx context.Context, req adapters.Request, st []byte, r
 		if !errors.Is(err, adapters.ErrCancelled) {
 			a.log.InfoContext(ctx, "elster login refused", "err", err)
 		}
-		return adapters.Identity{}, fmt.Errorf("finish elster login: %w", err)
+		return adapters.Identity{}, adapters.WithReason(reasonFor(err), fmt.Errorf("finish elster login: %w", err))
 	}
 	return id, nil
 }
@@ -184,4 +184,21 @@ func (a *Adapter) CheckHealth(ctx context.Context) error {
 		return fmt.Errorf("elster health: %w", err)
 	}
 	return nil
+}
+
+// reasonFor tells the broker which page explains a refusal to the person.
+func reasonFor(err error) adapters.Reason {
+	switch {
+	case errors.Is(err, ErrRevoked):
+		return adapters.ReasonCertificateRevoked
+	case errors.Is(err, ErrExpired):
+		return adapters.ReasonCertificateExpired
+	case errors.Is(err, ErrKeyUsage):
+		return adapters.ReasonCertificateUsage
+	case errors.Is(err, ErrUntrusted):
+		return adapters.ReasonCertificateUntrusted
+	case errors.Is(err, ErrRevocationUnavailable):
+		return adapters.ReasonUpstreamUnreachable
+	}
+	return ""
 }

@@ -221,11 +221,16 @@ func TestBrowserEIDThroughPortal(t *testing.T) {
 		}
 	})
 	t.Run("cancel", func(t *testing.T) {
+		// Cancelling in the eID-Client returns to the method page with a
+		// note; "cancel" there answers the portal with access_denied.
 		ctx := browsertest.New(t)
 		err := toClient(ctx)
 		if err == nil {
 			err = browsertest.Do(ctx,
 				chromedp.Click(`button[value="cancel"]`),
+				chromedp.WaitVisible("#note"),
+				chromedp.WaitVisible("#start-eid"),
+				chromedp.Click("#cancel"),
 				chromedp.WaitVisible("#portal-error"),
 			)
 		}

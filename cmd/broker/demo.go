@@ -164,6 +164,10 @@ func newDemo(issuer, testdata string, log *slog.Logger) (*demoSetup, error) {
 		Issuer: issuer, Store: st, Keys: keys,
 		SubjectSecret: randomBytes(32), DataKey: randomBytes(32),
 		InsecureCookies: true, Logger: log,
+		// The demo operator's legal links point at the demo portal's
+		// placeholder pages, so every page shows the footer a real
+		// operator configures under branding.links.
+		Branding: broker.Branding{OperatorName: "Demo-Anmeldedienst (kein echter Dienst)", Links: demoportal.LegalLinks(issuer)},
 		Clients: []broker.Client{{
 			ID: demoClientID, Name: "Demo-Portal", RedirectURIs: []string{issuer + "/demo/callback"},
 			PostLogoutRedirectURIs: []string{issuer + "/demo/"},

@@ -205,6 +205,7 @@ func runtimeConfig(cfg *config.Config, st store.Store) (broker.Config, error) {
 	} else {
 		out.DataKey = randomBytes(32)
 	}
+	out.Branding = brandingFrom(cfg.Branding)
 	out.SessionLifetimes = map[assurance.Level]time.Duration{}
 	for _, l := range assurance.NotifiedLevels() {
 		out.SessionLifetimes[l] = cfg.Sessions.Lifetime(l)
@@ -214,6 +215,7 @@ func runtimeConfig(cfg *config.Config, st store.Store) (broker.Config, error) {
 			ID: c.ID, Name: c.Name, RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
 			AuthMethod: oidc.AuthMethod(c.AuthMethod), Secret: c.Secret.Value(), IDTokenAlg: jose.SignatureAlgorithm(c.IDTokenAlg),
 			MinLevel: c.MinLevel, Sector: c.Sector, AllowedClaims: c.AllowedClaims, ImplicitConsent: c.Consent == "implicit",
+			Logo: c.LogoData, LogoType: c.LogoType,
 		}
 		for _, s := range c.Services {
 			bc.Services = append(bc.Services, broker.Service{ID: s.ID, Name: s.Name, MinLevel: s.MinLevel})
@@ -297,4 +299,18 @@ func openEIDASService(cfg *config.Config, ec *config.EIDASService, out broker.Co
 		}
 	}()
 	return svc, nil
+}
+
+// brandingFrom turns the validated branding section into the broker's.
+func brandingFrom(b config.Branding) broker.Branding {
+	out := broker.Branding{
+		OperatorName: b.OperatorName, Logo: b.LogoData, LogoType: b.LogoType,
+		Primary: b.Colors.Primary, OnPrimary: b.Colors.OnPrimary, Text: b.Colors.Text, Background: b.Colors.Background,
+	}
+	for _, kv := range b.Links.Kinds() {
+		if kv[1] != "" {
+			out.Links = append(out.Links, broker.BrandLink{Kind: kv[0], URL: kv[1]})
+		}
+	}
+	return out
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/go-chi/chi/v5"
 	"golang.org/x/oauth2"
+
+	"github.com/ozg-broker/eidas-broker/broker"
 )
 
 // Service is one demo service.
@@ -72,7 +74,43 @@ func (p *Portal) Routes(r chi.Router) {
 	r.Get("/demo/", p.index)
 	r.Get("/demo/login", p.login)
 	r.Get("/demo/callback", p.callback)
+	r.Get("/demo/legal/{kind}", legalPage)
 }
+
+// LegalLinks are the demo operator's footer links: placeholder pages that
+// say what a real operator links there (branding.links in broker.yaml).
+func LegalLinks(issuer string) []broker.BrandLink {
+	var out []broker.BrandLink
+	for _, kind := range broker.LinkKinds {
+		out = append(out, broker.BrandLink{Kind: kind, URL: issuer + "/demo/legal/" + kind})
+	}
+	return out
+}
+
+var legalTitles = map[string]string{
+	"imprint": "Impressum / Legal notice", "privacy": "Datenschutzerklärung / Privacy policy",
+	"accessibility": "Erklärung zur Barrierefreiheit / Accessibility statement", "easy_language": "Leichte Sprache / Easy-to-read German",
+	"sign_language": "Gebärdensprache / Sign language", "support": "Hilfe und Kontakt / Help and contact",
+}
+
+func legalPage(w http.ResponseWriter, r *http.Request) {
+	title, ok := legalTitles[chi.URLParam(r, "kind")]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'")
+	_ = legalTmpl.Execute(w, title)
+}
+
+var legalTmpl = template.Must(template.New("legal").Parse(`<!doctype html>
+<html lang="de"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.}} – Demo</title><link rel="stylesheet" href="/static/broker.css"></head>
+<body><main id="main"><h1>{{.}}</h1>
+<p>Demo: Hier steht beim echten Betreiber dessen Text; er wird in <code>broker.yaml</code> unter <code>branding.links</code> verlinkt.</p>
+<p lang="en">Demo: a real operator links their own page here, configured under <code>branding.links</code> in <code>broker.yaml</code>.</p>
+<p><a href="/demo/">Zurück zum Demo-Portal / Back to the demo portal</a></p></main></body></html>`))
 
 func (p *Portal) oauth(ctx context.Context) (*oauth2.Config, *oidc.Provider, error) {
 	p.once.Do(func() {
