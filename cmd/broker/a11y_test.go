@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/ozg-broker/eidas-broker/broker/browsertest"
+)
+
+// TestBrowserAccessibility walks the broker's pages in Chromium on a
+// desktop and a phone viewport, in German and English, and runs axe-core
+// (WCAG 2.1 A/AA) on each: any serious or critical violation fails. At
+// 320 CSS px no page may scroll horizontally (WCAG 1.4.10).
+func TestBrowserAccessibility(t *testing.T) {
+	base := startDemo(t)
+	viewports := []struct {
+		name          string
+		width, height int64
+	}{{"desktop", 1280, 800}, {"mobile", 390, 844}, {"reflow", 320, 640}}
+	for _, vp := range viewports {
+		for _, lang := range []string{"de", "en"} {
+			if vp.name == "reflow" && lang == "en" {
+				continue
+			}
+			name := vp.name + "-" + lang
+			ctx := browsertest.New(t) // one browser each: the session timeout bounds one walk
+			check := func(page string) {
+				t.Helper()
+				if vp.name == "reflow" {
+					browsertest.Reflow(t, ctx, name+"/"+page)
+					return
+				}
+				browsertest.Axe(t, ctx, name+"/"+page)
+			}
+			must := func(steps ...chromedp.Action[chromedp.Void]) {
+				t.Helper()
+				if err := browsertest.Do(ctx, steps...); err != nil {
+					t.Fatalf("%s: %v%s", name, err, browsertest.Screenshot(t, ctx, name))
+				}
+			}
+			must(chromedp.EmulateViewport(vp.width, vp.height),
+				chromedp.Navigate(base+"/demo/login?service=certificate"), chromedp.WaitVisible("#start-eid"))
+			tx := currentTx(t, ctx)
+			must(chromedp.Navigate(base+"/login/"+tx+"?lang="+lang), chromedp.WaitVisible("#start-eid"))
+			check("methods")
+
+			must(chromedp.Click("#start-eid"), chromedp.WaitVisible("#start-de"))
+			check("eid-start")
+
+			// ELSTER reaches substantial: a service of that level offers it.
+			must(chromedp.Navigate(base+"/demo/login?service=residence"), chromedp.WaitVisible("#start-elster"),
+				chromedp.Click("#start-elster"), chromedp.WaitVisible("#elster-file"))
+			check("elster")
+
+			// A demo identity below the level: the unmet page.
+			must(chromedp.Navigate(base+"/login/"+tx), chromedp.WaitVisible("#start-demo"), chromedp.Click("#start-demo"),
+				chromedp.WaitVisible("#level-substantial"))
+			check("demo-identities")
+			must(chromedp.Click("#level-substantial"), chromedp.Click("#demo-login"), chromedp.WaitVisible("#unmet-message"))
+			check("unmet")
+
+			// The same login at high: consent.
+			must(chromedp.Click("#stronger"), chromedp.WaitVisible("#start-demo"), chromedp.Click("#start-demo"),
+				chromedp.WaitVisible("#demo-login"), chromedp.Click("#level-high"), chromedp.Click("#demo-login"), chromedp.WaitVisible("#allow"))
+			check("consent")
+			must(chromedp.Click("#allow"), chromedp.WaitVisible("#acr"))
+
+			must(chromedp.Navigate(base+"/login/no-such-login"), chromedp.WaitVisible("#error-message"))
+			check("expired")
+			must(chromedp.Navigate(base+"/logout/confirm"), chromedp.WaitVisible("#confirm-logout"))
+			check("logout")
+			must(chromedp.Click("#confirm-logout"), chromedp.WaitVisible("#logged-out"))
+			check("logged-out")
+		}
+	}
+}
+
+// TestBrowserKeyboardOnly completes a login with the keyboard alone: Tab
+// to each control and Enter, never a click.
+func TestBrowserKeyboardOnly(t *testing.T) {
+	base := startDemo(t)
+	ctx := browsertest.New(t)
+	if err := browsertest.Do(ctx, chromedp.Navigate(base+"/demo/login?service=certificate"), chromedp.WaitVisible("#start-demo")); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct{ focus, next string }{
+		{"start-demo", "#demo-login"},
+		{"demo-login", "#allow"},
+		{"allow", "#acr"},
+	} {
+		tabTo(t, ctx, step.focus)
+		if err := browsertest.Do(ctx, chromedp.KeyEvent("\r"), chromedp.WaitVisible(step.next)); err != nil {
+			t.Fatalf("Enter on #%s: %v%s", step.focus, err, browsertest.Screenshot(t, ctx, step.focus))
+		}
+	}
+}
+
+// tabTo presses Tab until the element with id has the focus.
+func tabTo(t *testing.T, ctx context.Context, id string) {
+	t.Helper()
+	for range 60 {
+		got, err := browsertest.Run(ctx, chromedp.Evaluate[string](`document.activeElement ? document.activeElement.id : ""`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got == id {
+			visible, err := browsertest.Run(ctx, chromedp.Evaluate[bool](`getComputedStyle(document.activeElement).outlineStyle !== 'none'`))
+			if err != nil || !visible {
+				t.Errorf("#%s has the focus but no visible focus indicator", id)
+			}
+			return
+		}
+		if err := browsertest.Do(ctx, chromedp.KeyEvent("\t")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Fatalf("Tab never reached #%s%s", id, browsertest.Screenshot(t, ctx, "tab-"+id))
+}
+
+// currentTx reads the login's transaction ID off the method page's URL.
+func currentTx(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	u, err := browsertest.Run(ctx, chromedp.Evaluate[string](`location.pathname`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tx string
+	if _, err := fmt.Sscanf(u, "/login/%s", &tx); err != nil || tx == "" {
+		t.Fatalf("not on a login page: %s", u)
+	}
+	return tx
+}
+
+// TestReadmeScreenshots renders the README's screenshots of the method
+// and consent pages when BROKER_SCREENSHOTS names a folder (make
+// screenshots); otherwise it is skipped.
+func TestReadmeScreenshots(t *testing.T) {
+	dir := os.Getenv("BROKER_SCREENSHOTS")
+	if dir == "" {
+		t.Skip("set BROKER_SCREENSHOTS to a folder to render the README screenshots")
+	}
+	base := startDemo(t)
+	ctx := browsertest.New(t)
+	shot := func(name string) {
+		png, err := browsertest.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := browsertest.Do(ctx, chromedp.EmulateViewport(1000, 760),
+		chromedp.Navigate(base+"/demo/login?service=residence"), chromedp.WaitVisible("#start-demo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shot("method-page.png")
+	err = browsertest.Do(ctx, chromedp.Click("#start-demo"), chromedp.WaitVisible("#demo-login"),
+		chromedp.Click("#demo-login"), chromedp.WaitVisible("#allow"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shot("consent-page.png")
+}
