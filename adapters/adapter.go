@@ -117,15 +117,25 @@ type Request struct {
 }
 
 // Handoff says how the browser continues after Begin. Exactly one of
-// RedirectURL, PostURL or Page is set.
+// RedirectURL, PostURL, Content or Page is set.
 type Handoff struct {
 	// RedirectURL: answer with 303 to this URL.
 	RedirectURL string
 	// PostURL and PostForm: render an auto-submitting form (SAML HTTP-POST).
 	PostURL  string
 	PostForm url.Values
+	// Content is the main content of a page of the adapter's own (HTML
+	// that goes inside <main>, in req.Locale, with exactly one <h1>), which
+	// the broker shows in its own layout: the operator's branding, the
+	// portal and service the login is for, the language switch and the
+	// legal links. Title names the step for the page's <title>. Preferred
+	// over Page; it is served with the same strict CSP (no inline script
+	// or style).
+	Content []byte
+	Title   string
 	// Page is a complete HTML page of the adapter's own, rendered as is
-	// (e.g. the ELSTER certificate page). It is served with a strict CSP.
+	// (e.g. the ELSTER certificate page with its own script). It is served
+	// with a strict CSP.
 	Page []byte
 }
 

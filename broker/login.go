@@ -316,7 +316,7 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.InfoContext(r.Context(), "upstream login started", "tx", logID(tx.ID), "adapter", a.ID, "option", option)
-	s.pages.handoff(w, r, handoff)
+	s.pages.handoff(w, r, tx, handoff)
 }
 
 // maxCallbackFailures is how many refused upstream answers one attempt

@@ -322,8 +322,13 @@ func nonEmpty(parts ...string) []string {
 }
 
 // handoff sends the browser to the upstream as the adapter asked.
-func (p *pages) handoff(w http.ResponseWriter, r *http.Request, h adapters.Handoff) {
+func (p *pages) handoff(w http.ResponseWriter, r *http.Request, tx *transaction, h adapters.Handoff) {
 	switch {
+	case h.Content != nil:
+		// The adapter's content in the broker's layout; html/template
+		// does not escape it: it is the adapter's own rendered HTML.
+		title := adapters.Text{DE: h.Title, EN: h.Title}
+		p.render(w, http.StatusOK, "adapter.html", p.view(r, tx, title, map[string]any{"Content": template.HTML(h.Content)}))
 	case h.RedirectURL != "":
 		http.Redirect(w, r, h.RedirectURL, http.StatusSeeOther)
 	case h.PostURL != "":

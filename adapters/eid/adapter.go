@@ -253,11 +253,11 @@ func (a *Adapter) Begin(ctx context.Context, req adapters.Request) (adapters.Han
 		return adapters.Handoff{}, nil, fmt.Errorf("begin eid login: %w", err)
 	}
 	tcURL := base + "/eid/tctoken/" + url.PathEscape(req.Ref)
-	page, err := renderStartPage(req.Locale, clientLink(a.s.clientURL, tcURL), clientLink(a.s.mobileURL, tcURL), cancelLink(req.CallbackURL))
+	content, title, err := renderStartPage(req.Locale, clientLink(a.s.clientURL, tcURL), clientLink(a.s.mobileURL, tcURL), cancelLink(req.CallbackURL))
 	if err != nil {
 		return adapters.Handoff{}, nil, fmt.Errorf("begin eid login: %w", err)
 	}
-	return adapters.Handoff{Page: page}, stateBytes, nil
+	return adapters.Handoff{Content: content, Title: title}, stateBytes, nil
 }
 
 // secretHash is how the refresh secret is kept in the state.

@@ -281,7 +281,7 @@ func TestTCTokenEndpoint(t *testing.T) {
 	if contains(page, "<script") || contains(page, "style=") {
 		t.Error("start page carries script or inline style")
 	}
-	for _, s := range []string{`lang="de"`, `lang="en"`, "AusweisApp", "Es passiert nichts?", "Nothing happens?", "cancellationByUser"} {
+	for _, s := range []string{"<h1>Mit dem Online-Ausweis anmelden</h1>", "AusweisApp", "Es passiert nichts?", "cancellationByUser", `class="button"`} {
 		if !contains(page, s) {
 			t.Errorf("start page lacks %q", s)
 		}
@@ -545,9 +545,12 @@ func TestStartPageEnglish(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	page := string(ho.Page)
-	if !strings.HasPrefix(page, "<!doctype html>\n<html lang=\"en\">") || strings.Index(page, `<section lang="en">`) > strings.Index(page, `<section lang="de">`) {
-		t.Errorf("English page does not lead with English:\n%s", page)
+	page := string(ho.Content)
+	// Content for the broker's layout in the person's language only: one
+	// h1, no page frame, no German beside it.
+	if !strings.HasPrefix(page, "<h1>Log in with your German eID card</h1>") || strings.Count(page, "<h1") != 1 ||
+		strings.Contains(page, "<html") || strings.Contains(page, "Es passiert nichts?") || ho.Title != "Log in with your German eID card" {
+		t.Errorf("English start page content:\n%s", page)
 	}
 }
 
@@ -560,7 +563,7 @@ func BenchmarkLogin(b *testing.B) {
 	for b.Loop() {
 		req := h.request(nil)
 		ho, state, err := h.adapter.Begin(ctx, req)
-		if err != nil || len(ho.Page) == 0 {
+		if err != nil || len(ho.Content) == 0 {
 			b.Fatal(err)
 		}
 		refresh, err := h.demo.Client.Authenticate(ctx, h.tcTokenURL(req), "erika")

@@ -113,17 +113,17 @@ func (h *harness) begin(claims []string) (adapters.Request, []byte, []byte) {
 	if err != nil {
 		h.t.Fatalf("begin: %v", err)
 	}
-	if len(ho.Page) == 0 || ho.RedirectURL != "" || ho.PostURL != "" {
+	if len(ho.Content) == 0 || ho.RedirectURL != "" || ho.PostURL != "" {
 		h.t.Fatalf("handoff %+v", ho)
 	}
-	return req, ho.Page, state
+	return req, ho.Content, state
 }
 
 func (h *harness) tcTokenURL(req adapters.Request) string {
 	return h.broker.URL + "/eid/tctoken/" + req.Ref
 }
 
-var startLink = regexp.MustCompile(`id="start-de" href="([^"]+)"`)
+var startLink = regexp.MustCompile(`id="start-client" href="([^"]+)"`)
 
 // startURL extracts the eID-Client link from the start page.
 func (h *harness) startURL(page []byte) string {

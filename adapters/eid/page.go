@@ -8,35 +8,18 @@ import (
 
 // The start page needs no script and no style: a link starts the
 // eID-Client (TR-03124-1 §2.2), which fetches the TC Token itself and, when
-// done, sends the browser to the refresh address. It must work under the
-// broker's strict CSP, so everything is plain HTML.
-var startPage = template.Must(template.New("start").Parse(`<!doctype html>
-<html lang="{{.Lang}}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>{{if eq .Lang "en"}}Log in with your German eID card{{else}}Mit dem Online-Ausweis anmelden{{end}}</title>
-</head>
-<body>
-<main>
-{{range .Sections}}
-<section lang="{{.Lang}}">
-<h1>{{.Title}}</h1>
-<p>{{.Intro}}</p>
-<p><a id="start-{{.Lang}}" href="{{$.ClientLink}}"><strong>{{.Start}}</strong></a></p>
-<p>{{.Mobile}} <a href="{{$.MobileLink}}">{{.MobileLinkText}}</a></p>
-<h2>{{.HelpTitle}}</h2>
+// done, sends the browser to the refresh address. It is content for the
+// broker's layout (adapters.Handoff.Content), in the person's language,
+// so it works under the broker's strict CSP and looks like every other step.
+var startPage = template.Must(template.New("start").Parse(`<h1>{{.S.Title}}</h1>
+<p>{{.S.Intro}}</p>
+<p><a class="button" id="start-client" href="{{.ClientLink}}">{{.S.Start}}</a></p>
+<p>{{.S.Mobile}} <a id="start-mobile" href="{{.MobileLink}}">{{.S.MobileLinkText}}</a></p>
+<h2>{{.S.HelpTitle}}</h2>
 <ul>
-{{range .Help}}<li>{{.}}</li>
+{{range .S.Help}}<li>{{.}}</li>
 {{end}}</ul>
-<p><a href="{{$.CancelLink}}">{{.Cancel}}</a></p>
-</section>
-<hr>
-{{end}}
-</main>
-</body>
-</html>
+<p><a class="button secondary" id="eid-cancel" href="{{.CancelLink}}">{{.S.Cancel}}</a></p>
 `))
 
 type startSection struct {
@@ -76,14 +59,12 @@ var sectionEN = startSection{
 	Cancel: "Cancel and go back",
 }
 
-func renderStartPage(locale, clientLink, mobileLink, cancel string) ([]byte, error) {
+func renderStartPage(locale, clientLink, mobileLink, cancel string) ([]byte, string, error) {
 	data := struct {
-		Lang                               string
+		S                                  startSection
 		ClientLink, MobileLink, CancelLink template.URL
-		Sections                           []startSection
 	}{
-		Lang:     "de",
-		Sections: []startSection{sectionDE, sectionEN},
+		S: sectionDE,
 		// The links are built from configuration and the broker's own URLs;
 		// template.URL keeps html/template from rejecting the eid: scheme,
 		// attribute escaping still applies.
@@ -92,12 +73,11 @@ func renderStartPage(locale, clientLink, mobileLink, cancel string) ([]byte, err
 		CancelLink: template.URL(cancel),
 	}
 	if locale == "en" {
-		data.Lang = "en"
-		data.Sections = []startSection{sectionEN, sectionDE}
+		data.S = sectionEN
 	}
 	var b bytes.Buffer
 	if err := startPage.Execute(&b, data); err != nil {
-		return nil, fmt.Errorf("render eid start page: %w", err)
+		return nil, "", fmt.Errorf("render eid start page: %w", err)
 	}
-	return b.Bytes(), nil
+	return b.Bytes(), data.S.Title, nil
 }

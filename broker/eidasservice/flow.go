@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strings"
@@ -164,6 +165,9 @@ func (s *Service) adapterRequest(ref string, rec *txRecord) adapters.Request {
 // handoff sends the browser to the eID flow as the adapter asked.
 func (s *Service) handoff(w http.ResponseWriter, lang string, h adapters.Handoff) {
 	switch {
+	case h.Content != nil:
+		// The eID adapter's start page content, in this service's layout.
+		s.pages.render(w, http.StatusOK, "adapter.html", map[string]any{"Lang": lang, "Content": template.HTML(h.Content)})
 	case h.Page != nil:
 		hd := w.Header()
 		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'")

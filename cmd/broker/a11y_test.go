@@ -49,7 +49,7 @@ func TestBrowserAccessibility(t *testing.T) {
 			must(chromedp.Navigate(base+"/login/"+tx+"?lang="+lang), chromedp.WaitVisible("#start-eid"))
 			check("methods")
 
-			must(chromedp.Click("#start-eid"), chromedp.WaitVisible("#start-de"))
+			must(chromedp.Click("#start-eid"), chromedp.WaitVisible("#start-client"))
 			check("eid-start")
 
 			// ELSTER reaches substantial: a service of that level offers it.

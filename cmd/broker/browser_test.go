@@ -193,8 +193,8 @@ func TestBrowserEIDThroughPortal(t *testing.T) {
 			chromedp.Click("#service-certificate"),
 			chromedp.WaitVisible("#start-eid"),
 			chromedp.Click("#start-eid"),
-			chromedp.WaitVisible("#start-de"),
-			chromedp.Click("#start-de"),
+			chromedp.WaitVisible("#start-client"),
+			chromedp.Click("#start-client"),
 			chromedp.WaitVisible(`button[value="ok"]`),
 		)
 	}
@@ -318,8 +318,8 @@ func TestBrowserForeignConnectorThroughDemo(t *testing.T) {
 		chromedp.Navigate(base+"/demo/connector/"),
 		chromedp.WaitVisible("#start"),
 		chromedp.Click("#start"),
-		chromedp.WaitVisible("#start-de"),
-		chromedp.Click("#start-de"),
+		chromedp.WaitVisible("#start-client"),
+		chromedp.Click("#start-client"),
 		chromedp.WaitVisible(`button[value="ok"]`),
 		chromedp.Click(`button[value="ok"]`),
 		chromedp.WaitVisible("#approve"),
@@ -349,12 +349,12 @@ func TestBrowserRelayRefused(t *testing.T) {
 		chromedp.Click("#service-certificate"),
 		chromedp.WaitVisible("#start-eid"),
 		chromedp.Click("#start-eid"),
-		chromedp.WaitVisible("#start-de"),
+		chromedp.WaitVisible("#start-client"),
 	)
 	if err != nil {
 		t.Fatalf("browser A: %v", err)
 	}
-	link, err := browsertest.Run(a, chromedp.Evaluate[string](`document.getElementById('start-de').href`))
+	link, err := browsertest.Run(a, chromedp.Evaluate[string](`document.getElementById('start-client').href`))
 	if err != nil || !strings.Contains(link, "tcTokenURL=") {
 		t.Fatalf("eID-Client link: %q %v", link, err)
 	}

@@ -130,7 +130,7 @@ func assertRelayRefused(t *testing.T, base string, attacker *httpBrowser, tx str
 func TestRelayEID(t *testing.T) {
 	base := startDemo(t)
 	attacker, tx, handoff := startAttack(t, base, "certificate", url.Values{"method": {"eid"}})
-	link := regexp.MustCompile(`id="start-de" href="([^"]+)"`).FindStringSubmatch(handoff.body)
+	link := regexp.MustCompile(`id="start-client" href="([^"]+)"`).FindStringSubmatch(handoff.body)
 	if link == nil {
 		t.Fatalf("no eID-Client link:\n%.800s", handoff.body)
 	}

@@ -71,8 +71,8 @@ func TestBrowserForeignLogin(t *testing.T) {
 		chromedp.Click("#start"),
 		// The AuthnRequest form submits itself (served script), the
 		// service answers with the eID start page.
-		chromedp.WaitVisible("#start-de"),
-		chromedp.Click("#start-de"),
+		chromedp.WaitVisible("#start-client"),
+		chromedp.Click("#start-client"),
 		// The eID-Client simulator: first card (Erika Mustermann), PIN.
 		chromedp.WaitVisible(`button[value="ok"]`),
 		chromedp.Click(`button[value="ok"]`),
