@@ -181,7 +181,7 @@ func (a *Adapter) processResponse(ctx context.Context, st *loginState, raw []byt
 	if err := a.consume(ctx, "assertion", md.EntityID, ai.id, ttl); err != nil {
 		return adapters.Identity{}, err
 	}
-	a.log.Info("eidas response accepted", "country", c.code, "level", ai.level.String())
+	a.log.Info("eidas response accepted", "country", c.code, "loa", ai.level.String())
 	return ident, nil
 }
 

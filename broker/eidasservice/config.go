@@ -99,7 +99,9 @@ type Config struct {
 	HTTPClient *http.Client
 	// Now is the clock (default time.Now).
 	Now func() time.Time
-	// Logger defaults to discarding.
+	// Logger defaults to discarding. The service adds component=eidas-service
+	// and adapter=<AdapterID> to every line itself: hand in a logger that
+	// does not carry them already, or they appear twice.
 	Logger *slog.Logger
 }
 

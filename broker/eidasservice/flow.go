@@ -245,7 +245,7 @@ func (s *Service) handleCallback(w http.ResponseWriter, r *http.Request) {
 	var a *answer
 	if fail == nil {
 		if a, fail = s.release(rec, ident); fail != nil {
-			log.InfoContext(ctx, "eidas service: identity cannot answer the request", "reason", fail.Message, "level", ident.Level.String())
+			log.InfoContext(ctx, "eidas service: identity cannot answer the request", "reason", fail.Message, "loa", ident.Level.String())
 		}
 	}
 	if fail != nil {
@@ -268,7 +268,7 @@ func (s *Service) handleCallback(w http.ResponseWriter, r *http.Request) {
 		s.txFailure(w, r, lang, err)
 		return
 	}
-	log.InfoContext(ctx, "eidas service: eID login verified", "level", ident.Level.String())
+	log.InfoContext(ctx, "eidas service: eID login verified", "loa", ident.Level.String())
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, s.consentURL(ref)+"?"+url.Values{"h": {handle}}.Encode(), http.StatusSeeOther)
 }
@@ -492,7 +492,7 @@ func (s *Service) handleConsent(w http.ResponseWriter, r *http.Request) {
 		s.respondError(w, lang, &rec.Answer, status{Top: samlxml.StatusResponder, Message: "internal error"})
 		return
 	}
-	log.InfoContext(ctx, "eidas service: response sent", "attributes", len(rec.Answer.Attrs), "level", rec.Answer.Proved)
+	log.InfoContext(ctx, "eidas service: response sent", "attributes", len(rec.Answer.Attrs), "loa", rec.Answer.Proved)
 	s.pages.post(w, lang, rec.Answer.ACS, encodeResponse(xml), rec.Answer.RelayState)
 }
 
