@@ -168,7 +168,7 @@ func (a *Adapter) mapAttributes(stmt *etree.Element, c *country, st *loginState)
 	if err := a.checkIdentifier(pid, c.code); err != nil {
 		return adapters.Identity{}, err
 	}
-	id.Subject = pid
+	id.Subject = canonicalIdentifier(pid)
 
 	cl := &id.Claims
 	extra := map[string]string{}
@@ -290,17 +290,17 @@ func mapOptionalNatural(got map[string]*values, cl *adapters.Claims, extra map[s
 }
 
 // mapLegal maps the legal-person attributes to the legal entity claim.
-func (a *Adapter) mapLegal(got map[string]*values, isoCountry string, extra map[string]string) (*adapters.LegalEntity, error) {
+func (a *Adapter) mapLegal(got map[string]*values, country string, extra map[string]string) (*adapters.LegalEntity, error) {
 	lpi, _, err := got[AttrLegalPersonIdentifier].one("LegalPersonIdentifier")
 	if err != nil {
 		return nil, err
 	}
 	le := &adapters.LegalEntity{}
 	if lpi != "" {
-		if err := a.checkIdentifier(lpi, isoCountry); err != nil {
+		if err := a.checkIdentifier(lpi, country); err != nil {
 			return nil, fmt.Errorf("LegalPersonIdentifier: %w", err)
 		}
-		le.Identifier = lpi
+		le.Identifier = canonicalIdentifier(lpi)
 		le.Country = isoCountryCode(lpi[:2])
 	}
 	name, native, err := got[AttrLegalName].one("LegalName")
@@ -337,19 +337,28 @@ func (a *Adapter) mapLegal(got map[string]*values, isoCountry string, extra map[
 }
 
 // checkIdentifier checks an eIDAS unique identifier XX/YY/…: XX must be
-// the country that was asked, YY our node country.
-func (a *Adapter) checkIdentifier(pid, isoCountry string) error {
+// the country that was asked, YY our node country; for Greece "EL" and
+// "GR" both match.
+func (a *Adapter) checkIdentifier(pid, country string) error {
 	m := personIDRE.FindStringSubmatch(pid)
 	if m == nil || len(pid) > 256 {
 		return fmt.Errorf("%w: not of the form XX/YY/identifier", ErrPersonIdentifier)
 	}
-	if !sameCountry(m[1], isoCountry) {
-		return fmt.Errorf("%w: issued for country %s, but %s was asked", ErrPersonIdentifier, m[1], isoCountry)
+	if !sameCountry(m[1], country) {
+		return fmt.Errorf("%w: issued for country %s, but %s was asked", ErrPersonIdentifier, m[1], country)
 	}
-	if m[2] != a.cfg.NodeCountry {
+	if !sameCountry(m[2], a.cfg.NodeCountry) {
 		return fmt.Errorf("%w: destination country %s, we are %s", ErrPersonIdentifier, m[2], a.cfg.NodeCountry)
 	}
 	return nil
+}
+
+// canonicalIdentifier writes the two country parts of a checked XX/YY/…
+// identifier in their eIDAS form, so a node that writes "GR/DE/…" one day
+// and "EL/DE/…" the next still yields one subject (and one pairwise sub
+// for the portal).
+func canonicalIdentifier(pid string) string {
+	return samlxml.CountryCode(pid[:2]) + "/" + samlxml.CountryCode(pid[3:5]) + pid[5:]
 }
 
 // normalizeDate accepts an xs:date (YYYY-MM-DD) and the partial forms some

@@ -50,7 +50,7 @@ type loginState struct {
 // for the chosen country and hands the browser to the proxy-service with
 // HTTP-POST (preferred) or HTTP-Redirect, whichever its metadata offers.
 func (a *Adapter) Begin(_ context.Context, req adapters.Request) (adapters.Handoff, []byte, error) {
-	c := a.byCode[req.Option]
+	c := a.byCode[samlxml.CountryCode(req.Option)]
 	if c == nil {
 		return adapters.Handoff{}, nil, fmt.Errorf("eidas: begin: %w: %q", ErrUnknownCountry, samlxml.Truncate(req.Option, 8))
 	}

@@ -323,7 +323,7 @@ func TestRoundTripOutcomes(t *testing.T) {
 	})
 	t.Run("options", func(t *testing.T) {
 		info := h.ad.Info()
-		want := map[string]assurance.Level{"AT": assurance.High, "SE": assurance.Substantial, "GR": assurance.Substantial, "IT": assurance.Low}
+		want := map[string]assurance.Level{"AT": assurance.High, "SE": assurance.Substantial, "EL": assurance.Substantial, "IT": assurance.Low}
 		if len(info.Options) != len(want) || info.MaxLevel != assurance.High {
 			t.Fatalf("info %+v", info)
 		}
