@@ -117,9 +117,15 @@ func (a *Adapter) Begin(_ context.Context, req adapters.Request) (adapters.Hando
 // selectAttributes applies data minimisation: required attributes always,
 // optional ones only when the portal may receive and asked for their claim.
 func (a *Adapter) selectAttributes(claims []string) []requested {
+	// A language-tagged claim ("birth_name#el", OIDC Core §5.2) asks for
+	// the same attribute as its claim.
+	base := make([]string, len(claims))
+	for i, c := range claims {
+		base[i], _, _ = strings.Cut(c, "#")
+	}
 	var out []requested
 	for _, r := range a.requested {
-		if r.required || slices.Contains(claims, r.def.Claim) {
+		if r.required || slices.Contains(base, r.def.Claim) {
 			out = append(out, r)
 		}
 	}
