@@ -167,9 +167,17 @@ type Claims struct {
 	Gender        string        `json:"gender,omitempty"`
 	Title         string        `json:"title,omitempty"`
 	// Extra carries values with no standard claim (document type, issuing
-	// state); keys are snake_case claim names.
+	// state, eIDAS birth_name); keys are snake_case claim names.
 	Extra       map[string]string `json:"extra,omitempty"`
 	LegalEntity *LegalEntity      `json:"legal_entity,omitempty"`
+	// Scripts holds the values an upstream also wrote in a non-Latin script
+	// (eIDAS LatinScript="false": Greek, Cyrillic), keyed by BCP 47 language
+	// tag ("el", "bg", "und-Cyrl"). An entry sets only the fields that have
+	// such a form, while the fields above keep the Latin transliteration;
+	// entries have no Scripts of their own. The broker releases them as
+	// OIDC Core §5.2 language-tagged claims ("family_name#el") together
+	// with the claim they belong to.
+	Scripts map[string]Claims `json:"scripts,omitempty"`
 }
 
 // PlaceOfBirth follows OpenID Identity Assurance (country, region, locality).

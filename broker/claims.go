@@ -2,8 +2,10 @@ package broker
 
 import (
 	"maps"
+	"regexp"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/ozg-broker/eidas-broker/adapters"
 )
@@ -12,13 +14,14 @@ import (
 // assurance claims ride on "profile" because portals ask for a person's
 // identity as a whole; the client's allowed_claims still limit what is sent.
 var scopeClaims = map[string][]string{
-	"profile": {"given_name", "family_name", "birth_family_name", "birthdate",
+	"profile": {"given_name", "family_name", "birth_family_name", "birth_name", "birthdate",
 		"place_of_birth", "nationalities", "gender", "title"},
 	"address":      {"address"},
 	"legal_entity": {"legal_entity"},
 }
 
 // SupportedClaims lists every claim the broker can release (discovery).
+// Language-tagged forms of these ("family_name#el") are not listed.
 func SupportedClaims() []string {
 	set := map[string]bool{"sub": true, "acr": true, "amr": true, "auth_time": true,
 		"document_type": true, "issuing_state": true}
@@ -60,7 +63,40 @@ func identityClaims(c adapters.Claims) map[string]any {
 	for k, v := range c.Extra {
 		put(k, v)
 	}
+	// Values also written in a non-Latin script become language-tagged
+	// claims (OIDC Core §5.2): "family_name#el" beside "family_name".
+	for tag, sc := range c.Scripts {
+		if !languageTag.MatchString(tag) {
+			continue // an adapter bug; never let it shape claim names
+		}
+		sc.Scripts = nil
+		for k, v := range identityClaims(sc) {
+			out[k+"#"+tag] = v
+		}
+	}
 	return out
+}
+
+// languageTag is the shape of a BCP 47 tag as it may follow "#" in a
+// claim name: alphanumeric subtags of up to 8 characters joined by "-".
+var languageTag = regexp.MustCompile(`^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$`)
+
+// baseClaim is the claim a language-tagged claim belongs to
+// ("family_name#el" → "family_name"); other names are returned as they are.
+func baseClaim(name string) string {
+	base, _, _ := strings.Cut(name, "#")
+	return base
+}
+
+// askedFor reports whether a claims-parameter target (id_token or
+// userinfo) asks for name: by its own name or, for a language-tagged
+// claim, by the claim it belongs to.
+func askedFor(target map[string]*claimRequest, name string) bool {
+	if _, ok := target[name]; ok {
+		return true
+	}
+	_, ok := target[baseClaim(name)]
+	return ok
 }
 
 // requestedClaimNames is everything the portal asked for: scope claims and
@@ -82,12 +118,16 @@ func requestedClaimNames(scopes []string, rc requestedClaims) map[string]bool {
 }
 
 // releasedClaims applies data minimisation: a claim is released only if the
-// portal asked for it, the client is allowed it, and the person has it.
+// portal asked for it, the client is allowed it, and the person has it. A
+// language-tagged claim ("family_name#el") is the same datum in another
+// script: it goes with its claim (asked for and allowed by the claim's
+// name), or alone when the portal asked for exactly it.
 func releasedClaims(id adapters.Claims, scopes []string, rc requestedClaims, allowed map[string]bool) map[string]any {
 	want := requestedClaimNames(scopes, rc)
 	out := map[string]any{}
 	for name, v := range identityClaims(id) {
-		if want[name] && allowed[name] {
+		base := baseClaim(name)
+		if (want[name] || want[base]) && allowed[base] {
 			out[name] = v
 		}
 	}

@@ -284,7 +284,7 @@ func (o *opStorage) SetUserinfoFromRequest(_ context.Context, ui *oidc.UserInfo,
 	// subject included: it must be set here or the token has no sub.
 	ui.Subject = g.Subject
 	for name, v := range g.Released {
-		if _, asked := g.Claims.IDToken[name]; asked {
+		if askedFor(g.Claims.IDToken, name) {
 			ui.AppendClaims(name, v)
 		}
 	}

@@ -153,7 +153,7 @@ func (d *decoder) validateEIDASConnector(p string, c *EIDASConnector, seen map[s
 	case c.Country == "":
 		d.invalid(p+".country", "required")
 	case !countryCode.MatchString(c.Country):
-		d.invalid(p+".country", "want two upper-case letters (ISO 3166-1 alpha-2, EL for Greece)")
+		d.invalid(p+".country", "want two upper-case letters (ISO 3166-1 alpha-2; EL or GR for Greece)")
 	}
 	switch c.SPType {
 	case "", "public", "private":

@@ -166,7 +166,8 @@ type EIDASService struct {
 	// PseudonymSecret (at least 32 bytes) keys the per-connector
 	// PersonIdentifier. Never change it: every identifier depends on it.
 	PseudonymSecret Secret `yaml:"pseudonym_secret"`
-	// NodeCountry is published and prefixes every PersonIdentifier (DE).
+	// NodeCountry is published and prefixes every PersonIdentifier (DE;
+	// GR is read as EL).
 	NodeCountry string `yaml:"node_country"`
 	// RequesterIDOptional lets private-sector connectors omit RequesterID.
 	RequesterIDOptional bool `yaml:"requester_id_optional"`
@@ -203,8 +204,8 @@ type EIDASConnector struct {
 	// TrustAnchor (PEM, one or more certificates) verifies the metadata
 	// signature: the connector's signing certificate or its issuing CA.
 	TrustAnchor Path `yaml:"trust_anchor"`
-	// Country is the connector's member state (ISO 3166-1 alpha-2, EL for
-	// Greece).
+	// Country is the connector's member state (ISO 3166-1 alpha-2; for
+	// Greece EL, the eIDAS code, or GR, which is read as EL).
 	Country string `yaml:"country"`
 	// SPType is public or private as agreed; empty: taken from the
 	// connector's metadata or requests.

@@ -78,7 +78,7 @@ func Attributes() []AttributeDef {
 		{"FamilyName", AttrFamilyName, Natural, true, "family_name"},
 		{"FirstName", AttrFirstName, Natural, true, "given_name"},
 		{"DateOfBirth", AttrDateOfBirth, Natural, true, "birthdate"},
-		{"BirthName", AttrBirthName, Natural, false, "birth_family_name"},
+		{"BirthName", AttrBirthName, Natural, false, ClaimBirthName},
 		{"PlaceOfBirth", AttrPlaceOfBirth, Natural, false, "place_of_birth"},
 		{"TownOfBirth", AttrTownOfBirth, Natural, false, "place_of_birth"},
 		{"CountryOfBirth", AttrCountryOfBirth, Natural, false, "place_of_birth"},

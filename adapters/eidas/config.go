@@ -86,7 +86,8 @@ type Config struct {
 	ProviderName string `yaml:"provider_name"`
 	RequesterID  string `yaml:"requester_id"`
 	// NodeCountry is our country (default DE); PersonIdentifiers we receive
-	// must name it as their destination ("XX/DE/…").
+	// must name it as their destination ("XX/DE/…"). Like countries[].code,
+	// "GR" is read as "EL".
 	NodeCountry string `yaml:"node_country"`
 	// ClockSkew is the tolerance for the validity times of responses
 	// (default 60s, at most 5m).
@@ -123,8 +124,10 @@ type Material struct {
 
 // Country is one member state's proxy-service.
 type Country struct {
-	// Code is the ISO 3166-1 alpha-2 code ("AT"; "GR" for Greece, whose
-	// messages use the eIDAS code "EL"). It is the option ID on the login
+	// Code is the member state's code as eIDAS writes it: ISO 3166-1
+	// alpha-2 ("AT"), except "EL" for Greece. "GR" is accepted and read as
+	// "EL" (NewAdapter and Validate normalise it), so both spellings mean
+	// the same country everywhere. It is the option ID on the login
 	// page.
 	Code string `yaml:"code"`
 	// Name in German and English; defaults for EU and EEA states.
@@ -214,6 +217,7 @@ func (c *Config) effective() Config {
 	if e.NodeCountry == "" {
 		e.NodeCountry = d.NodeCountry
 	}
+	e.NodeCountry = samlxml.CountryCode(e.NodeCountry)
 	if e.ClockSkew == 0 {
 		e.ClockSkew = d.ClockSkew
 	}
@@ -225,6 +229,9 @@ func (c *Config) effective() Config {
 	}
 	e.Countries = make([]Country, len(c.Countries))
 	for i, cc := range c.Countries {
+		// One spelling per country from here on: "GR" and "EL" are the
+		// same member state, and eIDAS messages say "EL".
+		cc.Code = samlxml.CountryCode(cc.Code)
 		if cc.Name.DE == "" || cc.Name.EN == "" {
 			if t, ok := CountryName(cc.Code); ok {
 				if cc.Name.DE == "" {
@@ -334,7 +341,9 @@ func (c *Config) Validate() []config.Problem {
 		case cc.Code == "":
 			add(p+".code", "required")
 		case !countryCodeRE.MatchString(cc.Code):
-			add(p+".code", "must be two capital letters (ISO 3166-1 alpha-2)")
+			add(p+".code", "must be two capital letters (ISO 3166-1 alpha-2, EL or GR for Greece)")
+		case seen[cc.Code] && cc.Code == "EL":
+			add(p+".code", "country EL is listed twice (GR and EL both name Greece)")
 		case seen[cc.Code]:
 			add(p+".code", "country %s is listed twice", cc.Code)
 		}

@@ -75,9 +75,14 @@
 //  8. Attributes are keyed on their Name URI, never FriendlyName. Required
 //     attributes must be present; PersonIdentifier (and
 //     LegalPersonIdentifier) must be XX/YY/… with XX the country that was
-//     asked (EL for Greece) and YY our node country. Values marked
-//     LatinScript="false" are kept beside the Latin ones (Claims.Extra
-//     "<claim>_native"); CurrentAddress is decoded from base64 XML. A
+//     asked (EL or GR for Greece, kept as EL) and YY our node country.
+//     Values marked LatinScript="false" go into Claims.Scripts under a
+//     BCP 47 tag derived from their script (Greek "el", Bulgarian
+//     Cyrillic "bg", else "und-<script>"), which the broker releases as
+//     language-tagged claims ("family_name#el"); the Latin transliteration
+//     stays in the plain fields. BirthName (first names and family name at
+//     birth) becomes the birth_name claim, never birth_family_name.
+//     CurrentAddress is decoded from base64 XML. A
 //     natural person acting for a legal person (legal-person attributes
 //     plus representative attributes) becomes the representative's
 //     identity with Claims.LegalEntity; any other representation is

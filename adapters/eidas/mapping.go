@@ -168,29 +168,40 @@ func (a *Adapter) mapAttributes(stmt *etree.Element, c *country, st *loginState)
 	if err := a.checkIdentifier(pid, c.code); err != nil {
 		return adapters.Identity{}, err
 	}
-	id.Subject = pid
+	id.Subject = canonicalIdentifier(pid)
 
 	cl := &id.Claims
 	extra := map[string]string{}
-	setName := func(suffix, claimKey string, dst *string) error {
+	sc := newScripts(c.code)
+	setName := func(suffix string, dst func(*adapters.Claims) *string) error {
 		main, native, err := get(suffix).one(shortAttr(suffix))
 		if err != nil {
 			return err
 		}
-		*dst = main
+		*dst(cl) = main
 		if native != "" {
-			extra[claimKey+"_native"] = native
+			*dst(sc.of(native)) = native
 		}
 		return nil
 	}
-	if err := setName("CurrentFamilyName", "family_name", &cl.FamilyName); err != nil {
+	if err := setName("CurrentFamilyName", func(c *adapters.Claims) *string { return &c.FamilyName }); err != nil {
 		return adapters.Identity{}, err
 	}
-	if err := setName("CurrentGivenName", "given_name", &cl.GivenName); err != nil {
+	if err := setName("CurrentGivenName", func(c *adapters.Claims) *string { return &c.GivenName }); err != nil {
 		return adapters.Identity{}, err
 	}
-	if err := setName("BirthName", "birth_family_name", &cl.BirthFamilyName); err != nil {
+	// BirthName is the first names and family name at birth in one value
+	// (Attribute Profile §2.2), not a family name: it becomes birth_name and
+	// never birth_family_name, which must not hold given names.
+	birth, birthNative, err := get("BirthName").one("BirthName")
+	if err != nil {
 		return adapters.Identity{}, err
+	}
+	if birth != "" {
+		extra[ClaimBirthName] = birth
+	}
+	if birthNative != "" {
+		sc.setExtra(ClaimBirthName, birthNative)
 	}
 	if dob, _, err := get("DateOfBirth").one("DateOfBirth"); err != nil {
 		return adapters.Identity{}, err
@@ -200,12 +211,12 @@ func (a *Adapter) mapAttributes(stmt *etree.Element, c *country, st *loginState)
 		}
 	}
 	if person == naturalPrefix {
-		if err := mapOptionalNatural(got, cl, extra); err != nil {
+		if err := mapOptionalNatural(got, cl, extra, sc); err != nil {
 			return adapters.Identity{}, err
 		}
 	}
 	if legal {
-		le, err := a.mapLegal(got, c.code, extra)
+		le, err := a.mapLegal(got, c.code, extra, sc)
 		if err != nil {
 			return adapters.Identity{}, err
 		}
@@ -214,11 +225,60 @@ func (a *Adapter) mapAttributes(stmt *etree.Element, c *country, st *loginState)
 	if len(extra) > 0 {
 		cl.Extra = extra
 	}
+	cl.Scripts = sc.result()
 	return id, nil
 }
 
+// ClaimBirthName is the claim (in Claims.Extra) for eIDAS BirthName: the
+// person's first names and family name at birth as one value, as the
+// member state writes it.
+const ClaimBirthName = "birth_name"
+
+// nativeScripts collects the non-Latin forms of an identity's values by
+// language tag (Claims.Scripts).
+type nativeScripts struct {
+	country string // eIDAS code of the sending country
+	byTag   map[string]*adapters.Claims
+}
+
+func newScripts(country string) *nativeScripts {
+	return &nativeScripts{country: country, byTag: map[string]*adapters.Claims{}}
+}
+
+// of returns the entry for the language tag of value.
+func (n *nativeScripts) of(value string) *adapters.Claims {
+	tag := scriptTag(value, n.country)
+	c, ok := n.byTag[tag]
+	if !ok {
+		c = &adapters.Claims{}
+		n.byTag[tag] = c
+	}
+	return c
+}
+
+// setExtra sets an Extra claim of the entry for value's tag.
+func (n *nativeScripts) setExtra(key, value string) {
+	c := n.of(value)
+	if c.Extra == nil {
+		c.Extra = map[string]string{}
+	}
+	c.Extra[key] = value
+}
+
+// result is Claims.Scripts: nil when every value was Latin.
+func (n *nativeScripts) result() map[string]adapters.Claims {
+	if len(n.byTag) == 0 {
+		return nil
+	}
+	out := make(map[string]adapters.Claims, len(n.byTag))
+	for tag, c := range n.byTag {
+		out[tag] = *c
+	}
+	return out
+}
+
 // mapOptionalNatural maps the optional natural-person attributes.
-func mapOptionalNatural(got map[string]*values, cl *adapters.Claims, extra map[string]string) error {
+func mapOptionalNatural(got map[string]*values, cl *adapters.Claims, extra map[string]string, sc *nativeScripts) error {
 	single := func(uri string) (string, string, error) { return got[uri].one(shortAttr(uri)) }
 	town, _, err := single(AttrTownOfBirth)
 	if err != nil {
@@ -241,8 +301,8 @@ func mapOptionalNatural(got map[string]*values, cl *adapters.Claims, extra map[s
 			pob.Country = isoCountryCode(cob)
 		}
 		cl.PlaceOfBirth = pob
-		if placeNative != "" {
-			extra["place_of_birth_native"] = placeNative
+		if placeNative != "" && town == "" {
+			sc.of(placeNative).PlaceOfBirth = &adapters.PlaceOfBirth{Locality: placeNative}
 		}
 	}
 	if addr, _, err := single(AttrCurrentAddress); err != nil {
@@ -290,17 +350,17 @@ func mapOptionalNatural(got map[string]*values, cl *adapters.Claims, extra map[s
 }
 
 // mapLegal maps the legal-person attributes to the legal entity claim.
-func (a *Adapter) mapLegal(got map[string]*values, isoCountry string, extra map[string]string) (*adapters.LegalEntity, error) {
+func (a *Adapter) mapLegal(got map[string]*values, country string, extra map[string]string, sc *nativeScripts) (*adapters.LegalEntity, error) {
 	lpi, _, err := got[AttrLegalPersonIdentifier].one("LegalPersonIdentifier")
 	if err != nil {
 		return nil, err
 	}
 	le := &adapters.LegalEntity{}
 	if lpi != "" {
-		if err := a.checkIdentifier(lpi, isoCountry); err != nil {
+		if err := a.checkIdentifier(lpi, country); err != nil {
 			return nil, fmt.Errorf("LegalPersonIdentifier: %w", err)
 		}
-		le.Identifier = lpi
+		le.Identifier = canonicalIdentifier(lpi)
 		le.Country = isoCountryCode(lpi[:2])
 	}
 	name, native, err := got[AttrLegalName].one("LegalName")
@@ -309,7 +369,7 @@ func (a *Adapter) mapLegal(got map[string]*values, isoCountry string, extra map[
 	}
 	le.Name = name
 	if native != "" {
-		extra["legal_name_native"] = native
+		sc.of(native).LegalEntity = &adapters.LegalEntity{Name: native}
 	}
 	for uri, key := range map[string]string{
 		AttrVATRegistration: "legal_vat_registration", AttrTaxReference: "legal_tax_reference",
@@ -337,19 +397,28 @@ func (a *Adapter) mapLegal(got map[string]*values, isoCountry string, extra map[
 }
 
 // checkIdentifier checks an eIDAS unique identifier XX/YY/…: XX must be
-// the country that was asked, YY our node country.
-func (a *Adapter) checkIdentifier(pid, isoCountry string) error {
+// the country that was asked, YY our node country; for Greece "EL" and
+// "GR" both match.
+func (a *Adapter) checkIdentifier(pid, country string) error {
 	m := personIDRE.FindStringSubmatch(pid)
 	if m == nil || len(pid) > 256 {
 		return fmt.Errorf("%w: not of the form XX/YY/identifier", ErrPersonIdentifier)
 	}
-	if !sameCountry(m[1], isoCountry) {
-		return fmt.Errorf("%w: issued for country %s, but %s was asked", ErrPersonIdentifier, m[1], isoCountry)
+	if !sameCountry(m[1], country) {
+		return fmt.Errorf("%w: issued for country %s, but %s was asked", ErrPersonIdentifier, m[1], country)
 	}
-	if m[2] != a.cfg.NodeCountry {
+	if !sameCountry(m[2], a.cfg.NodeCountry) {
 		return fmt.Errorf("%w: destination country %s, we are %s", ErrPersonIdentifier, m[2], a.cfg.NodeCountry)
 	}
 	return nil
+}
+
+// canonicalIdentifier writes the two country parts of a checked XX/YY/…
+// identifier in their eIDAS form, so a node that writes "GR/DE/…" one day
+// and "EL/DE/…" the next still yields one subject (and one pairwise sub
+// for the portal).
+func canonicalIdentifier(pid string) string {
+	return samlxml.CountryCode(pid[:2]) + "/" + samlxml.CountryCode(pid[3:5]) + pid[5:]
 }
 
 // normalizeDate accepts an xs:date (YYYY-MM-DD) and the partial forms some

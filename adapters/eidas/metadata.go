@@ -304,7 +304,7 @@ func decodeBase64(s string) ([]byte, error) {
 // eIDAS key sizes for every certificate, a usable SSO endpoint, an HTTPS
 // entity ID, a validUntil in the future, and a NodeCountry (if any) that
 // names the configured country.
-func checkProxyService(m *Metadata, isoCountry string, now time.Time) error {
+func checkProxyService(m *Metadata, country string, now time.Time) error {
 	if !m.IDP {
 		return fmt.Errorf("%w: entity is not a proxy-service (no IDPSSODescriptor)", ErrMetadata)
 	}
@@ -326,8 +326,8 @@ func checkProxyService(m *Metadata, isoCountry string, now time.Time) error {
 	if _, err := pickSSO(m, samlxml.BindingPOST); err != nil {
 		return err
 	}
-	if m.NodeCountry != "" && !sameCountry(m.NodeCountry, isoCountry) {
-		return fmt.Errorf("%w: NodeCountry %q, configured for %s", ErrMetadata, samlxml.Truncate(m.NodeCountry, 8), isoCountry)
+	if m.NodeCountry != "" && !sameCountry(m.NodeCountry, country) {
+		return fmt.Errorf("%w: NodeCountry %q, configured for %s", ErrMetadata, samlxml.Truncate(m.NodeCountry, 8), country)
 	}
 	return nil
 }

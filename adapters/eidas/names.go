@@ -1,9 +1,13 @@
 package eidas
 
-import "github.com/ozg-broker/eidas-broker/adapters"
+import (
+	"github.com/ozg-broker/eidas-broker/adapters"
+	"github.com/ozg-broker/eidas-broker/broker/saml/samlxml"
+)
 
 // countryNames are the German and English names of the EU and EEA member
-// states, so a configuration may give only the code.
+// states, so a configuration may give only the code. Keyed by ISO code;
+// CountryName also finds Greece under "EL".
 var countryNames = map[string]adapters.Text{
 	"AT": {DE: "Österreich", EN: "Austria"},
 	"BE": {DE: "Belgien", EN: "Belgium"},
@@ -37,34 +41,26 @@ var countryNames = map[string]adapters.Text{
 	"SK": {DE: "Slowakei", EN: "Slovakia"},
 }
 
-// CountryName returns the built-in names of an ISO 3166-1 alpha-2 code.
+// CountryName returns the built-in names of a member-state code, in its
+// ISO ("GR") or eIDAS ("EL") form.
 func CountryName(code string) (adapters.Text, bool) {
-	t, ok := countryNames[code]
+	t, ok := countryNames[samlxml.ISOCountryCode(code)]
 	return t, ok
 }
 
-// EIDASCountryCode maps an ISO 3166-1 alpha-2 code to the code eIDAS uses
-// in PersonIdentifier and NodeCountry: "EL" for Greece (the EU's own
-// convention), the ISO code otherwise.
-func EIDASCountryCode(iso string) string {
-	if iso == "GR" {
-		return "EL"
-	}
-	return iso
-}
+// EIDASCountryCode maps a member-state code to the form eIDAS uses in
+// NodeCountry and PersonIdentifier, which is also the form the
+// configuration keeps: "EL" for Greece ("GR" is accepted), the ISO code
+// otherwise.
+func EIDASCountryCode(code string) string { return samlxml.CountryCode(code) }
 
 // isoCountryCode is the inverse of EIDASCountryCode, for claims that are
 // ISO 3166-1 alpha-2 by definition (nationalities, address country).
-func isoCountryCode(code string) string {
-	if code == "EL" {
-		return "GR"
-	}
-	return code
-}
+func isoCountryCode(code string) string { return samlxml.ISOCountryCode(code) }
 
-// sameCountry reports whether an eIDAS country code in a message (which
-// for Greece may be "EL" or, from careless producers, "GR") names the
-// configured ISO country.
-func sameCountry(inMessage, iso string) bool {
-	return inMessage == iso || inMessage == EIDASCountryCode(iso)
+// sameCountry reports whether a country code in a message names the
+// configured country; for Greece "EL" and, from careless producers, "GR"
+// both match.
+func sameCountry(inMessage, configured string) bool {
+	return samlxml.SameCountry(inMessage, configured)
 }

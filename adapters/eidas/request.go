@@ -50,7 +50,7 @@ type loginState struct {
 // for the chosen country and hands the browser to the proxy-service with
 // HTTP-POST (preferred) or HTTP-Redirect, whichever its metadata offers.
 func (a *Adapter) Begin(_ context.Context, req adapters.Request) (adapters.Handoff, []byte, error) {
-	c := a.byCode[req.Option]
+	c := a.byCode[samlxml.CountryCode(req.Option)]
 	if c == nil {
 		return adapters.Handoff{}, nil, fmt.Errorf("eidas: begin: %w: %q", ErrUnknownCountry, samlxml.Truncate(req.Option, 8))
 	}
@@ -117,9 +117,15 @@ func (a *Adapter) Begin(_ context.Context, req adapters.Request) (adapters.Hando
 // selectAttributes applies data minimisation: required attributes always,
 // optional ones only when the portal may receive and asked for their claim.
 func (a *Adapter) selectAttributes(claims []string) []requested {
+	// A language-tagged claim ("birth_name#el", OIDC Core §5.2) asks for
+	// the same attribute as its claim.
+	base := make([]string, len(claims))
+	for i, c := range claims {
+		base[i], _, _ = strings.Cut(c, "#")
+	}
 	var out []requested
 	for _, r := range a.requested {
-		if r.required || slices.Contains(claims, r.def.Claim) {
+		if r.required || slices.Contains(base, r.def.Claim) {
 			out = append(out, r)
 		}
 	}

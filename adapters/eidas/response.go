@@ -85,7 +85,8 @@ func (a *Adapter) verifyOptions(c *country, md *Metadata) xmlsec.VerifyOptions {
 // processResponse checks a decoded SAML Response against the pending
 // request in st and maps it to an identity.
 func (a *Adapter) processResponse(ctx context.Context, st *loginState, raw []byte) (adapters.Identity, error) {
-	c := a.byCode[st.Country]
+	// State written before codes were normalised may say "GR".
+	c := a.byCode[samlxml.CountryCode(st.Country)]
 	if c == nil {
 		return adapters.Identity{}, fmt.Errorf("%w: country %q not configured", ErrState, samlxml.Truncate(st.Country, 8))
 	}
@@ -181,7 +182,7 @@ func (a *Adapter) processResponse(ctx context.Context, st *loginState, raw []byt
 	if err := a.consume(ctx, "assertion", md.EntityID, ai.id, ttl); err != nil {
 		return adapters.Identity{}, err
 	}
-	a.log.Info("eidas response accepted", "country", c.code, "level", ai.level.String())
+	a.log.Info("eidas response accepted", "country", c.code, "loa", ai.level.String())
 	return ident, nil
 }
 

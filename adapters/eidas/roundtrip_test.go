@@ -198,7 +198,7 @@ func TestRoundTripCountries(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			h := newHarness(t, harnessOptions{useRSA: useRSA})
-			allClaims := []string{"given_name", "family_name", "birthdate", "birth_family_name", "place_of_birth", "address", "gender", "nationalities"}
+			allClaims := []string{"given_name", "family_name", "birthdate", "birth_name", "place_of_birth", "address", "gender", "nationalities"}
 			tests := []struct {
 				cc, citizen string
 				floor       assurance.Level
@@ -221,11 +221,16 @@ func TestRoundTripCountries(t *testing.T) {
 				{"SE", "sven", assurance.Low, assurance.Substantial, "SE/DE/198001011234", nil},
 				{"GR", "eleni", assurance.Substantial, assurance.Substantial, "EL/DE/GR55512345", func(t *testing.T, id adapters.Identity) {
 					c := id.Claims
-					if c.FamilyName != "Papadopoulou" || c.Extra["family_name_native"] != "Παπαδοπούλου" || c.Extra["given_name_native"] != "Ελένη" {
+					// LatinScript="false" values: under the tag "el" (Greek
+					// script), the Latin transliteration in the fields.
+					el := c.Scripts["el"]
+					if len(c.Scripts) != 1 || c.FamilyName != "Papadopoulou" || el.FamilyName != "Παπαδοπούλου" || c.GivenName != "Eleni" || el.GivenName != "Ελένη" {
 						t.Errorf("transliterated names %+v", c)
 					}
-					if c.BirthFamilyName != "Eleni Georgiou" || c.Extra["birth_family_name_native"] != "Ελένη Γεωργίου" {
-						t.Errorf("birth name %+v", c)
+					// BirthName is first names and family name at birth:
+					// birth_name, never birth_family_name.
+					if c.BirthFamilyName != "" || c.Extra["birth_name"] != "Eleni Georgiou" || el.Extra["birth_name"] != "Ελένη Γεωργίου" || el.BirthFamilyName != "" {
+						t.Errorf("birth name %+v / %+v", c, el)
 					}
 					if len(c.Nationalities) != 1 || c.Nationalities[0] != "GR" {
 						t.Errorf("nationalities %v", c.Nationalities)
@@ -323,7 +328,7 @@ func TestRoundTripOutcomes(t *testing.T) {
 	})
 	t.Run("options", func(t *testing.T) {
 		info := h.ad.Info()
-		want := map[string]assurance.Level{"AT": assurance.High, "SE": assurance.Substantial, "GR": assurance.Substantial, "IT": assurance.Low}
+		want := map[string]assurance.Level{"AT": assurance.High, "SE": assurance.Substantial, "EL": assurance.Substantial, "IT": assurance.Low}
 		if len(info.Options) != len(want) || info.MaxLevel != assurance.High {
 			t.Fatalf("info %+v", info)
 		}

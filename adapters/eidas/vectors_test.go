@@ -333,8 +333,8 @@ func TestVectorsENAttributeMapping(t *testing.T) {
 	if id.Subject != "CA/CA/12345" || c.FamilyName != "Garcia" || c.GivenName != "javier" || c.Birthdate != "1964-12-31" || c.Gender != "male" {
 		t.Errorf("identity %q %+v", id.Subject, c)
 	}
-	if c.BirthFamilyName != "Onases" || c.Extra["birth_family_name_native"] != "Ωνάσης" {
-		t.Errorf("LatinScript pair: %q / %q", c.BirthFamilyName, c.Extra["birth_family_name_native"])
+	if c.BirthFamilyName != "" || c.Extra["birth_name"] != "Onases" || c.Scripts["el"].Extra["birth_name"] != "Ωνάσης" {
+		t.Errorf("LatinScript pair: %q %q / %+v", c.BirthFamilyName, c.Extra["birth_name"], c.Scripts)
 	}
 	ad := c.Address
 	if ad == nil || ad.PostalCode != "1040" || ad.Locality != "ETTERBEEK CHASSE" || ad.Country != "BE" || ad.Region != "ETTERBEEK" ||

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/ozg-broker/eidas-broker/adapters"
+	"github.com/ozg-broker/eidas-broker/broker/saml/samlxml"
 )
 
 // Natural-person attribute Name URIs (eIDAS SAML Attribute Profile v1.4
@@ -270,7 +271,13 @@ func mapAttribute(d attrDef, id adapters.Identity, personID string) (attrValue, 
 		if len(c.Nationalities) == 0 {
 			return attrValue{}, nil
 		}
-		return attrValue{Name: d.Name, Values: append([]string(nil), c.Nationalities...), Display: strings.Join(c.Nationalities, ", ")}, nil
+		// The claims hold ISO codes; eIDAS writes Greece as "EL", as the
+		// German eIDAS middleware does for the card's "GRC".
+		vals := make([]string, len(c.Nationalities))
+		for i, n := range c.Nationalities {
+			vals[i] = samlxml.CountryCode(n)
+		}
+		return attrValue{Name: d.Name, Values: vals, Display: strings.Join(c.Nationalities, ", ")}, nil
 	case AttrGender:
 		return one(eidasGender(c.Gender)), nil
 	}

@@ -11,10 +11,12 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/ozg-broker/eidas-broker/adapters"
+	"github.com/ozg-broker/eidas-broker/broker/saml/samlxml"
 	"github.com/ozg-broker/eidas-broker/broker/saml/xmlsec"
 	"github.com/ozg-broker/eidas-broker/broker/store"
 )
@@ -83,7 +85,8 @@ type Config struct {
 	RequesterIDOptional bool
 
 	// NodeCountry is published as eidas:NodeCountry and prefixes every
-	// PersonIdentifier (default DE).
+	// PersonIdentifier (default DE; "GR" is read as "EL", as for
+	// connectors).
 	NodeCountry string
 	// Organization is published in the metadata when set.
 	Organization *Organization
@@ -99,7 +102,9 @@ type Config struct {
 	HTTPClient *http.Client
 	// Now is the clock (default time.Now).
 	Now func() time.Time
-	// Logger defaults to discarding.
+	// Logger defaults to discarding. The service adds component=eidas-service
+	// and adapter=<AdapterID> to every line itself: hand in a logger that
+	// does not carry them already, or they appear twice.
 	Logger *slog.Logger
 }
 
@@ -117,9 +122,10 @@ type Connector struct {
 	// signing certificate itself or the CA that issued it (exchanged
 	// bilaterally, eIDAS Interoperability Architecture §6).
 	TrustAnchors []*x509.Certificate
-	// Country is the connector's member state (ISO 3166-1 alpha-2, EL for
-	// Greece). It becomes the second part of the PersonIdentifier and must
-	// match the metadata's NodeCountry when that is present.
+	// Country is the connector's member state as eIDAS writes it: ISO
+	// 3166-1 alpha-2, "EL" for Greece ("GR" is accepted and read as "EL").
+	// It becomes the second part of the PersonIdentifier and must match the
+	// metadata's NodeCountry (either spelling) when that is present.
 	Country string
 	// SPType is what the bilateral agreement says (public or private). When
 	// set, metadata or request must agree with it; when empty, one of them
@@ -211,6 +217,7 @@ func (c Config) check() (settings, error) {
 	if s.NodeCountry == "" {
 		s.NodeCountry = DefaultNodeCountry
 	}
+	s.NodeCountry = samlxml.CountryCode(s.NodeCountry)
 	if !countryPattern.MatchString(s.NodeCountry) {
 		return bad("node country must be two upper-case letters")
 	}
@@ -246,7 +253,13 @@ func (c Config) check() (settings, error) {
 		return bad("at least one connector required")
 	}
 	seen := map[string]bool{}
-	for i, cc := range c.Connectors {
+	// A copy: the codes are normalised below, the caller's slice stays.
+	s.Connectors = slices.Clone(c.Connectors)
+	for i := range s.Connectors {
+		// "GR" and "EL" name Greece; the PersonIdentifier and NodeCountry
+		// use "EL", so that is the form kept.
+		s.Connectors[i].Country = samlxml.CountryCode(s.Connectors[i].Country)
+		cc := s.Connectors[i]
 		if (len(cc.Metadata) == 0) == (cc.MetadataURL == "") {
 			return bad("connectors[%d]: exactly one of metadata and metadata URL", i)
 		}

@@ -373,7 +373,7 @@ func checkConnectorMetadata(c *connector, md *spMetadata) error {
 	if c.entityID != "" && md.EntityID != c.entityID {
 		return fmt.Errorf("%w: entityID %q, configured %q", ErrMetadata, samlxml.Truncate(md.EntityID, 100), samlxml.Truncate(c.entityID, 100))
 	}
-	if md.NodeCountry != "" && md.NodeCountry != c.cfg.Country {
+	if md.NodeCountry != "" && !samlxml.SameCountry(md.NodeCountry, c.cfg.Country) {
 		return fmt.Errorf("%w: NodeCountry %s, configured country %s", ErrMetadata, md.NodeCountry, c.cfg.Country)
 	}
 	if md.SPType != "" && c.cfg.SPType != "" && md.SPType != c.cfg.SPType {

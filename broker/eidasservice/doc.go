@@ -23,12 +23,15 @@
 //     refused), name our SSO endpoint as Destination, be fresh, and are
 //     single use (replay cache in the store, fail closed). HTTP-POST and
 //     HTTP-Redirect (signature over the query string) are accepted.
-//   - What cannot be answered safely (unsigned, unknown sender, not meant
-//     for us, stale, replayed, malformed, unknown ACS) gets an error page
-//     and a log line. Everything else that cannot be served (IsPassive,
+//   - What cannot be answered safely (unsigned, unknown sender, bad
+//     signature, addressed to another endpoint) gets an error page and a
+//     log line. A request whose signature verified with a configured
+//     connector's metadata but that is refused all the same (stale,
+//     replayed, malformed, an ACS its metadata lacks, IsPassive,
 //     unsatisfiable level, unsupported required attribute, NameIDPolicy,
 //     SPType conflicts, missing RequesterID, cancellation) gets a signed
-//     SAML error Response with the matching status codes.
+//     SAML error Response with the matching status codes, sent to an ACS
+//     from the connector's metadata.
 //   - Responses are signed with our key (PSS or ECDSA, a method the
 //     connector lists), carry exactly one EncryptedAssertion (AES-GCM, key
 //     transport xmlenc11#rsa-oaep or ECDH-ES chosen by the connector's

@@ -16,9 +16,13 @@ var (
 	ErrMetadataFetch    = errors.New("eidas service: connector metadata could not be fetched")
 	ErrConnectorUnknown = errors.New("eidas service: request from an unknown connector")
 
-	// Transport and message level (answered with an error page, never with
-	// a SAML response: the sender is not established or the message is not
-	// meant for us).
+	// Transport and message level. Before the signature is verified, or
+	// when the message is meant for another endpoint, they are answered
+	// with an error page, never with a SAML response. Once a configured
+	// connector is established as the sender, ErrMalformed, ErrStale,
+	// ErrReplay, ErrACS, ErrBinding (RelayState) and ErrNoAlgorithm
+	// (encryption) are answered with a signed error Response to it
+	// (errorresponse.go).
 	ErrBinding     = errors.New("eidas service: bad HTTP binding")
 	ErrMalformed   = errors.New("eidas service: malformed AuthnRequest")
 	ErrSignature   = errors.New("eidas service: AuthnRequest signature not acceptable")

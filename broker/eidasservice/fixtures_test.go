@@ -103,7 +103,7 @@ func TestFixtureRequests(t *testing.T) {
 		"request-at-attacker.xml":             {status: 400, logged: "KeyInfo certificate is not trusted"},
 		"request-at-wrong-destination.xml":    {status: 400, logged: "not addressed to this service"},
 		"request-at-doctype.xml":              {status: 400, logged: "DOCTYPE"},
-		"request-at-foreign-acs.xml":          {status: 400, logged: "not in the connector's metadata"},
+		"request-at-foreign-acs.xml":          {samlSub: samlxml.StatusRequestDenied}, // to the default ACS
 		"request-at-ispassive.xml":            {samlSub: samlxml.StatusNoPassive},
 		"request-at-unsupported-required.xml": {samlSub: samlxml.StatusInvalidAttrName},
 		"request-at-exact-substantial.xml":    {samlSub: samlxml.StatusNoAuthnContext},

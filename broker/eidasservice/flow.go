@@ -18,16 +18,17 @@ import (
 	"github.com/ozg-broker/eidas-broker/broker/store"
 )
 
-// handleSSO receives an AuthnRequest. Until the signature is verified and
-// the request is known to be meant for us, refusals are error pages (never
-// a Response a forged or misdirected request could trigger); afterwards
-// they are SAML error Responses to the connector's ACS from its metadata.
+// handleSSO receives an AuthnRequest. Until the signature is verified,
+// refusals are error pages (never a Response a forged request could
+// trigger); afterwards they are SAML error Responses to the connector's ACS
+// from its metadata, except for a request addressed to another endpoint
+// (discarded with a page, SAML core §3.2.1).
 func (s *Service) handleSSO(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	lang := pickLang(r)
 	p, err := s.acceptRequest(ctx, w, r)
 	if err != nil {
-		s.refusePage(w, r, lang, err)
+		s.refuse(w, r, lang, err)
 		return
 	}
 	log := s.log.With("connector", p.conn.entityID, "request", samlxml.Truncate(p.req.ID, 64))
@@ -76,9 +77,11 @@ func (s *Service) handleSSO(w http.ResponseWriter, r *http.Request) {
 	s.handoff(w, lang, handoff)
 }
 
-// acceptRequest runs every check whose failure is answered with a page:
-// binding, parsing, connector, metadata, signature, destination, freshness,
-// ACS, algorithms, and the replay cache.
+// acceptRequest runs every check before the flow starts: binding,
+// parsing, connector, metadata and signature (refused with a page), then
+// destination, freshness, ACS, algorithms and the replay cache (refused
+// with an error Response where the connector may be told, see
+// acceptVerified).
 func (s *Service) acceptRequest(ctx context.Context, w http.ResponseWriter, r *http.Request) (*plan, error) {
 	in, err := decodeBinding(w, r, s.cfg.MaxMessageBytes)
 	if err != nil {
@@ -101,28 +104,9 @@ func (s *Service) acceptRequest(ctx context.Context, w http.ResponseWriter, r *h
 	if err != nil {
 		return nil, errorf(err, "connector %s", c.entityID)
 	}
-	req, err := readRequest(el)
-	if err != nil {
-		return nil, err
-	}
-	req.Issuer = strings.TrimSpace(req.Issuer)
-	p, err := s.checkTransport(in, req, c, md, now)
-	if err != nil {
-		return nil, err
-	}
-	// Single use: the ID is remembered for as long as the request could be
-	// accepted at all. Fail closed when the store cannot answer.
-	ttl := req.IssueInstant.Add(s.cfg.RequestMaxAge + 2*s.cfg.ClockSkew).Sub(now)
-	if ttl < time.Second {
-		ttl = time.Second
-	}
-	switch err := s.cfg.Store.Create(ctx, store.KindReplay, hashHex("authnrequest", c.entityID, req.ID), []byte{1}, ttl); {
-	case errors.Is(err, store.ErrExists):
-		return nil, errorf(ErrReplay, "connector %s", c.entityID)
-	case err != nil:
-		return nil, errorf(ErrStore, "replay cache: %v", err)
-	}
-	return p, nil
+	// The sender is established: refusals from here on may go back to it
+	// as error Responses (errorresponse.go).
+	return s.acceptVerified(ctx, in, el, c, md, now)
 }
 
 // refusePage answers a request that cannot be answered with a Response.
@@ -249,7 +233,7 @@ func (s *Service) handleCallback(w http.ResponseWriter, r *http.Request) {
 	var a *answer
 	if fail == nil {
 		if a, fail = s.release(rec, ident); fail != nil {
-			log.InfoContext(ctx, "eidas service: identity cannot answer the request", "reason", fail.Message, "level", ident.Level.String())
+			log.InfoContext(ctx, "eidas service: identity cannot answer the request", "reason", fail.Message, "loa", ident.Level.String())
 		}
 	}
 	if fail != nil {
@@ -272,7 +256,7 @@ func (s *Service) handleCallback(w http.ResponseWriter, r *http.Request) {
 		s.txFailure(w, r, lang, err)
 		return
 	}
-	log.InfoContext(ctx, "eidas service: eID login verified", "level", ident.Level.String())
+	log.InfoContext(ctx, "eidas service: eID login verified", "loa", ident.Level.String())
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, s.consentURL(ref)+"?"+url.Values{"h": {handle}}.Encode(), http.StatusSeeOther)
 }
@@ -496,7 +480,7 @@ func (s *Service) handleConsent(w http.ResponseWriter, r *http.Request) {
 		s.respondError(w, lang, &rec.Answer, status{Top: samlxml.StatusResponder, Message: "internal error"})
 		return
 	}
-	log.InfoContext(ctx, "eidas service: response sent", "attributes", len(rec.Answer.Attrs), "level", rec.Answer.Proved)
+	log.InfoContext(ctx, "eidas service: response sent", "attributes", len(rec.Answer.Attrs), "loa", rec.Answer.Proved)
 	s.pages.post(w, lang, rec.Answer.ACS, encodeResponse(xml), rec.Answer.RelayState)
 }
 

@@ -120,6 +120,11 @@ func TestMapAttribute(t *testing.T) {
 			}
 		})
 	}
+	// Nationalities are ISO codes in the claims; eIDAS writes Greece "EL".
+	d, _ := lookupAttr(AttrNationality)
+	if v, err := mapAttribute(d, adapters.Identity{Claims: adapters.Claims{Nationalities: []string{"GR", "DE"}}}, "DE/AT/x"); err != nil || strings.Join(v.Values, ",") != "EL,DE" {
+		t.Errorf("Nationality %q, %v; want EL,DE", v.Values, err)
+	}
 	if eidasGender("diverse") != "Unspecified" || eidasGender("M") != "Male" || eidasGender("") != "" {
 		t.Error("gender mapping")
 	}

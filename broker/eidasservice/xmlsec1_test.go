@@ -11,11 +11,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/beevik/etree"
 
 	es "github.com/ozg-broker/eidas-broker/broker/eidasservice"
 	"github.com/ozg-broker/eidas-broker/broker/eidasservice/democonnector"
+	"github.com/ozg-broker/eidas-broker/broker/saml/samlxml"
 	"github.com/ozg-broker/eidas-broker/broker/saml/xmlsec"
 )
 
@@ -96,6 +98,15 @@ func TestXMLSec1Interop(t *testing.T) {
 	}
 	t.Run("Response (ECDSA)", func(t *testing.T) {
 		verify("response.xml", raw, "urn:oasis:names:tc:SAML:2.0:protocol:Response")
+	})
+	t.Run("error Response to a stale request (ECDSA)", func(t *testing.T) {
+		p := h.postRequest(h.browser(), democonnector.RequestOptions{IssueInstant: time.Now().Add(-time.Hour)})
+		_, form := p.form(t)
+		er, err := base64.StdEncoding.DecodeString(form.Get("SAMLResponse"))
+		if err != nil || !bytes.Contains(er, []byte(samlxml.StatusRequestDenied)) {
+			t.Fatalf("not an error Response (%v):\n%s", err, er)
+		}
+		verify("error-response.xml", er, "urn:oasis:names:tc:SAML:2.0:protocol:Response")
 	})
 
 	doc, err := xmlsec.Parse(raw, xmlsec.Limits{})

@@ -172,7 +172,7 @@ func newDemo(issuer, testdata string, log *slog.Logger) (*demoSetup, error) {
 			ID: demoClientID, Name: "Demo-Portal", RedirectURIs: []string{issuer + "/demo/callback"},
 			PostLogoutRedirectURIs: []string{issuer + "/demo/"},
 			AuthMethod:             "client_secret_basic", Secret: secret, MinLevel: assurance.Low,
-			AllowedClaims: []string{"given_name", "family_name", "birth_family_name", "birthdate", "place_of_birth",
+			AllowedClaims: []string{"given_name", "family_name", "birth_family_name", "birth_name", "birthdate", "place_of_birth",
 				"nationalities", "title", "address", "legal_entity", "document_type", "issuing_state"},
 			Services: services,
 		}},

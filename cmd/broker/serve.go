@@ -282,8 +282,9 @@ func openEIDASService(cfg *config.Config, ec *config.EIDASService, out broker.Co
 			eidAdapter = e.Adapter
 		}
 	}
-	log := slog.Default().With("component", "eidas-service")
-	sc, err := eidasservice.ConfigFromFile(ec, cfg.Issuer, eidAdapter, broker.AdapterStore(st, "eidas-service"), out.DataKey, log)
+	// The service scopes its own lines (component=eidas-service and its
+	// adapter); a logger scoped here as well would write every key twice.
+	sc, err := eidasservice.ConfigFromFile(ec, cfg.Issuer, eidAdapter, broker.AdapterStore(st, "eidas-service"), out.DataKey, slog.Default())
 	if err != nil {
 		return nil, err
 	}
@@ -295,7 +296,7 @@ func openEIDASService(cfg *config.Config, ec *config.EIDASService, out broker.Co
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if err := svc.Refresh(ctx); err != nil {
-			log.Warn("connector metadata", "err", err)
+			slog.Default().Warn("eidas service: connector metadata", "component", "eidas-service", "err", err)
 		}
 	}()
 	return svc, nil

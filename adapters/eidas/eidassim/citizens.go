@@ -45,8 +45,8 @@ type Company struct {
 
 // Country is one simulated proxy-service.
 type Country struct {
-	// Code is the ISO 3166-1 alpha-2 code ("GR" for Greece; the eIDAS
-	// messages then say "EL").
+	// Code is the country's code as eIDAS writes it: ISO 3166-1 alpha-2,
+	// "EL" for Greece ("GR" is accepted and read as "EL").
 	Code  string
 	Names adapters.Text
 	// Level is the level the country's eID scheme proves.
@@ -102,7 +102,7 @@ func DefaultCountries() []Country {
 			},
 		},
 		{
-			Code: "GR", Names: adapters.Text{DE: "Griechenland (Simulator)", EN: "Greece (simulator)"},
+			Code: "EL", Names: adapters.Text{DE: "Griechenland (Simulator)", EN: "Greece (simulator)"},
 			Level: assurance.Substantial,
 			Citizens: []Citizen{
 				{

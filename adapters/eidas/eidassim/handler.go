@@ -38,6 +38,11 @@ const (
 	TamperNone      = ""
 	TamperLowerLoA  = "loa-low"
 	TamperForeignID = "foreign-id"
+	// TamperISOCountry is no attack: it writes the PersonIdentifier with
+	// the ISO code ("GR/…" for Greece, where eIDAS says "EL/…"), as some
+	// nodes do; the connector must accept it as the same country. Tests
+	// use it; the page does not offer it.
+	TamperISOCountry = "iso-country"
 )
 
 // pending is a verified AuthnRequest waiting for the person's choice.
@@ -94,15 +99,14 @@ func (s *Sim) serveMetadata(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sim) serveSSO(w http.ResponseWriter, r *http.Request) {
-	cc := r.PathValue("cc")
-	c := s.byCode[cc]
+	c := s.country(r.PathValue("cc"))
 	if c == nil {
 		http.NotFound(w, r)
 		return
 	}
-	p, err := s.receiveRequest(r, cc)
+	p, err := s.receiveRequest(r, c.Code)
 	if err != nil {
-		s.log.Warn("eidassim: AuthnRequest refused", "country", cc, "err", err)
+		s.log.Warn("eidassim: AuthnRequest refused", "country", c.Code, "err", err)
 		s.page(w, http.StatusBadRequest, "error", map[string]any{"Country": c, "Error": err.Error()}, "")
 		return
 	}
@@ -358,15 +362,14 @@ func (s *Sim) take(key string) *pending {
 }
 
 func (s *Sim) serveAnswer(w http.ResponseWriter, r *http.Request) {
-	cc := r.PathValue("cc")
-	c := s.byCode[cc]
+	c := s.country(r.PathValue("cc"))
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if c == nil || r.ParseForm() != nil {
 		http.Error(w, "bad request", http.StatusBadRequest)
 		return
 	}
 	p := s.take(r.PostForm.Get("key"))
-	if p == nil || p.country != cc {
+	if p == nil || p.country != c.Code {
 		s.page(w, http.StatusBadRequest, "error", map[string]any{"Country": c, "Error": "unknown or expired request"}, "")
 		return
 	}
@@ -412,11 +415,14 @@ func (s *Sim) buildAnswer(c *Country, p *pending, who *Citizen, tamper string, s
 	params.LoA = level.URI()
 	cc := eidas.EIDASCountryCode(c.Code)
 	pidCC := cc
-	if tamper == TamperForeignID {
+	switch tamper {
+	case TamperForeignID:
 		pidCC = "FR"
 		if cc == "FR" {
 			pidCC = "BE"
 		}
+	case TamperISOCountry:
+		pidCC = samlxml.ISOCountryCode(cc)
 	}
 	pid := pidCC + "/" + p.nodeCC + "/" + who.Local
 	params.NameID = pid

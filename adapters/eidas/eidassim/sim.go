@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"math/big"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -89,7 +90,7 @@ func New(opts Options) (*Sim, error) {
 	}
 	s := &Sim{
 		opts: opts, base: strings.TrimRight(opts.BaseURL, "/"), http: opts.HTTP, now: opts.Now, log: opts.Logger,
-		countries: opts.Countries, byCode: map[string]*Country{}, pending: map[string]*pending{},
+		countries: slices.Clone(opts.Countries), byCode: map[string]*Country{}, pending: map[string]*pending{},
 	}
 	if s.http == nil {
 		s.http = &http.Client{Timeout: 10 * time.Second}
@@ -110,7 +111,7 @@ func New(opts Options) (*Sim, error) {
 	if opts.Keys != nil {
 		s.keys.CAKey, s.keys.CACert = opts.Keys.CAKey, opts.Keys.CACert
 		for k, v := range opts.Keys.Countries {
-			s.keys.Countries[k] = v
+			s.keys.Countries[samlxml.CountryCode(k)] = v
 		}
 	}
 	if s.keys.CAKey == nil || s.keys.CACert == nil {
@@ -122,6 +123,9 @@ func New(opts Options) (*Sim, error) {
 	}
 	for i := range s.countries {
 		c := &s.countries[i]
+		// Like the adapter's configuration: "GR" and "EL" are one country,
+		// kept as "EL" (its URLs, keys and messages use that form).
+		c.Code = samlxml.CountryCode(c.Code)
 		s.byCode[c.Code] = c
 		if _, ok := s.keys.Countries[c.Code]; ok {
 			continue
@@ -135,6 +139,9 @@ func New(opts Options) (*Sim, error) {
 	return s, nil
 }
 
+// country finds a simulated country by code ("GR" finds Greece too).
+func (s *Sim) country(code string) *Country { return s.byCode[samlxml.CountryCode(code)] }
+
 // TrustAnchor is the certificate the adapter must trust for the
 // simulated countries' metadata.
 func (s *Sim) TrustAnchor() *x509.Certificate { return s.keys.CACert }
@@ -143,9 +150,11 @@ func (s *Sim) TrustAnchor() *x509.Certificate { return s.keys.CACert }
 func (s *Sim) Countries() []Country { return s.countries }
 
 // EntityID is a country's entity ID (its metadata URL).
-func (s *Sim) EntityID(code string) string { return s.base + "/" + code + "/metadata" }
+func (s *Sim) EntityID(code string) string {
+	return s.base + "/" + samlxml.CountryCode(code) + "/metadata"
+}
 
-func (s *Sim) ssoURL(code string) string { return s.base + "/" + code + "/sso" }
+func (s *Sim) ssoURL(code string) string { return s.base + "/" + samlxml.CountryCode(code) + "/sso" }
 
 // CountryConfigs returns eidas.Country entries for the simulated
 // countries: trust anchor and metadata in memory (no network needed at
@@ -178,6 +187,7 @@ func (s *Sim) AdapterConfig(m *eidas.Material) *eidas.Config {
 
 // Metadata returns a country's signed metadata.
 func (s *Sim) Metadata(code string) ([]byte, error) {
+	code = samlxml.CountryCode(code)
 	c := s.byCode[code]
 	if c == nil {
 		return nil, fmt.Errorf("eidassim: unknown country %q", code)

@@ -400,7 +400,7 @@ func TestLoginAnswer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id.Subject != "EL/DE/GR55512345" || id.Level != assurance.Substantial || id.Claims.Extra["family_name_native"] != "Παπαδοπούλου" {
+	if id.Subject != "EL/DE/GR55512345" || id.Level != assurance.Substantial || id.Claims.Scripts["el"].FamilyName != "Παπαδοπούλου" {
 		t.Errorf("identity %q %s %+v", id.Subject, id.Level, id.Claims)
 	}
 }

@@ -28,7 +28,8 @@ type Config struct {
 	// BaseURL is where Handler is mounted (e.g. issuer + "/demo/connector");
 	// the entity ID is BaseURL + "/metadata", the ACS BaseURL + "/acs".
 	BaseURL string
-	// Country is the member state the connector plays (default AT).
+	// Country is the member state the connector plays (default AT; for
+	// Greece "EL" or "GR", published as "EL").
 	Country string
 	// SPType is public (default) or private; it goes into the metadata
 	// unless SPTypeInRequest.
@@ -82,6 +83,8 @@ func New(cfg Config) (*Connector, error) {
 	if cfg.Country == "" {
 		cfg.Country = "AT"
 	}
+	// "GR" and "EL" are both Greece; eIDAS metadata says "EL".
+	cfg.Country = samlxml.CountryCode(cfg.Country)
 	if cfg.SPType == "" {
 		cfg.SPType = es.SPTypePublic
 	}

@@ -146,7 +146,7 @@ func (c *Connector) serveACS(w http.ResponseWriter, r *http.Request) {
 		c.render(w, http.StatusBadRequest, map[string]any{"Error": err.Error()}, "")
 		return
 	}
-	c.log.Info("demo connector: response verified", "status", res.Status, "level", res.Level)
+	c.log.Info("demo connector: response verified", "status", res.Status, "loa", res.Level)
 	c.render(w, http.StatusOK, map[string]any{"Result": res}, "")
 }
 

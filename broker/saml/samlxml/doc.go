@@ -1,7 +1,8 @@
 // Package samlxml is the one way the broker reads and writes the common
 // parts of SAML 2.0 and eIDAS XML: the element and attribute helpers, the
-// SAML ID generator, the metadata building blocks and the namespace,
-// binding, NameID-format and status-code URIs.
+// SAML ID generator, the metadata building blocks, the namespace,
+// binding, NameID-format and status-code URIs, and the eIDAS country-code
+// rule (Greece is "EL" in messages, "GR" accepted).
 //
 // Why a package of its own: the eIDAS-Connector adapter (package eidas),
 // its XML security layer (xmlsec), the eIDAS-Service (broker/eidasservice),

@@ -359,3 +359,37 @@ func TestDecodeBase64(t *testing.T) {
 		}
 	}
 }
+
+func TestCountryCodes(t *testing.T) {
+	tests := []struct {
+		in, eidas, iso string
+	}{
+		{"GR", "EL", "GR"},
+		{"EL", "EL", "GR"},
+		{"DE", "DE", "DE"},
+		{"AT", "AT", "AT"},
+		{"EU", "EU", "EU"},
+		{"gr", "gr", "gr"}, // not normalised: validation refuses lower case
+		{"", "", ""},
+	}
+	for _, tt := range tests {
+		if got := CountryCode(tt.in); got != tt.eidas {
+			t.Errorf("CountryCode(%q) = %q, want %q", tt.in, got, tt.eidas)
+		}
+		if got := ISOCountryCode(tt.in); got != tt.iso {
+			t.Errorf("ISOCountryCode(%q) = %q, want %q", tt.in, got, tt.iso)
+		}
+	}
+	same := []struct {
+		a, b string
+		want bool
+	}{
+		{"EL", "GR", true}, {"GR", "EL", true}, {"EL", "EL", true}, {"GR", "GR", true},
+		{"DE", "DE", true}, {"DE", "AT", false}, {"EL", "CY", false}, {"", "", false}, {"gr", "EL", false},
+	}
+	for _, tt := range same {
+		if got := SameCountry(tt.a, tt.b); got != tt.want {
+			t.Errorf("SameCountry(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
