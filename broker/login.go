@@ -422,7 +422,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		s.callbackStateLost(w, r, tx, err)
 		return
 	}
-	s.log.InfoContext(ctx, "upstream login verified", "tx", logID(tx.ID), "adapter", a.ID, "level", proved.String())
+	s.log.InfoContext(ctx, "upstream login verified", "tx", logID(tx.ID), "adapter", a.ID, "loa", proved.String())
 	s.metrics.inc("broker_upstream_total", "adapter", a.ID, "result", "verified")
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, s.issuer+"/login/"+tx.ID+"/done?"+url.Values{"h": {handle}}.Encode(), http.StatusSeeOther)

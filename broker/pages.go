@@ -62,6 +62,7 @@ var claimLabels = map[string]adapters.Text{
 	"given_name":        {DE: "Vorname(n)", EN: "Given name(s)"},
 	"family_name":       {DE: "Familienname", EN: "Family name"},
 	"birth_family_name": {DE: "Geburtsname", EN: "Birth name"},
+	"birth_name":        {DE: "Name bei Geburt (Vor- und Familienname)", EN: "Name at birth (given and family names)"},
 	"birthdate":         {DE: "Geburtsdatum", EN: "Date of birth"},
 	"place_of_birth":    {DE: "Geburtsort", EN: "Place of birth"},
 	"nationalities":     {DE: "Staatsangehörigkeit", EN: "Nationality"},
@@ -281,6 +282,13 @@ func (p *pages) consent(w http.ResponseWriter, r *http.Request, tx *transaction,
 	items := make([]consentItem, 0, len(released))
 	for _, name := range sortedKeys(released) {
 		label, ok := claimLabels[name]
+		if base, tag, tagged := strings.Cut(name, "#"); !ok && tagged {
+			// A language-tagged claim (OIDC Core §5.2): the base claim's
+			// label with the script's language tag.
+			if l, found := claimLabels[base]; found {
+				label, ok = adapters.Text{DE: l.DE + " (" + tag + ")", EN: l.EN + " (" + tag + ")"}, true
+			}
+		}
 		if !ok {
 			label = adapters.Text{DE: name, EN: name}
 		}
