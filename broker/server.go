@@ -51,6 +51,9 @@ type Config struct {
 	Ready []func(context.Context) error
 	// Branding is the operator's name, logo, colours and legal links.
 	Branding Branding
+	// Metrics receives the counters; nil: the server starts its own. Pass
+	// the same one to every Server of a process that reloads its config.
+	Metrics *Metrics
 }
 
 // AdapterEntry is one configured, opened adapter.
@@ -93,7 +96,8 @@ type Server struct {
 	branding  Branding
 	ready     []func(context.Context) error
 	tokenKey  [32]byte
-	metrics   *metrics
+	metrics   *Metrics
+	admin     http.Handler
 }
 
 // New validates cfg and builds the broker.
@@ -112,7 +116,10 @@ func New(cfg Config) (*Server, error) {
 		issuer: strings.TrimSuffix(cfg.Issuer, "/"), raw: cfg.Store, subSecret: cfg.SubjectSecret,
 		secure: !cfg.InsecureCookies, log: cfg.Logger, now: cfg.Now, clients: map[string]*opClient{},
 		byID: map[string]*AdapterEntry{}, adapters: cfg.Adapters, ready: cfg.Ready,
-		lifetimes: map[assurance.Level]time.Duration{}, metrics: newMetrics(), branding: cfg.Branding,
+		lifetimes: map[assurance.Level]time.Duration{}, metrics: cfg.Metrics, branding: cfg.Branding,
+	}
+	if s.metrics == nil {
+		s.metrics = NewMetrics()
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -230,7 +237,6 @@ func (s *Server) buildHandler(extra func(chi.Router)) error {
 	r.Use(securityHeaders, rememberLang)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	r.Get("/readyz", s.readyz)
-	r.Get("/metrics", s.metrics.serve)
 	r.Get("/static/*", s.pages.static)
 	r.Handle("/branding/*", s.brandingRoutes())
 	r.Get("/favicon.ico", func(w http.ResponseWriter, r *http.Request) {
@@ -262,6 +268,7 @@ func (s *Server) buildHandler(extra func(chi.Router)) error {
 	}
 	r.Mount("/", opHandler)
 	s.handler = r
+	s.admin = adminHandler(s.metrics)
 	return nil
 }
 

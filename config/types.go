@@ -15,6 +15,13 @@ type Config struct {
 	Issuer string `yaml:"issuer"`
 	// Listen is the address the HTTP server binds, e.g. "0.0.0.0:8080".
 	Listen string `yaml:"listen"`
+	// AdminListen, when set, is the address of a second listener serving
+	// /metrics and /debug/pprof/ (no authentication): off by default, and a
+	// loopback address unless AdminListenAllowRemote is set.
+	AdminListen string `yaml:"admin_listen"`
+	// AdminListenAllowRemote permits an AdminListen address that is not
+	// loopback (e.g. a pod network reached only by the metrics scraper).
+	AdminListenAllowRemote bool `yaml:"admin_listen_allow_remote"`
 	// Store selects the persistence backend.
 	Store Store `yaml:"store"`
 	// Keys holds signing keys and secrets.

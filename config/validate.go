@@ -88,12 +88,9 @@ func (k Keys) ActiveSigningKey() (SigningKey, bool) {
 func (d *decoder) validate(c *Config) {
 	d.checkURL("issuer", c.Issuer, false)
 	if c.Listen != "" {
-		if host, port, err := net.SplitHostPort(c.Listen); err != nil {
-			d.invalid("listen", "want host:port (e.g. %s)", DefaultListen)
-		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 || (host != "" && strings.ContainsAny(host, " /")) {
-			d.invalid("listen", "want host:port with a port from 0 to 65535")
-		}
+		d.checkListen("listen", c.Listen, DefaultListen)
 	}
+	d.validateAdminListen(c)
 	switch c.Log {
 	case "", "debug", "info", "warn", "error":
 	default:
@@ -111,6 +108,64 @@ func (d *decoder) validate(c *Config) {
 			cl.LogoData, cl.LogoType = d.loadLogo(joinKey(joinIndex("clients", i), "logo"), cl.Logo)
 		}
 	}
+}
+
+// checkListen validates a host:port listen address; it reports whether
+// the address is well-formed.
+func (d *decoder) checkListen(path, addr, example string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		d.invalid(path, "want host:port (e.g. %s)", example)
+		return false
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 || (host != "" && strings.ContainsAny(host, " /")) {
+		d.invalid(path, "want host:port with a port from 0 to 65535")
+		return false
+	}
+	return true
+}
+
+// ExampleAdminListen is the address the documentation suggests for
+// admin_listen.
+const ExampleAdminListen = "127.0.0.1:9090"
+
+// validateAdminListen: the admin listener serves metrics and profiling
+// without authentication, so it binds a loopback address (127.0.0.0/8,
+// [::1], localhost) unless the file says explicitly that another address is
+// meant. An empty host (":9090") binds every interface and counts as remote.
+func (d *decoder) validateAdminListen(c *Config) {
+	if c.AdminListen == "" {
+		if c.AdminListenAllowRemote {
+			d.invalid("admin_listen_allow_remote", "only allowed with admin_listen")
+		}
+		return
+	}
+	if !d.checkListen("admin_listen", c.AdminListen, ExampleAdminListen) {
+		return
+	}
+	host, port, _ := net.SplitHostPort(c.AdminListen)
+	if !c.AdminListenAllowRemote && !IsLoopbackHost(host) {
+		d.invalid("admin_listen", "%q is not a loopback address: the admin listener serves metrics and profiling without authentication; "+
+			"bind it to 127.0.0.1 or [::1], or set admin_listen_allow_remote: true and restrict access in the network", c.AdminListen)
+		return
+	}
+	listen := c.Listen
+	if listen == "" {
+		listen = DefaultListen
+	}
+	if lh, lp, err := net.SplitHostPort(listen); err == nil && lp == port && port != "0" && (lh == host || lh == "" || host == "") {
+		d.invalid("admin_listen", "must differ from listen (%s): the admin surface never shares the public listener", listen)
+	}
+}
+
+// IsLoopbackHost reports whether a listen host binds only the loopback
+// interface: "localhost" or an IP address in 127.0.0.0/8 or ::1.
+func IsLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (d *decoder) validateStore(s *Store) {
