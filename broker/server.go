@@ -36,8 +36,11 @@ type Config struct {
 	Keys     []SigningKey
 	// SubjectSecret keys the pairwise subject HMAC (≥ 32 bytes).
 	SubjectSecret []byte
-	// DataKey is the AES-256 key sealing everything in the store.
-	DataKey []byte
+	// DataKeys seal everything in the store (AES-256-GCM): the Active one
+	// seals, the others only open (see DataKey, the type). DataKey is the
+	// shorthand for a single key (ID DefaultDataKeyID); set one of them.
+	DataKeys []DataKey
+	DataKey  []byte
 	// SessionLifetimes caps SSO sessions per proved level; missing levels
 	// get the TR-03160-1 maxima.
 	SessionLifetimes map[assurance.Level]time.Duration
@@ -95,7 +98,7 @@ type Server struct {
 	pages     *pages
 	branding  Branding
 	ready     []func(context.Context) error
-	tokenKey  [32]byte
+	tokens    *tokenCrypto
 	metrics   *Metrics
 	admin     http.Handler
 }
@@ -133,10 +136,14 @@ func New(cfg Config) (*Server, error) {
 			s.lifetimes[l] = v
 		}
 	}
-	s.tokenKey = sha256.Sum256(append([]byte("broker access tokens\x00"), cfg.DataKey...))
-	if s.data, err = newSealedStore(cfg.Store, cfg.DataKey); err != nil {
+	dataKeys, err := cfg.dataKeys()
+	if err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
+	if s.data, err = newSealedStore(cfg.Store, dataKeys, s.log); err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	s.tokens = newTokenCrypto(dataKeys)
 	if s.keys, err = newKeySet(cfg.Keys); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
@@ -199,9 +206,6 @@ func (s *Server) Close() error {
 
 func (s *Server) buildHandler(extra func(chi.Router)) error {
 	opCfg := &op.Config{
-		// Access tokens are sealed with a key derived from the data key,
-		// so every replica can open what another issued.
-		CryptoKey:                s.tokenKey,
 		DefaultLogoutRedirectURI: s.issuer + "/logout/done",
 		CodeMethodS256:           true,
 		AuthMethodPrivateKeyJWT:  true,
@@ -209,7 +213,9 @@ func (s *Server) buildHandler(extra func(chi.Router)) error {
 		SupportedUILocales:       []language.Tag{language.German, language.English},
 		SupportedClaims:          SupportedClaims(),
 	}
-	var opts []op.Option
+	// Access tokens are sealed with keys derived from the data keys, so
+	// every replica can open what another issued, across rotations.
+	opts := []op.Option{op.WithCrypto(s.tokens)}
 	if strings.HasPrefix(s.issuer, "http://") {
 		opts = append(opts, op.WithAllowInsecure())
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/sha256"
 	"errors"
 	"net"
 	"net/url"
@@ -244,7 +245,8 @@ func (d *decoder) validateKeys(c *Config) {
 
 	// Without a keys section a single node generates every key at start.
 	// An invalid store type was reported already; it demands nothing more.
-	generated := len(k.Signing) == 0 && !k.SubjectSecret.IsSet() && !k.DataKey.IsSet()
+	d.validateDataKeys(k)
+	generated := len(k.Signing) == 0 && !k.SubjectSecret.IsSet() && !k.DataKey.IsSet() && len(k.DataKeys) == 0
 	if c.Store.Type != StoreRedis && generated {
 		return
 	}
@@ -256,10 +258,56 @@ func (d *decoder) validateKeys(c *Config) {
 	} else if len(k.SubjectSecret.Value()) < minSubjectSecret {
 		d.invalid("keys.subject_secret", "too short: want at least %d bytes", minSubjectSecret)
 	}
-	if !k.DataKey.IsSet() {
+	if !k.DataKey.IsSet() && len(k.DataKeys) == 0 {
 		d.invalid("keys.data_key", "required")
-	} else if _, err := decodeDataKey(k.DataKey.Value()); err != nil {
-		d.invalid("keys.data_key", "want %d random bytes in base64", DataKeyLen)
+	}
+}
+
+// validateDataKeys checks keys.data_key or keys.data_keys (not both): each
+// key 32 bytes of base64, IDs unique, no key material under two IDs, and
+// exactly one key active (a single key is active without the mark).
+func (d *decoder) validateDataKeys(k *Keys) {
+	if k.DataKey.IsSet() {
+		if _, err := decodeDataKey(k.DataKey.Value()); err != nil {
+			d.invalid("keys.data_key", "want %d random bytes in base64", DataKeyLen)
+		}
+		if len(k.DataKeys) > 0 {
+			d.invalid("keys.data_keys", "set either data_key or data_keys, not both (data_key is the key %q of data_keys)", DefaultDataKeyID)
+		}
+		return
+	}
+	ids := map[string]string{}
+	material := map[[sha256.Size]byte]int{}
+	active := -1
+	for i := range k.DataKeys {
+		dk := &k.DataKeys[i]
+		p := joinIndex("keys.data_keys", i)
+		d.checkID(joinKey(p, "id"), dk.ID, "data key", ids)
+		if dk.Active {
+			if active >= 0 {
+				d.invalid(joinKey(p, "active"), "only one data key may be active (keys.data_keys[%d] is too)", active)
+			} else {
+				active = i
+			}
+		}
+		if !dk.Key.IsSet() {
+			d.invalid(joinKey(p, "key"), "required")
+			continue
+		}
+		b, err := decodeDataKey(dk.Key.Value())
+		if err != nil {
+			d.invalid(joinKey(p, "key"), "want %d random bytes in base64", DataKeyLen)
+			continue
+		}
+		sum := sha256.Sum256(b)
+		if j, dup := material[sum]; dup {
+			d.invalid(joinKey(p, "key"), "the same key as keys.data_keys[%d]: give each key one ID", j)
+			continue
+		}
+		material[sum] = i
+	}
+	if len(k.DataKeys) > 1 && active < 0 {
+		d.invalid("keys.data_keys", "mark exactly one key active: true (the one that encrypts)")
 	}
 }
 
@@ -549,6 +597,9 @@ func (c *Config) applyDefaults() {
 	}
 	if len(c.Keys.Signing) == 1 {
 		c.Keys.Signing[0].Active = true
+	}
+	if len(c.Keys.DataKeys) == 1 {
+		c.Keys.DataKeys[0].Active = true
 	}
 	for i := range c.Clients {
 		cl := &c.Clients[i]

@@ -143,3 +143,58 @@ func TestDemoAdminAddrMustBeLoopback(t *testing.T) {
 		}
 	}
 }
+
+// TestDataKeysFromConfig: keys.data_keys reaches the broker with its IDs,
+// and keys.data_key keeps the ID the broker gives a single key, so a later
+// move to a list can name it.
+func TestDataKeysFromConfig(t *testing.T) {
+	if config.DefaultDataKeyID != broker.DefaultDataKeyID {
+		t.Fatalf("config and broker disagree on the single data key's ID: %q, %q", config.DefaultDataKeyID, broker.DefaultDataKeyID)
+	}
+	td, err := filepath.Abs("../../testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := writeConfig(t, fmt.Sprintf(`issuer: https://login.example.de
+keys:
+  subject_secret: {file: %[1]s/config/secrets/subject_secret}
+  data_keys:
+    - {id: 2026-b, key: QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI=, active: true}
+    - {id: default, key: {file: %[1]s/config/secrets/data_key}}
+clients:
+  - id: portal
+    redirect_uris: [https://portal.example.de/cb]
+    secret: "a-long-enough-client-secret"
+adapters:
+  - id: elster
+    type: elster
+    max_level: substantial
+    config:
+      trust_anchors: [%[1]s/elster/root.pem]
+`, td))
+	cfg, err := config.Load(p, serveRegistry())
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	out, err := runtimeConfig(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.DataKey) != 0 || len(out.DataKeys) != 2 || out.DataKeys[0].ID != "2026-b" || !out.DataKeys[0].Active ||
+		out.DataKeys[1].ID != "default" || out.DataKeys[1].Active {
+		t.Fatalf("data keys %+v", out.DataKeys)
+	}
+	if got := activeDataKey(out); string(got) != strings.Repeat("B", 32) {
+		t.Fatalf("active key %q", got)
+	}
+	st, err := openStore(cfg.Store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	b, err := buildBroker(cfg, st, newLogger(io.Discard, "error"), nil)
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	_ = b.Close()
+}

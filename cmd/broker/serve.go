@@ -229,11 +229,14 @@ func runtimeConfig(cfg *config.Config, st store.Store) (broker.Config, error) {
 	} else {
 		out.SubjectSecret = randomBytes(32)
 	}
-	if cfg.Keys.DataKey.IsSet() {
-		if out.DataKey, err = cfg.Keys.DataKeyBytes(); err != nil {
-			return fail(err)
-		}
-	} else {
+	dataKeys, err := cfg.Keys.DataKeyList()
+	if err != nil {
+		return fail(err)
+	}
+	for _, k := range dataKeys {
+		out.DataKeys = append(out.DataKeys, broker.DataKey{ID: k.ID, Key: k.Key, Active: k.Active})
+	}
+	if len(dataKeys) == 0 {
 		out.DataKey = randomBytes(32)
 	}
 	out.Branding = brandingFrom(cfg.Branding)
@@ -314,7 +317,7 @@ func openEIDASService(cfg *config.Config, ec *config.EIDASService, out broker.Co
 		}
 	}
 	log := slog.Default().With("component", "eidas-service")
-	sc, err := eidasservice.ConfigFromFile(ec, cfg.Issuer, eidAdapter, broker.AdapterStore(st, "eidas-service"), out.DataKey, log)
+	sc, err := eidasservice.ConfigFromFile(ec, cfg.Issuer, eidAdapter, broker.AdapterStore(st, "eidas-service"), activeDataKey(out), log)
 	if err != nil {
 		return nil, err
 	}
@@ -344,4 +347,16 @@ func brandingFrom(b config.Branding) broker.Branding {
 		}
 	}
 	return out
+}
+
+// activeDataKey is the key that seals. The eIDAS-Service seals its
+// short-lived pending logins (transaction_ttl) with it alone, so a rotation
+// ends the foreign logins in progress at that moment, no sessions.
+func activeDataKey(c broker.Config) []byte {
+	for _, k := range c.DataKeys {
+		if k.Active {
+			return k.Key
+		}
+	}
+	return c.DataKey
 }
