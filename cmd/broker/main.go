@@ -22,7 +22,7 @@ func main() {
 const usage = `usage: broker <command> [flags]
 
 commands:
-  demo          run a complete demo on 127.0.0.1 (memory store, generated keys, simulators)
+  demo          run a complete demo on 127.0.0.1 (memory store, generated keys, simulators, loopback admin listener)
   serve         run the broker from a config file (--config broker.yaml)
   check-config  validate a config file and print every problem with file:line: path
   keygen        print a new key: --alg ES256|RS256 (PEM), --data-key or --subject-secret (base64)
