@@ -2,6 +2,7 @@ package broker
 
 import (
 	"bytes"
+	"log/slog"
 	"testing"
 
 	"github.com/ozg-broker/eidas-broker/adapters"
@@ -88,7 +89,7 @@ func TestSealedStoreBindsAndHides(t *testing.T) {
 	raw := memory.New()
 	defer raw.Close()
 	key := make([]byte, 32)
-	s, err := newSealedStore(raw, key)
+	s, err := newSealedStore(raw, []DataKey{{ID: "k", Key: key, Active: true}}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +117,7 @@ func TestSealedStoreBindsAndHides(t *testing.T) {
 	if _, err := s.get(ctx, "session", "a", &out); err != nil || out.Identity.Claims.FamilyName != "Mustermann" {
 		t.Fatalf("round trip: %v %+v", err, out)
 	}
-	if _, err := newSealedStore(raw, make([]byte, 16)); err == nil {
+	if _, err := newSealedStore(raw, []DataKey{{ID: "k", Key: make([]byte, 16), Active: true}}, slog.New(slog.DiscardHandler)); err == nil {
 		t.Fatal("a 128-bit data key was accepted")
 	}
 }

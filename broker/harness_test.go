@@ -61,6 +61,9 @@ type env struct {
 	srv    *httptest.Server
 	broker *broker.Server
 	store  store.Store
+	// serving is the broker behind srv; a test may swap in another one
+	// on the same store and issuer (a restart with a new configuration).
+	serving atomic.Pointer[broker.Server]
 }
 
 // newEnv starts a broker with the demo adapter, two portals (one of them
@@ -76,8 +79,7 @@ func newEnvWithStore(t testing.TB, st store.Store, mod func(*broker.Config)) *en
 	t.Helper()
 	e := &env{t: t, store: st}
 	now := func() time.Time { return time.Now().Add(time.Duration(e.offset.Load())) }
-	var h http.Handler
-	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.serving.Load().Handler().ServeHTTP(w, r) }))
 	t.Cleanup(e.srv.Close)
 	secret := make([]byte, 32)
 	dataKey := make([]byte, 32)
@@ -111,7 +113,7 @@ func newEnvWithStore(t testing.TB, st store.Store, mod func(*broker.Config)) *en
 		t.Fatalf("broker.New: %v", err)
 	}
 	e.broker = b
-	h = b.Handler()
+	e.serving.Store(b)
 	return e
 }
 

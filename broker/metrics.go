@@ -7,16 +7,19 @@ import (
 	"sync"
 )
 
-// metrics are a few counters in the Prometheus text format. They count
-// outcomes, never people: labels are results, adapters and levels.
-type metrics struct {
+// Metrics are a few counters in the Prometheus text format. They count
+// outcomes, never people: labels are results, adapters and levels. One
+// Metrics may outlive a Server (Config.Metrics), so counters survive a
+// configuration reload. Safe for concurrent use.
+type Metrics struct {
 	mu       sync.Mutex
 	counters map[string]uint64 // "name{labels}" -> value
 }
 
-func newMetrics() *metrics { return &metrics{counters: map[string]uint64{}} }
+// NewMetrics returns empty counters.
+func NewMetrics() *Metrics { return &Metrics{counters: map[string]uint64{}} }
 
-func (m *metrics) inc(name string, labels ...string) {
+func (m *Metrics) inc(name string, labels ...string) {
 	key := name
 	if len(labels) > 0 {
 		key += "{"
@@ -33,7 +36,7 @@ func (m *metrics) inc(name string, labels ...string) {
 	m.mu.Unlock()
 }
 
-func (m *metrics) serve(w http.ResponseWriter, _ *http.Request) {
+func (m *Metrics) serve(w http.ResponseWriter, _ *http.Request) {
 	m.mu.Lock()
 	keys := make([]string, 0, len(m.counters))
 	for k := range m.counters {

@@ -543,7 +543,7 @@ func TestMetricsCountOutcomes(t *testing.T) {
 	e := newEnv(t, nil)
 	r := e.rp("portal", "portal-secret", rpRedirect)
 	r.login("erika", "high")
-	resp, err := http.Get(e.srv.URL + "/metrics")
+	resp, err := http.Get(e.adminURL() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

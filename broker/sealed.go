@@ -10,32 +10,93 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/ozg-broker/eidas-broker/broker/store"
 )
 
-// sealedStore stores JSON records encrypted with AES-256-GCM. The additional
-// data binds each ciphertext to its kind and key, so a value copied to
-// another key (a code swapped for a session) fails to open.
+// sealedStore stores JSON records encrypted with AES-256-GCM under the
+// active data key. The additional data binds each ciphertext to its kind
+// and key, so a value copied to another key (a code swapped for a session)
+// fails to open.
+//
+// A sealed record starts with a header naming its data key (sealedMagic, the
+// ID's length, the ID), so opening picks the key directly, and after a
+// rotation records sealed under a retired key that is still configured keep
+// opening. The header is part of the additional data. Records written
+// before key IDs existed have no header (nonce first); they are opened by
+// trying each configured key, and they are gone once the longest record
+// lifetime has passed.
+//
+// A record that no configured key opens (its key was removed, or it was
+// tampered with) reads as not found: the session, code or token it held is
+// over, and the request gets the answer for an expired one, not a 500.
 type sealedStore struct {
-	raw  store.Store
-	aead cipher.AEAD
+	raw    store.Store
+	active *sealKey
+	byID   map[string]*sealKey
+	all    []*sealKey // in configuration order, for header-less records
+	log    *slog.Logger
 }
 
-func newSealedStore(raw store.Store, key []byte) (*sealedStore, error) {
-	if len(key) != 32 {
-		return nil, fmt.Errorf("data key: want 32 bytes, have %d", len(key))
+type sealKey struct {
+	id     string
+	header []byte
+	aead   cipher.AEAD
+}
+
+// sealedMagic starts every record sealed with a key ID. A header-less
+// record begins with its random nonce, so the first byte alone may match;
+// opening falls back to the header-less form whenever the header does not
+// lead to a key that opens the record.
+const sealedMagic = 0xD1
+
+// errUnreadable is the cause of a record no configured key opens.
+var errUnreadable = fmt.Errorf("sealed under a data key that is not configured, or damaged: %w", store.ErrNotFound)
+
+func newSealedStore(raw store.Store, keys []DataKey, log *slog.Logger) (*sealedStore, error) {
+	s := &sealedStore{raw: raw, byID: map[string]*sealKey{}, log: log}
+	for _, k := range keys {
+		if len(k.Key) != 32 {
+			return nil, fmt.Errorf("data key %q: want 32 bytes, have %d", k.ID, len(k.Key))
+		}
+		if k.ID == "" || len(k.ID) > maxDataKeyID {
+			return nil, fmt.Errorf("data key ID %q: want 1 to %d bytes", k.ID, maxDataKeyID)
+		}
+		if _, dup := s.byID[k.ID]; dup {
+			return nil, fmt.Errorf("data key %q configured twice", k.ID)
+		}
+		block, err := aes.NewCipher(k.Key)
+		if err != nil {
+			return nil, fmt.Errorf("data key %q: %w", k.ID, err)
+		}
+		aead, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, fmt.Errorf("data key %q: %w", k.ID, err)
+		}
+		sk := &sealKey{id: k.ID, header: append([]byte{sealedMagic, byte(len(k.ID))}, k.ID...), aead: aead}
+		s.byID[k.ID] = sk
+		s.all = append(s.all, sk)
+		if k.Active {
+			if s.active != nil {
+				return nil, fmt.Errorf("data keys %q and %q are both active; want exactly one", s.active.id, k.ID)
+			}
+			s.active = sk
+		}
 	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, fmt.Errorf("data key: %w", err)
+	if s.active == nil {
+		return nil, errors.New("no active data key")
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, fmt.Errorf("data key: %w", err)
-	}
-	return &sealedStore{raw: raw, aead: aead}, nil
+	return s, nil
+}
+
+func additionalData(kind store.Kind, key string, header []byte) []byte {
+	ad := make([]byte, 0, len(kind)+1+len(key)+len(header))
+	ad = append(ad, kind...)
+	ad = append(ad, 0)
+	ad = append(ad, key...)
+	return append(ad, header...)
 }
 
 func (s *sealedStore) seal(kind store.Kind, key string, v any) ([]byte, error) {
@@ -43,26 +104,64 @@ func (s *sealedStore) seal(kind store.Kind, key string, v any) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode %s record: %w", kind, err)
 	}
-	nonce := make([]byte, s.aead.NonceSize(), s.aead.NonceSize()+len(plain)+s.aead.Overhead())
+	k := s.active
+	n := k.aead.NonceSize()
+	out := make([]byte, len(k.header)+n, len(k.header)+n+len(plain)+k.aead.Overhead())
+	copy(out, k.header)
+	nonce := out[len(k.header):]
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, fmt.Errorf("seal %s record: %w", kind, err)
 	}
-	return s.aead.Seal(nonce, nonce, plain, []byte(string(kind)+"\x00"+key)), nil
+	return k.aead.Seal(out, nonce, plain, additionalData(kind, key, k.header)), nil
 }
 
 func (s *sealedStore) open(kind store.Kind, key string, sealed []byte, v any) error {
-	n := s.aead.NonceSize()
-	if len(sealed) < n+s.aead.Overhead() {
-		return fmt.Errorf("open %s record: too short", kind)
-	}
-	plain, err := s.aead.Open(nil, sealed[:n], sealed[n:], []byte(string(kind)+"\x00"+key))
+	plain, err := s.openBytes(kind, key, sealed)
 	if err != nil {
-		return fmt.Errorf("open %s record: %w", kind, err)
+		return err
 	}
 	if err := json.Unmarshal(plain, v); err != nil {
 		return fmt.Errorf("decode %s record: %w", kind, err)
 	}
 	return nil
+}
+
+func (s *sealedStore) openBytes(kind store.Kind, key string, sealed []byte) ([]byte, error) {
+	id, named := "", false
+	if len(sealed) > 2 && sealed[0] == sealedMagic && int(sealed[1]) <= len(sealed)-2 {
+		hl := 2 + int(sealed[1])
+		id, named = string(sealed[2:hl]), true
+		if k := s.byID[id]; k != nil {
+			if p, ok := openWith(k, sealed[hl:], additionalData(kind, key, sealed[:hl])); ok {
+				return p, nil
+			}
+		}
+	}
+	// No header (written before key IDs), or one that by chance was the
+	// start of a random nonce.
+	for _, k := range s.all {
+		if p, ok := openWith(k, sealed, additionalData(kind, key, nil)); ok {
+			return p, nil
+		}
+	}
+	if named && s.byID[id] == nil {
+		// The ID comes from our own store, is at most 255 bytes and is
+		// quoted; it names a key, not a person.
+		s.log.Warn("stored record sealed under a data key that is no longer configured; treated as expired",
+			"kind", string(kind), "data_key", id)
+	} else {
+		s.log.Warn("stored record does not open with any configured data key; treated as expired", "kind", string(kind))
+	}
+	return nil, fmt.Errorf("open %s record: %w", kind, errUnreadable)
+}
+
+func openWith(k *sealKey, body, ad []byte) ([]byte, bool) {
+	n := k.aead.NonceSize()
+	if len(body) < n+k.aead.Overhead() {
+		return nil, false
+	}
+	p, err := k.aead.Open(nil, body[:n], body[n:], ad)
+	return p, err == nil
 }
 
 func (s *sealedStore) create(ctx context.Context, kind store.Kind, key string, v any, ttl time.Duration) error {

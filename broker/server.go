@@ -36,8 +36,11 @@ type Config struct {
 	Keys     []SigningKey
 	// SubjectSecret keys the pairwise subject HMAC (≥ 32 bytes).
 	SubjectSecret []byte
-	// DataKey is the AES-256 key sealing everything in the store.
-	DataKey []byte
+	// DataKeys seal everything in the store (AES-256-GCM): the Active one
+	// seals, the others only open (see DataKey, the type). DataKey is the
+	// shorthand for a single key (ID DefaultDataKeyID); set one of them.
+	DataKeys []DataKey
+	DataKey  []byte
 	// SessionLifetimes caps SSO sessions per proved level; missing levels
 	// get the TR-03160-1 maxima.
 	SessionLifetimes map[assurance.Level]time.Duration
@@ -51,6 +54,9 @@ type Config struct {
 	Ready []func(context.Context) error
 	// Branding is the operator's name, logo, colours and legal links.
 	Branding Branding
+	// Metrics receives the counters; nil: the server starts its own. Pass
+	// the same one to every Server of a process that reloads its config.
+	Metrics *Metrics
 }
 
 // AdapterEntry is one configured, opened adapter.
@@ -92,8 +98,9 @@ type Server struct {
 	pages     *pages
 	branding  Branding
 	ready     []func(context.Context) error
-	tokenKey  [32]byte
-	metrics   *metrics
+	tokens    *tokenCrypto
+	metrics   *Metrics
+	admin     http.Handler
 }
 
 // New validates cfg and builds the broker.
@@ -112,7 +119,10 @@ func New(cfg Config) (*Server, error) {
 		issuer: strings.TrimSuffix(cfg.Issuer, "/"), raw: cfg.Store, subSecret: cfg.SubjectSecret,
 		secure: !cfg.InsecureCookies, log: cfg.Logger, now: cfg.Now, clients: map[string]*opClient{},
 		byID: map[string]*AdapterEntry{}, adapters: cfg.Adapters, ready: cfg.Ready,
-		lifetimes: map[assurance.Level]time.Duration{}, metrics: newMetrics(), branding: cfg.Branding,
+		lifetimes: map[assurance.Level]time.Duration{}, metrics: cfg.Metrics, branding: cfg.Branding,
+	}
+	if s.metrics == nil {
+		s.metrics = NewMetrics()
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -126,10 +136,14 @@ func New(cfg Config) (*Server, error) {
 			s.lifetimes[l] = v
 		}
 	}
-	s.tokenKey = sha256.Sum256(append([]byte("broker access tokens\x00"), cfg.DataKey...))
-	if s.data, err = newSealedStore(cfg.Store, cfg.DataKey); err != nil {
+	dataKeys, err := cfg.dataKeys()
+	if err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
+	if s.data, err = newSealedStore(cfg.Store, dataKeys, s.log); err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	s.tokens = newTokenCrypto(dataKeys)
 	if s.keys, err = newKeySet(cfg.Keys); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
@@ -192,9 +206,6 @@ func (s *Server) Close() error {
 
 func (s *Server) buildHandler(extra func(chi.Router)) error {
 	opCfg := &op.Config{
-		// Access tokens are sealed with a key derived from the data key,
-		// so every replica can open what another issued.
-		CryptoKey:                s.tokenKey,
 		DefaultLogoutRedirectURI: s.issuer + "/logout/done",
 		CodeMethodS256:           true,
 		AuthMethodPrivateKeyJWT:  true,
@@ -202,7 +213,9 @@ func (s *Server) buildHandler(extra func(chi.Router)) error {
 		SupportedUILocales:       []language.Tag{language.German, language.English},
 		SupportedClaims:          SupportedClaims(),
 	}
-	var opts []op.Option
+	// Access tokens are sealed with keys derived from the data keys, so
+	// every replica can open what another issued, across rotations.
+	opts := []op.Option{op.WithCrypto(s.tokens)}
 	if strings.HasPrefix(s.issuer, "http://") {
 		opts = append(opts, op.WithAllowInsecure())
 	}
@@ -230,7 +243,6 @@ func (s *Server) buildHandler(extra func(chi.Router)) error {
 	r.Use(securityHeaders, rememberLang)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	r.Get("/readyz", s.readyz)
-	r.Get("/metrics", s.metrics.serve)
 	r.Get("/static/*", s.pages.static)
 	r.Handle("/branding/*", s.brandingRoutes())
 	r.Get("/favicon.ico", func(w http.ResponseWriter, r *http.Request) {
@@ -262,6 +274,7 @@ func (s *Server) buildHandler(extra func(chi.Router)) error {
 	}
 	r.Mount("/", opHandler)
 	s.handler = r
+	s.admin = adminHandler(s.metrics)
 	return nil
 }
 

@@ -24,7 +24,10 @@
 // Keys: with a memory store and no keys section at all, the broker
 // generates its signing keys, subject secret and data key at start (demo,
 // single node; subjects change on restart). Otherwise subject_secret and
-// data_key are required, and a redis store also requires signing keys.
+// a data key (data_key, or data_keys for rotation: one active key seals,
+// the others only open) are required, and a redis store also requires
+// signing keys. admin_listen (metrics, profiling) must be loopback unless
+// admin_listen_allow_remote is set.
 //
 // docs/configuration.md is the reference of every key, with defaults.
 package config

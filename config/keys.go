@@ -106,6 +106,40 @@ func parseJWKS(data []byte) (*jose.JSONWebKeySet, error) {
 // DataKeyLen is the length of the identity-data encryption key (AES-256).
 const DataKeyLen = 32
 
+// DefaultDataKeyID is the ID under which keys.data_key encrypts, so that a
+// later move to keys.data_keys can keep opening its records by listing the
+// same key with this ID.
+const DefaultDataKeyID = "default"
+
+// DataKeyMaterial is one decoded data key.
+type DataKeyMaterial struct {
+	ID     string
+	Key    []byte // DataKeyLen bytes
+	Active bool
+}
+
+// DataKeyList returns the configured data keys, decoded: keys.data_keys,
+// or keys.data_key as the single active key DefaultDataKeyID; nil when
+// neither is set (a memory store generates its key).
+func (k Keys) DataKeyList() ([]DataKeyMaterial, error) {
+	if k.DataKey.IsSet() {
+		b, err := k.DataKeyBytes()
+		if err != nil {
+			return nil, err
+		}
+		return []DataKeyMaterial{{ID: DefaultDataKeyID, Key: b, Active: true}}, nil
+	}
+	var out []DataKeyMaterial
+	for _, dk := range k.DataKeys {
+		b, err := decodeDataKey(dk.Key.Value())
+		if err != nil {
+			return nil, fmt.Errorf("data key %s: %w", dk.ID, err)
+		}
+		out = append(out, DataKeyMaterial{ID: dk.ID, Key: b, Active: dk.Active || len(k.DataKeys) == 1})
+	}
+	return out, nil
+}
+
 // DataKeyBytes decodes DataKey (standard base64, padded or not) into the
 // 32-byte AES-256 key.
 func (k Keys) DataKeyBytes() ([]byte, error) {

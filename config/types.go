@@ -15,6 +15,13 @@ type Config struct {
 	Issuer string `yaml:"issuer"`
 	// Listen is the address the HTTP server binds, e.g. "0.0.0.0:8080".
 	Listen string `yaml:"listen"`
+	// AdminListen, when set, is the address of a second listener serving
+	// /metrics and /debug/pprof/ (no authentication): off by default, and a
+	// loopback address unless AdminListenAllowRemote is set.
+	AdminListen string `yaml:"admin_listen"`
+	// AdminListenAllowRemote permits an AdminListen address that is not
+	// loopback (e.g. a pod network reached only by the metrics scraper).
+	AdminListenAllowRemote bool `yaml:"admin_listen_allow_remote"`
 	// Store selects the persistence backend.
 	Store Store `yaml:"store"`
 	// Keys holds signing keys and secrets.
@@ -65,8 +72,21 @@ type Keys struct {
 	// Changing it changes every sub the portals know.
 	SubjectSecret Secret `yaml:"subject_secret"`
 	// DataKey is the AES-256 key (32 bytes, base64) that encrypts identity
-	// data in the store.
+	// data in the store. It is the same as DataKeys with one entry whose ID
+	// is DefaultDataKeyID.
 	DataKey Secret `yaml:"data_key"`
+	// DataKeys, instead of DataKey, allow rotation: the one marked active
+	// encrypts, the others only decrypt what was stored under them.
+	DataKeys []DataKey `yaml:"data_keys"`
+}
+
+// DataKey is one AES-256 data key in keys.data_keys.
+type DataKey struct {
+	// ID is stored with every record the key encrypts; never give another
+	// key an ID used before.
+	ID     string `yaml:"id"`
+	Key    Secret `yaml:"key"` // 32 random bytes, base64
+	Active bool   `yaml:"active"`
 }
 
 // SigningKey is one ID-token signing key.

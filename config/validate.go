@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/sha256"
 	"errors"
 	"net"
 	"net/url"
@@ -88,12 +89,9 @@ func (k Keys) ActiveSigningKey() (SigningKey, bool) {
 func (d *decoder) validate(c *Config) {
 	d.checkURL("issuer", c.Issuer, false)
 	if c.Listen != "" {
-		if host, port, err := net.SplitHostPort(c.Listen); err != nil {
-			d.invalid("listen", "want host:port (e.g. %s)", DefaultListen)
-		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 || (host != "" && strings.ContainsAny(host, " /")) {
-			d.invalid("listen", "want host:port with a port from 0 to 65535")
-		}
+		d.checkListen("listen", c.Listen, DefaultListen)
 	}
+	d.validateAdminListen(c)
 	switch c.Log {
 	case "", "debug", "info", "warn", "error":
 	default:
@@ -111,6 +109,64 @@ func (d *decoder) validate(c *Config) {
 			cl.LogoData, cl.LogoType = d.loadLogo(joinKey(joinIndex("clients", i), "logo"), cl.Logo)
 		}
 	}
+}
+
+// checkListen validates a host:port listen address; it reports whether
+// the address is well-formed.
+func (d *decoder) checkListen(path, addr, example string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		d.invalid(path, "want host:port (e.g. %s)", example)
+		return false
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 || (host != "" && strings.ContainsAny(host, " /")) {
+		d.invalid(path, "want host:port with a port from 0 to 65535")
+		return false
+	}
+	return true
+}
+
+// ExampleAdminListen is the address the documentation suggests for
+// admin_listen.
+const ExampleAdminListen = "127.0.0.1:9090"
+
+// validateAdminListen: the admin listener serves metrics and profiling
+// without authentication, so it binds a loopback address (127.0.0.0/8,
+// [::1], localhost) unless the file says explicitly that another address is
+// meant. An empty host (":9090") binds every interface and counts as remote.
+func (d *decoder) validateAdminListen(c *Config) {
+	if c.AdminListen == "" {
+		if c.AdminListenAllowRemote {
+			d.invalid("admin_listen_allow_remote", "only allowed with admin_listen")
+		}
+		return
+	}
+	if !d.checkListen("admin_listen", c.AdminListen, ExampleAdminListen) {
+		return
+	}
+	host, port, _ := net.SplitHostPort(c.AdminListen)
+	if !c.AdminListenAllowRemote && !IsLoopbackHost(host) {
+		d.invalid("admin_listen", "%q is not a loopback address: the admin listener serves metrics and profiling without authentication; "+
+			"bind it to 127.0.0.1 or [::1], or set admin_listen_allow_remote: true and restrict access in the network", c.AdminListen)
+		return
+	}
+	listen := c.Listen
+	if listen == "" {
+		listen = DefaultListen
+	}
+	if lh, lp, err := net.SplitHostPort(listen); err == nil && lp == port && port != "0" && (lh == host || lh == "" || host == "") {
+		d.invalid("admin_listen", "must differ from listen (%s): the admin surface never shares the public listener", listen)
+	}
+}
+
+// IsLoopbackHost reports whether a listen host binds only the loopback
+// interface: "localhost" or an IP address in 127.0.0.0/8 or ::1.
+func IsLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (d *decoder) validateStore(s *Store) {
@@ -189,7 +245,8 @@ func (d *decoder) validateKeys(c *Config) {
 
 	// Without a keys section a single node generates every key at start.
 	// An invalid store type was reported already; it demands nothing more.
-	generated := len(k.Signing) == 0 && !k.SubjectSecret.IsSet() && !k.DataKey.IsSet()
+	d.validateDataKeys(k)
+	generated := len(k.Signing) == 0 && !k.SubjectSecret.IsSet() && !k.DataKey.IsSet() && len(k.DataKeys) == 0
 	if c.Store.Type != StoreRedis && generated {
 		return
 	}
@@ -201,10 +258,56 @@ func (d *decoder) validateKeys(c *Config) {
 	} else if len(k.SubjectSecret.Value()) < minSubjectSecret {
 		d.invalid("keys.subject_secret", "too short: want at least %d bytes", minSubjectSecret)
 	}
-	if !k.DataKey.IsSet() {
+	if !k.DataKey.IsSet() && len(k.DataKeys) == 0 {
 		d.invalid("keys.data_key", "required")
-	} else if _, err := decodeDataKey(k.DataKey.Value()); err != nil {
-		d.invalid("keys.data_key", "want %d random bytes in base64", DataKeyLen)
+	}
+}
+
+// validateDataKeys checks keys.data_key or keys.data_keys (not both): each
+// key 32 bytes of base64, IDs unique, no key material under two IDs, and
+// exactly one key active (a single key is active without the mark).
+func (d *decoder) validateDataKeys(k *Keys) {
+	if k.DataKey.IsSet() {
+		if _, err := decodeDataKey(k.DataKey.Value()); err != nil {
+			d.invalid("keys.data_key", "want %d random bytes in base64", DataKeyLen)
+		}
+		if len(k.DataKeys) > 0 {
+			d.invalid("keys.data_keys", "set either data_key or data_keys, not both (data_key is the key %q of data_keys)", DefaultDataKeyID)
+		}
+		return
+	}
+	ids := map[string]string{}
+	material := map[[sha256.Size]byte]int{}
+	active := -1
+	for i := range k.DataKeys {
+		dk := &k.DataKeys[i]
+		p := joinIndex("keys.data_keys", i)
+		d.checkID(joinKey(p, "id"), dk.ID, "data key", ids)
+		if dk.Active {
+			if active >= 0 {
+				d.invalid(joinKey(p, "active"), "only one data key may be active (keys.data_keys[%d] is too)", active)
+			} else {
+				active = i
+			}
+		}
+		if !dk.Key.IsSet() {
+			d.invalid(joinKey(p, "key"), "required")
+			continue
+		}
+		b, err := decodeDataKey(dk.Key.Value())
+		if err != nil {
+			d.invalid(joinKey(p, "key"), "want %d random bytes in base64", DataKeyLen)
+			continue
+		}
+		sum := sha256.Sum256(b)
+		if j, dup := material[sum]; dup {
+			d.invalid(joinKey(p, "key"), "the same key as keys.data_keys[%d]: give each key one ID", j)
+			continue
+		}
+		material[sum] = i
+	}
+	if len(k.DataKeys) > 1 && active < 0 {
+		d.invalid("keys.data_keys", "mark exactly one key active: true (the one that encrypts)")
 	}
 }
 
@@ -494,6 +597,9 @@ func (c *Config) applyDefaults() {
 	}
 	if len(c.Keys.Signing) == 1 {
 		c.Keys.Signing[0].Active = true
+	}
+	if len(c.Keys.DataKeys) == 1 {
+		c.Keys.DataKeys[0].Active = true
 	}
 	for i := range c.Clients {
 		cl := &c.Clients[i]

@@ -27,7 +27,8 @@ const replayGrace = time.Minute
 // Adapter is an opened ELSTER certificate adapter. Safe for concurrent use.
 type Adapter struct {
 	id           string
-	origin       string
+	origin       string // base URL, as in challenges
+	webOrigin    string // scheme://host[:port] of origin, as browsers send it in Origin
 	roots        *x509.CertPool
 	anchors      []*x509.Certificate // the certificates in roots, for CheckHealth
 	caNames      []string
@@ -111,6 +112,11 @@ func (a *Adapter) finish(ctx context.Context, req adapters.Request, st []byte, r
 		return adapters.Identity{}, fmt.Errorf("%w: %w", ErrChallenge, err)
 	}
 	if err := a.checkBinding(c, req.TxID, now); err != nil {
+		return adapters.Identity{}, err
+	}
+	// Before anything is read: a cross-site POST neither completes nor
+	// cancels a login.
+	if err := a.checkSameOrigin(r); err != nil {
 		return adapters.Identity{}, err
 	}
 	ans, err := parseAnswer(r)

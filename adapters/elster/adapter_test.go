@@ -278,11 +278,14 @@ func TestFinishMalformedRequests(t *testing.T) {
 		make func(ch string) *http.Request
 	}{
 		{"get", func(ch string) *http.Request {
-			return httptest.NewRequest(http.MethodGet, testBaseURL+"/cb?"+h.form(t, ch, elster.AlgRS256).Encode(), nil)
+			r := httptest.NewRequest(http.MethodGet, testBaseURL+"/cb?"+h.form(t, ch, elster.AlgRS256).Encode(), nil)
+			r.Header.Set("Sec-Fetch-Site", "same-origin")
+			return r
 		}},
 		{"json body", func(ch string) *http.Request {
 			r := httptest.NewRequest(http.MethodPost, testBaseURL+"/cb", strings.NewReader(`{}`))
 			r.Header.Set("Content-Type", "application/json")
+			r.Header.Set("Sec-Fetch-Site", "same-origin")
 			return r
 		}},
 		{"unknown field", func(ch string) *http.Request {

@@ -2,18 +2,25 @@ package elster_test
 
 import (
 	"context"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"html"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	pkcs12 "software.sslmate.com/src/go-pkcs12"
 
 	"github.com/ozg-broker/eidas-broker/adapters"
 	"github.com/ozg-broker/eidas-broker/adapters/elster"
@@ -21,6 +28,7 @@ import (
 	"github.com/ozg-broker/eidas-broker/broker/browsertest"
 	"github.com/ozg-broker/eidas-broker/broker/store/memory"
 	"github.com/ozg-broker/eidas-broker/broker/testfiles"
+	"github.com/ozg-broker/eidas-broker/config"
 )
 
 // pageCSP is as strict as the broker's: scripts and styles only from the
@@ -40,6 +48,11 @@ type fakeBroker struct {
 	mu      sync.Mutex
 	states  map[string][]byte
 	results map[string]result
+	// clientCert, when set, is what a TLS terminator in front of the broker
+	// forwards for a client certificate (mutual-TLS mode).
+	clientCert string
+	// seen are the Origin and Sec-Fetch-Site headers of each callback.
+	seen map[string][2]string
 }
 
 type result struct {
@@ -47,9 +60,9 @@ type result struct {
 	err error
 }
 
-func newFakeBroker(t *testing.T) *fakeBroker {
+func newFakeBroker(t *testing.T, mutate ...func(sim *elstersim.Sim, c *elster.Config)) *fakeBroker {
 	t.Helper()
-	b := &fakeBroker{t: t, states: map[string][]byte{}, results: map[string]result{}}
+	b := &fakeBroker{t: t, states: map[string][]byte{}, results: map[string]result{}, seen: map[string][2]string{}}
 	sim, err := elstersim.LoadDir(testfiles.Path(t, "testdata", "elster"))
 	if err != nil {
 		t.Fatal(err)
@@ -58,6 +71,9 @@ func newFakeBroker(t *testing.T) *fakeBroker {
 	b.srv = httptest.NewServer(mux)
 	t.Cleanup(b.srv.Close)
 	cfg := sim.AdapterConfig(b.srv.URL + "/sim/elster")
+	for _, m := range mutate {
+		m(sim, cfg)
+	}
 	b.adapter, err = cfg.Open("elster", adapters.Deps{
 		HTTP: b.srv.Client(), BaseURL: b.srv.URL, Store: memory.New(),
 	})
@@ -98,10 +114,15 @@ func (b *fakeBroker) callback(w http.ResponseWriter, r *http.Request) {
 	b.mu.Lock()
 	st, ok := b.states[tx]
 	delete(b.states, tx) // single use, as the broker's store does
+	b.seen[tx] = [2]string{r.Header.Get("Origin"), r.Header.Get("Sec-Fetch-Site")}
+	cert := b.clientCert
 	b.mu.Unlock()
 	if !ok {
 		http.Error(w, "unknown transaction", http.StatusBadRequest)
 		return
+	}
+	if cert != "" {
+		r.Header.Set(elster.DefaultMTLSHeader, cert)
 	}
 	id, err := b.adapter.Finish(r.Context(), b.request(tx), st, r)
 	b.mu.Lock()
@@ -232,4 +253,92 @@ func TestBrowserLogin(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBrowserCrossSite: in a real browser, the login page's own forms
+// complete a login in both modes, and a page on another site that
+// auto-submits a challenge to the callback (what an attacker would send a
+// victim whose browser holds an installed ELSTER certificate) does not.
+func TestBrowserCrossSite(t *testing.T) {
+	ctx := browsertest.New(t)
+	b := newFakeBroker(t, func(sim *elstersim.Sim, c *elster.Config) {
+		c.MTLS = elster.MTLS{Enabled: true, TrustedProxies: []string{"127.0.0.0/8", "::1/128"}}
+		c.TrustAnchors = append(c.TrustAnchors, config.Path(filepath.Join(sim.Dir(), "issuing.pem")))
+	})
+	fixtures := testfiles.Path(t, "testdata", "elster")
+	pfx, err := os.ReadFile(filepath.Join(fixtures, "person.pfx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, leaf, _, err := pkcs12.DecodeChain(pfx, "Erika-2025")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The TLS terminator would forward the certificate the browser presented.
+	b.mu.Lock()
+	b.clientCert = url.PathEscape(string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.Raw})))
+	b.mu.Unlock()
+
+	// The attacker's page is served from "localhost", the broker from
+	// 127.0.0.1: another site to the browser.
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		q := r.URL.Query()
+		_, _ = fmt.Fprintf(w, `<!doctype html><body onload="document.forms[0].submit()">`+
+			`<form method="post" action="%s"><input type="hidden" name="mode" value="tls">`+
+			`<input type="hidden" name="challenge" value="%s"></form></body>`,
+			html.EscapeString(q.Get("action")), html.EscapeString(q.Get("challenge")))
+	}))
+	t.Cleanup(evil.Close)
+	evilURL := strings.Replace(evil.URL, "127.0.0.1", "localhost", 1)
+
+	t.Run("own page, mutual TLS", func(t *testing.T) {
+		tx := "tx-browser-tls"
+		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		err := browsertest.Do(tctx,
+			chromedp.Navigate(b.srv.URL+"/start/"+tx),
+			chromedp.Click(chromedp.CSS(`#elster-tls button`)),
+			chromedp.WaitVisible(chromedp.ID("result")),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, ok := b.result(tx)
+		b.mu.Lock()
+		seen := b.seen[tx]
+		b.mu.Unlock()
+		t.Logf("browser sent Origin %q, Sec-Fetch-Site %q", seen[0], seen[1])
+		if !ok || res.err != nil || res.id.Claims.GivenName != "Erika" {
+			t.Fatalf("result %+v, want Erika's login", res)
+		}
+	})
+	t.Run("other site's auto-submitted form", func(t *testing.T) {
+		tx := "tx-browser-evil"
+		// The attacker starts a login himself and takes its challenge.
+		resp, err := http.Get(b.srv.URL + "/start/" + tx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		m := regexp.MustCompile(`name="challenge" value="([^"]+)"`).FindSubmatch(page)
+		if m == nil {
+			t.Fatal("no challenge on the page")
+		}
+		lure := evilURL + "/?" + url.Values{"action": {b.srv.URL + "/callback/" + tx}, "challenge": {html.UnescapeString(string(m[1]))}}.Encode()
+		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := browsertest.Do(tctx, chromedp.Navigate(lure), chromedp.WaitVisible(chromedp.ID("result"))); err != nil {
+			t.Fatal(err)
+		}
+		res, ok := b.result(tx)
+		b.mu.Lock()
+		seen := b.seen[tx]
+		b.mu.Unlock()
+		t.Logf("browser sent Origin %q, Sec-Fetch-Site %q", seen[0], seen[1])
+		if !ok || !errors.Is(res.err, elster.ErrCrossSite) {
+			t.Fatalf("result %+v, want ErrCrossSite", res)
+		}
+	})
 }

@@ -136,3 +136,19 @@ func TestParseAttrName(t *testing.T) {
 		}
 	}
 }
+
+func TestSerializedOrigin(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"https://broker.example", "https://broker.example"},
+		{"https://Broker.Example:443/login", "https://broker.example"},
+		{"http://127.0.0.1:8080", "http://127.0.0.1:8080"},
+		{"http://localhost:80", "http://localhost"},
+		{"https://broker.example:8443/x/y", "https://broker.example:8443"},
+		{"http://[::1]:8080", "http://[::1]:8080"},
+		{"http://[::1]", "http://[::1]"},
+	} {
+		if got, err := serializedOrigin(tc.in); err != nil || got != tc.want {
+			t.Errorf("serializedOrigin(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}

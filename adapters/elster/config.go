@@ -359,6 +359,10 @@ func (c *Config) Open(id string, deps adapters.Deps) (*Adapter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open elster adapter %q: base url: %w", id, err)
 	}
+	webOrigin, err := serializedOrigin(origin)
+	if err != nil {
+		return nil, fmt.Errorf("open elster adapter %q: base url: %w", id, err)
+	}
 	e := c.effective()
 
 	roots := x509.NewCertPool()
@@ -393,6 +397,7 @@ func (c *Config) Open(id string, deps adapters.Deps) (*Adapter, error) {
 	a := &Adapter{
 		id:           id,
 		origin:       origin,
+		webOrigin:    webOrigin,
 		roots:        roots,
 		anchors:      anchors,
 		caNames:      caNames,

@@ -15,6 +15,11 @@
 // challenge to the broker's callback. Finish checks, in
 // this order:
 //
+//  0. the origin: the POST must come from the broker's own page
+//     (Sec-Fetch-Site same-origin, or, from browsers without Fetch Metadata,
+//     an Origin header equal to the broker's origin), so a form on another
+//     site that auto-submits a challenge its author obtained cannot complete
+//     (or cancel) a login; see checkSameOrigin;
 //  1. the challenge: byte-equal to the one kept in the transaction state,
 //     bound to this transaction (a hash of its ID) and to this broker origin,
 //     and not expired;

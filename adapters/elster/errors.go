@@ -34,6 +34,12 @@ var (
 	// ErrProxy: a client certificate header arrived from an address that is
 	// not a trusted TLS terminator, or without one.
 	ErrProxy = errors.New("elster: client certificate not forwarded by a trusted proxy")
+	// ErrCrossSite: the callback POST did not come from the broker's own
+	// login page: Sec-Fetch-Site says another site (or is missing while the
+	// Origin is not the broker's). A page elsewhere that auto-submits a form
+	// to the callback (in mutual-TLS mode the browser adds the person's
+	// certificate by itself) must never complete a login.
+	ErrCrossSite = errors.New("elster: login answer sent from another site")
 	// ErrStore: the replay record could not be written; the login fails
 	// closed (the broker answers 503).
 	ErrStore = errors.New("elster: replay store unavailable")

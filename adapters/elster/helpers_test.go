@@ -193,9 +193,13 @@ func (h holder) form(t testing.TB, challenge, alg string) url.Values {
 	return v
 }
 
+// post is the callback POST as the login page's form sends it: from the
+// broker's own origin.
 func post(form url.Values) *http.Request {
 	r := httptest.NewRequest(http.MethodPost, testBaseURL+"/login/elster/callback", strings.NewReader(form.Encode()))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set("Origin", testBaseURL)
+	r.Header.Set("Sec-Fetch-Site", "same-origin")
 	return r
 }
 

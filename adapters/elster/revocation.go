@@ -94,10 +94,11 @@ type ocspEntry struct {
 
 // flight lets concurrent logins share one download.
 type flight struct {
-	done chan struct{}
-	crl  *crlEntry
-	res  revResult
-	err  error
+	done    chan struct{}
+	crl     *crlEntry
+	res     revResult
+	expires time.Time // of res, zero: not cacheable
+	err     error
 }
 
 func newRevocationChecker(opt revocationOptions) *revocationChecker {
@@ -281,29 +282,60 @@ func (rc *revocationChecker) getCRL(ctx context.Context, u string) (*crlEntry, e
 		rc.mu.Unlock()
 		return e, nil
 	}
-	if f, ok := rc.flights[key]; ok {
-		rc.mu.Unlock()
-		select {
-		case <-f.done:
-			return f.crl, f.err
-		case <-ctx.Done():
-			return nil, fmt.Errorf("crl %s: %w", u, ctx.Err())
+	f := rc.join(ctx, key, func(fctx context.Context, f *flight) {
+		f.crl, f.err = rc.fetchCRL(fctx, u, now)
+	}, func(f *flight) {
+		if f.err == nil {
+			rc.crls[u] = f.crl
 		}
+	})
+	rc.mu.Unlock()
+	if err := wait(ctx, f); err != nil {
+		return nil, fmt.Errorf("crl %s: %w", u, err)
+	}
+	return f.crl, f.err
+}
+
+// join returns the download under way for key, or starts one. It is
+// called with rc.mu held, which it keeps. The download runs in its own
+// goroutine on a context detached from the caller's and bounded by the
+// configured timeout: concurrent logins share it, so the first caller's
+// cancellation (a closed browser tab, a client that gave up) must not fail
+// the others waiting for the same answer. fetch fills in the flight; file
+// runs with rc.mu held afterwards to put the result into the cache.
+func (rc *revocationChecker) join(ctx context.Context, key string, fetch func(context.Context, *flight), file func(*flight)) *flight {
+	if f, ok := rc.flights[key]; ok {
+		return f
 	}
 	f := &flight{done: make(chan struct{})}
 	rc.flights[key] = f
-	rc.mu.Unlock()
-
-	f.crl, f.err = rc.fetchCRL(ctx, u, now)
-
-	rc.mu.Lock()
-	delete(rc.flights, key)
-	if f.err == nil {
-		rc.crls[u] = f.crl
+	timeout := rc.opt.timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
 	}
-	rc.mu.Unlock()
-	close(f.done)
-	return f.crl, f.err
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	go func() {
+		defer cancel()
+		// Waiters read f only after done is closed.
+		fetch(fctx, f)
+		rc.mu.Lock()
+		delete(rc.flights, key)
+		file(f)
+		rc.mu.Unlock()
+		close(f.done)
+	}()
+	return f
+}
+
+// wait blocks until f is done or the caller gives up; the download goes on
+// for the others either way.
+func wait(ctx context.Context, f *flight) error {
+	select {
+	case <-f.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (rc *revocationChecker) fetchCRL(ctx context.Context, u string, now time.Time) (*crlEntry, error) {
@@ -408,33 +440,21 @@ func (rc *revocationChecker) ocspStatus(ctx context.Context, cert, issuer *x509.
 		rc.mu.Unlock()
 		return e.res
 	}
-	if f, ok := rc.flights[key]; ok {
-		rc.mu.Unlock()
-		select {
-		case <-f.done:
-			return f.res
-		case <-ctx.Done():
-			res.err = ctx.Err()
-			return res
+	f := rc.join(ctx, key, func(fctx context.Context, f *flight) {
+		f.res, f.expires = rc.queryOCSP(fctx, responder, cert, issuer, now)
+	}, func(f *flight) {
+		if !f.expires.IsZero() {
+			if len(rc.ocsps) >= maxCacheEntries {
+				rc.evictOCSP(now)
+			}
+			rc.ocsps[key] = ocspEntry{res: f.res, expires: f.expires}
 		}
-	}
-	f := &flight{done: make(chan struct{})}
-	rc.flights[key] = f
+	})
 	rc.mu.Unlock()
-
-	var expires time.Time
-	f.res, expires = rc.queryOCSP(ctx, responder, cert, issuer, now)
-
-	rc.mu.Lock()
-	delete(rc.flights, key)
-	if !expires.IsZero() {
-		if len(rc.ocsps) >= maxCacheEntries {
-			rc.evictOCSP(now)
-		}
-		rc.ocsps[key] = ocspEntry{res: f.res, expires: expires}
+	if err := wait(ctx, f); err != nil {
+		res.err = err
+		return res
 	}
-	rc.mu.Unlock()
-	close(f.done)
 	return f.res
 }
 

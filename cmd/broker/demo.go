@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"path/filepath"
 	"time"
@@ -25,6 +26,7 @@ import (
 	"github.com/ozg-broker/eidas-broker/broker/eidasservice/democonnector"
 	"github.com/ozg-broker/eidas-broker/broker/store/memory"
 	"github.com/ozg-broker/eidas-broker/cmd/broker/demoportal"
+	"github.com/ozg-broker/eidas-broker/config"
 )
 
 // demoClientID is the demo portal's client ID (fixed, so people can point
@@ -35,7 +37,12 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address (the issuer is http://ADDR)")
 	testdata := fs.String("testdata", "testdata", "folder with the simulators' test PKI (the repository's testdata/)")
+	adminAddr := fs.String("admin-addr", "127.0.0.1:0", "loopback address of the admin listener (metrics, profiling); port 0 picks a free one")
 	if !parseFlags(fs, args, stderr) {
+		return 2
+	}
+	if host, _, err := net.SplitHostPort(*adminAddr); err != nil || !config.IsLoopbackHost(host) {
+		fmt.Fprintf(stderr, "demo: --admin-addr %q: want a loopback host:port such as 127.0.0.1:9090\n", *adminAddr)
 		return 2
 	}
 	log := newLogger(stderr, "info")
@@ -45,10 +52,14 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer d.close()
-	fmt.Fprintf(stdout, "\n  eIDAS identity broker – DEMO MODE (simulators, generated keys, memory store)\n"+
-		"  Open the demo portal: http://%s/demo/\n"+
-		"  Demo client: id %q, secret %q, redirect http://%s/demo/callback\n\n", *addr, demoClientID, d.secret, *addr)
-	if err := listenAndServe(*addr, d.handler, log); err != nil {
+	banner := func(addrs []string) {
+		fmt.Fprintf(stdout, "\n  eIDAS identity broker – DEMO MODE (simulators, generated keys, memory store)\n"+
+			"  Open the demo portal: http://%s/demo/\n"+
+			"  Demo client: id %q, secret %q, redirect http://%s/demo/callback\n"+
+			"  Admin listener (loopback only): http://%s/metrics, http://%s/debug/pprof/\n\n",
+			*addr, demoClientID, d.secret, *addr, addrs[1], addrs[1])
+	}
+	if err := serveUntilSignal(log, banner, listener{name: "public", addr: *addr, h: d.handler}, listener{name: "admin", addr: *adminAddr, h: d.admin}); err != nil {
 		fmt.Fprintln(stderr, "demo:", err)
 		return 1
 	}
@@ -58,6 +69,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 // demoSetup is a running demo's parts.
 type demoSetup struct {
 	handler http.Handler
+	admin   http.Handler // metrics and profiling, for the loopback admin listener
 	secret  string
 	close   func()
 }
@@ -188,5 +200,5 @@ func newDemo(issuer, testdata string, log *slog.Logger) (*demoSetup, error) {
 		return nil, err
 	}
 	ok = true
-	return &demoSetup{handler: b.Handler(), secret: secret, close: closeAll}, nil
+	return &demoSetup{handler: b.Handler(), admin: b.AdminHandler(), secret: secret, close: closeAll}, nil
 }

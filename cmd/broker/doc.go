@@ -1,6 +1,6 @@
 // Command broker runs the eIDAS identity broker.
 //
-//	broker demo [--addr 127.0.0.1:8080]   complete demo: memory store, generated keys, simulators, demo portal
+//	broker demo [--addr 127.0.0.1:8080] [--admin-addr 127.0.0.1:0]   complete demo: memory store, generated keys, simulators, demo portal; admin listener on loopback
 //	broker serve --config broker.yaml      production: the configured store, keys, clients and adapters
 //	broker check-config broker.yaml        validate a config file; prints file:line: path: problem
 //	broker keygen [--alg ES256|RS256] [--data-key] [--subject-secret]

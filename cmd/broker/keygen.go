@@ -16,7 +16,7 @@ import (
 func cmdKeygen(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
 	alg := fs.String("alg", "ES256", "signing key algorithm: ES256 or RS256 (RSA-3072, also usable for PS256)")
-	dataKey := fs.Bool("data-key", false, "print a random 32-byte data key (base64) instead")
+	dataKey := fs.Bool("data-key", false, "print a random 32-byte data key (base64, for keys.data_key or a keys.data_keys[].key) instead")
 	subject := fs.Bool("subject-secret", false, "print a random 32-byte pairwise subject secret (base64) instead")
 	if !parseFlags(fs, args, stderr) {
 		return 2

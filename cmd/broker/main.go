@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -21,7 +22,7 @@ func main() {
 const usage = `usage: broker <command> [flags]
 
 commands:
-  demo          run a complete demo on 127.0.0.1 (memory store, generated keys, simulators)
+  demo          run a complete demo on 127.0.0.1 (memory store, generated keys, simulators, loopback admin listener)
   serve         run the broker from a config file (--config broker.yaml)
   check-config  validate a config file and print every problem with file:line: path
   keygen        print a new key: --alg ES256|RS256 (PEM), --data-key or --subject-secret (base64)
@@ -72,31 +73,73 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	return log
 }
 
-// listenAndServe runs h until SIGINT/SIGTERM, then shuts down gracefully.
-// ready is called once the listener is bound.
-func listenAndServe(addr string, h http.Handler, log *slog.Logger) error {
-	srv := &http.Server{
-		Addr: addr, Handler: h,
-		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
-		MaxHeaderBytes: 64 << 10,
-	}
+// listener is one HTTP listener of the process.
+type listener struct {
+	name string // in logs and errors: "public", "admin"
+	addr string
+	h    http.Handler
+}
+
+// serveUntilSignal serves the listeners until SIGINT or SIGTERM.
+func serveUntilSignal(log *slog.Logger, bound func(addrs []string), ls ...listener) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
+	return serve(ctx, log, bound, ls...)
+}
+
+// serve binds every listener first, so that a taken admin port stops the
+// start before anything is served, then calls bound with the bound
+// addresses (in order; a port 0 is resolved), and serves until ctx ends or
+// one server fails. Then it shuts all of them down gracefully.
+func serve(ctx context.Context, log *slog.Logger, bound func(addrs []string), ls ...listener) error {
+	var nls []net.Listener
+	defer func() {
+		for _, nl := range nls {
+			_ = nl.Close()
+		}
+	}()
+	addrs := make([]string, len(ls))
+	for i, l := range ls {
+		nl, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			return fmt.Errorf("%s listener: %w", l.name, err)
+		}
+		nls = append(nls, nl)
+		addrs[i] = nl.Addr().String()
 	}
-	log.Info("shutting down")
+	if bound != nil {
+		bound(addrs)
+	}
+	srvs := make([]*http.Server, len(ls))
+	errc := make(chan error, len(ls))
+	for i, l := range ls {
+		srvs[i] = &http.Server{
+			Handler:           l.h,
+			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+			WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
+			MaxHeaderBytes: 64 << 10,
+		}
+		go func() {
+			if err := srvs[i].Serve(nls[i]); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("%s listener: %w", l.name, err)
+			}
+		}()
+	}
+	var err error
+	select {
+	case err = <-errc:
+		log.Error("server failed, shutting down", "err", err)
+	case <-ctx.Done():
+		log.Info("shutting down")
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+	for _, srv := range srvs {
+		if serr := srv.Shutdown(sctx); serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+			err = serr
+		}
 	}
-	return nil
+	return err
 }
 
 func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) bool {

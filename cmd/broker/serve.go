@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -100,7 +101,9 @@ func cmdServe(args []string, stderr io.Writer) int {
 		return 1
 	}
 	defer st.Close()
-	b, err := buildBroker(cfg, st, log)
+	// One set of counters for the process, carried across reloads.
+	metrics := broker.NewMetrics()
+	b, err := buildBroker(cfg, st, log, metrics)
 	if err != nil {
 		fmt.Fprintln(stderr, "serve:", err)
 		return 1
@@ -114,11 +117,12 @@ func cmdServe(args []string, stderr io.Writer) int {
 			log.Error("reload refused: config invalid; keeping the running config", "err", err)
 			return
 		}
-		if !reflect.DeepEqual(next.Store, cfg.Store) || next.Listen != cfg.Listen {
-			log.Error("reload refused: store and listen address can only change with a restart")
+		if !reflect.DeepEqual(next.Store, cfg.Store) || next.Listen != cfg.Listen ||
+			next.AdminListen != cfg.AdminListen || next.AdminListenAllowRemote != cfg.AdminListenAllowRemote {
+			log.Error("reload refused: store and listen addresses can only change with a restart")
 			return
 		}
-		nb, err := buildBroker(next, st, log)
+		nb, err := buildBroker(next, st, log, metrics)
 		if err != nil {
 			log.Error("reload refused", "err", err)
 			return
@@ -130,13 +134,37 @@ func cmdServe(args []string, stderr io.Writer) int {
 		log.Info("config reloaded")
 	})
 	defer stopReload()
-	log.Info("broker listening", "addr", cfg.Listen, "issuer", cfg.Issuer)
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { current.Load().Handler().ServeHTTP(w, r) })
-	if err := listenAndServe(cfg.Listen, h, log); err != nil {
+	if err := serveUntilSignal(log, func(addrs []string) { logListening(log, cfg, addrs) }, listeners(cfg, &current)...); err != nil {
 		fmt.Fprintln(stderr, "serve:", err)
 		return 1
 	}
 	return 0
+}
+
+// listeners are the public listener and, when admin_listen is set, the
+// admin listener (metrics, profiling). Both follow the current broker
+// across reloads.
+func listeners(cfg *config.Config, current *atomic.Pointer[broker.Server]) []listener {
+	ls := []listener{{name: "public", addr: cfg.Listen,
+		h: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { current.Load().Handler().ServeHTTP(w, r) })}}
+	if cfg.AdminListen != "" {
+		ls = append(ls, listener{name: "admin", addr: cfg.AdminListen,
+			h: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { current.Load().AdminHandler().ServeHTTP(w, r) })})
+	}
+	return ls
+}
+
+func logListening(log *slog.Logger, cfg *config.Config, addrs []string) {
+	log.Info("broker listening", "addr", addrs[0], "issuer", cfg.Issuer)
+	if len(addrs) < 2 {
+		log.Info("admin listener off (metrics and profiling); set admin_listen to enable it")
+		return
+	}
+	if host, _, _ := net.SplitHostPort(cfg.AdminListen); !config.IsLoopbackHost(host) {
+		log.Warn("admin listener (metrics, profiling, no authentication) on a non-loopback address, as admin_listen_allow_remote permits; restrict access in the network", "addr", addrs[1])
+		return
+	}
+	log.Info("admin listener (metrics, profiling)", "addr", addrs[1])
 }
 
 // reloadOnSIGHUP calls reload for every SIGHUP until the returned stop runs.
@@ -157,12 +185,15 @@ func reloadOnSIGHUP(reload func()) (stop func()) {
 	return func() { signal.Stop(ch); close(done) }
 }
 
-func buildBroker(cfg *config.Config, st store.Store, log *slog.Logger) (*broker.Server, error) {
+// buildBroker opens a broker for cfg; metrics (nil: its own) carries the
+// counters across reloads.
+func buildBroker(cfg *config.Config, st store.Store, log *slog.Logger, metrics *broker.Metrics) (*broker.Server, error) {
 	bcfg, err := runtimeConfig(cfg, st)
 	if err != nil {
 		return nil, err
 	}
 	bcfg.Logger = log
+	bcfg.Metrics = metrics
 	return broker.New(bcfg)
 }
 
@@ -198,11 +229,14 @@ func runtimeConfig(cfg *config.Config, st store.Store) (broker.Config, error) {
 	} else {
 		out.SubjectSecret = randomBytes(32)
 	}
-	if cfg.Keys.DataKey.IsSet() {
-		if out.DataKey, err = cfg.Keys.DataKeyBytes(); err != nil {
-			return fail(err)
-		}
-	} else {
+	dataKeys, err := cfg.Keys.DataKeyList()
+	if err != nil {
+		return fail(err)
+	}
+	for _, k := range dataKeys {
+		out.DataKeys = append(out.DataKeys, broker.DataKey{ID: k.ID, Key: k.Key, Active: k.Active})
+	}
+	if len(dataKeys) == 0 {
 		out.DataKey = randomBytes(32)
 	}
 	out.Branding = brandingFrom(cfg.Branding)
@@ -284,7 +318,7 @@ func openEIDASService(cfg *config.Config, ec *config.EIDASService, out broker.Co
 	}
 	// The service scopes its own lines (component=eidas-service and its
 	// adapter); a logger scoped here as well would write every key twice.
-	sc, err := eidasservice.ConfigFromFile(ec, cfg.Issuer, eidAdapter, broker.AdapterStore(st, "eidas-service"), out.DataKey, slog.Default())
+	sc, err := eidasservice.ConfigFromFile(ec, cfg.Issuer, eidAdapter, broker.AdapterStore(st, "eidas-service"), activeDataKey(out), slog.Default())
 	if err != nil {
 		return nil, err
 	}
@@ -314,4 +348,16 @@ func brandingFrom(b config.Branding) broker.Branding {
 		}
 	}
 	return out
+}
+
+// activeDataKey is the key that seals. The eIDAS-Service seals its
+// short-lived pending logins (transaction_ttl) with it alone, so a rotation
+// ends the foreign logins in progress at that moment, no sessions.
+func activeDataKey(c broker.Config) []byte {
+	for _, k := range c.DataKeys {
+		if k.Active {
+			return k.Key
+		}
+	}
+	return c.DataKey
 }
