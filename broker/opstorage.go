@@ -63,22 +63,33 @@ func (o *opStorage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequ
 // SaveAuthCode is called once the person has consented: the transaction
 // becomes a grant stored under the code's hash, and the transaction is
 // consumed so the same login cannot produce a second code.
+//
+// The transaction is taken last, after the code is stored: a store failure
+// on the way (503) leaves the login where it was, so the person's retry
+// completes it. If another request consumed the transaction meanwhile, or
+// the take fails, the code just stored is removed again (it was never
+// delivered).
 func (o *opStorage) SaveAuthCode(ctx context.Context, id, code string) error {
-	var tx transaction
-	if err := o.s.data.take(ctx, store.KindTransaction, id, &tx); err != nil {
+	tx, err := o.s.getTx(ctx, id)
+	if err != nil {
 		return storeError(err, oidc.ErrInvalidRequest().WithDescription("unknown or expired login"))
 	}
 	if !tx.Completed {
 		return oidc.ErrInteractionRequired()
 	}
-	_ = o.s.raw.Delete(ctx, store.KindTransaction, "ref:"+tx.Ref)
-	g, err := o.s.grantFromTx(ctx, &tx)
+	g, err := o.s.grantFromTx(ctx, tx)
 	if err != nil {
 		return err
 	}
-	if err := o.s.data.create(ctx, store.KindCode, hashKey(code), g, codeTTL); err != nil {
+	key := hashKey(code)
+	if err := o.s.data.create(ctx, store.KindCode, key, g, codeTTL); err != nil {
 		return storeError(err, nil)
 	}
+	if _, err := o.s.raw.Take(ctx, store.KindTransaction, id); err != nil {
+		_ = o.s.raw.Delete(ctx, store.KindCode, key)
+		return storeError(err, oidc.ErrInvalidRequest().WithDescription("unknown or expired login"))
+	}
+	_ = o.s.raw.Delete(ctx, store.KindTransaction, "ref:"+tx.Ref)
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -102,20 +103,23 @@ type stepStore struct {
 	n        int
 	failAt   int // -1: never
 	executed bool
+	calls    []string // "take tx", "create code", ... since the last reset
 }
 
-func (s *stepStore) reset(failAt int, executed bool) int {
+func (s *stepStore) reset(failAt int, executed bool) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := s.n
-	s.n, s.failAt, s.executed = 0, failAt, executed
-	return n
+	calls := s.calls
+	s.n, s.failAt, s.executed, s.calls = 0, failAt, executed, nil
+	return calls
 }
 
-// step reports whether this call fails and whether it runs first.
-func (s *stepStore) step() (fail, run bool) {
+// step records the call and reports whether it fails and whether it runs
+// first.
+func (s *stepStore) step(op string, k store.Kind) (fail, run bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.calls = append(s.calls, op+" "+string(k))
 	i := s.n
 	s.n++
 	if i != s.failAt {
@@ -127,7 +131,7 @@ func (s *stepStore) step() (fail, run bool) {
 var errLost = fmt.Errorf("test: reply lost: %w", store.ErrUnavailable)
 
 func (s *stepStore) Create(ctx context.Context, k store.Kind, key string, v []byte, ttl time.Duration) error {
-	fail, run := s.step()
+	fail, run := s.step("create", k)
 	var err error
 	if run {
 		err = s.Store.Create(ctx, k, key, v, ttl)
@@ -139,7 +143,7 @@ func (s *stepStore) Create(ctx context.Context, k store.Kind, key string, v []by
 }
 
 func (s *stepStore) Get(ctx context.Context, k store.Kind, key string) (store.Entry, error) {
-	fail, run := s.step()
+	fail, run := s.step("get", k)
 	var e store.Entry
 	var err error
 	if run {
@@ -152,7 +156,7 @@ func (s *stepStore) Get(ctx context.Context, k store.Kind, key string) (store.En
 }
 
 func (s *stepStore) Swap(ctx context.Context, k store.Kind, key string, rev uint64, v []byte, ttl time.Duration) error {
-	fail, run := s.step()
+	fail, run := s.step("swap", k)
 	var err error
 	if run {
 		err = s.Store.Swap(ctx, k, key, rev, v, ttl)
@@ -164,7 +168,7 @@ func (s *stepStore) Swap(ctx context.Context, k store.Kind, key string, rev uint
 }
 
 func (s *stepStore) Take(ctx context.Context, k store.Kind, key string) ([]byte, error) {
-	fail, run := s.step()
+	fail, run := s.step("take", k)
 	var v []byte
 	var err error
 	if run {
@@ -177,7 +181,7 @@ func (s *stepStore) Take(ctx context.Context, k store.Kind, key string) ([]byte,
 }
 
 func (s *stepStore) Delete(ctx context.Context, k store.Kind, key string) error {
-	fail, run := s.step()
+	fail, run := s.step("delete", k)
 	var err error
 	if run {
 		err = s.Store.Delete(ctx, k, key)
@@ -204,7 +208,7 @@ func TestCodeExchangeSurvivesStoreFailureAtEveryStep(t *testing.T) {
 	if _, err := r.exchange(f, code); err != nil {
 		t.Fatal(err)
 	}
-	calls := ss.reset(-1, false)
+	calls := len(ss.reset(-1, false))
 	if calls < 3 {
 		t.Fatalf("an exchange made only %d store calls", calls)
 	}
@@ -231,6 +235,59 @@ func TestCodeExchangeSurvivesStoreFailureAtEveryStep(t *testing.T) {
 				}
 				if _, err := r.provider.UserInfo(context.Background(), oauth2.StaticTokenSource(tk.tok)); err != nil {
 					t.Fatalf("tokens of the retry: %v", err)
+				}
+			})
+		}
+	}
+}
+
+// Item 12 for the step that issues the code: a store failure on any call
+// of the consent POST answers 503 and the person's retry completes the
+// login. The exception is the final take of the transaction when it ran
+// but its answer was lost: the login is then over, and no code was issued.
+func TestConsentSurvivesStoreFailureAtEveryStep(t *testing.T) {
+	ss := &stepStore{Store: memStore(t), failAt: -1}
+	e := newEnvWithStore(t, ss, nil)
+	r := e.rp("portal", "portal-secret", rpRedirect)
+	consentPage := func() (*flow, string) {
+		r.browser = e.newBrowser()
+		f, methods := r.authorize()
+		p := r.demoLogin(methods, "erika", "high")
+		m := regexp.MustCompile(`action="(/consent/[^"]+)"`).FindStringSubmatch(p.body)
+		if m == nil {
+			t.Fatalf("no consent page: %d", p.status)
+		}
+		return f, m[1]
+	}
+	f, action := consentPage()
+	ss.reset(-1, false)
+	done := r.post(action, url.Values{"action": {"allow"}})
+	calls := ss.reset(-1, false)
+	if _, err := r.exchange(f, r.callbackParams(done, f).Get("code")); err != nil {
+		t.Fatal(err)
+	}
+	for step, call := range calls {
+		if strings.HasPrefix(call, "delete") {
+			continue // clean-up after the code was issued; its failure is ignored
+		}
+		for _, executed := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%d %s, executed %v", step+1, call, executed), func(t *testing.T) {
+				f, action := consentPage()
+				ss.reset(step, executed)
+				if p := r.post(action, url.Values{"action": {"allow"}}); p.status != http.StatusServiceUnavailable {
+					t.Fatalf("consent with a failing store: %d %v", p.status, p.loc)
+				}
+				ss.reset(-1, false)
+				p := r.post(action, url.Values{"action": {"allow"}})
+				if call == "take tx" && executed {
+					if p.loc != nil {
+						t.Fatalf("a login whose transaction was consumed continued: %v", p.loc)
+					}
+					return
+				}
+				code := r.callbackParams(p, f).Get("code")
+				if _, err := r.exchange(f, code); err != nil {
+					t.Fatalf("retry: %v", err)
 				}
 			})
 		}
