@@ -133,10 +133,16 @@ func (e *env) rp(clientID, secret, redirect string) *rp {
 	if err != nil {
 		e.t.Fatalf("discovery: %v", err)
 	}
+	// The portal authenticates as discovery says (client_secret_basic):
+	// x/oauth2's auto-detection would retry a failed request with the
+	// secret in the body, which the broker refuses for a basic client,
+	// and so turn a 503 into invalid_client.
+	ep := p.Endpoint()
+	ep.AuthStyle = oauth2.AuthStyleInHeader
 	return &rp{
 		e: e, provider: p,
 		cfg: oauth2.Config{ClientID: clientID, ClientSecret: secret, RedirectURL: redirect,
-			Endpoint: p.Endpoint(), Scopes: []string{oidc.ScopeOpenID, "profile"}},
+			Endpoint: ep, Scopes: []string{oidc.ScopeOpenID, "profile"}},
 		verifier: p.Verifier(&oidc.Config{ClientID: clientID, SupportedSigningAlgs: []string{"ES256", "RS256", "PS256"}}),
 		browser:  e.newBrowser(),
 	}

@@ -2,9 +2,11 @@ package broker
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -46,6 +48,9 @@ func (o *opServer) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.
 	d.TokenEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPrivateKeyJWT}
 	d.TokenEndpointAuthSigningAlgValuesSupported = allowedAssertionAlgs
 	d.RevocationEndpointAuthMethodsSupported = d.TokenEndpointAuthMethodsSupported
+	// The revocation endpoint authenticates clients exactly as the token
+	// endpoint does (RFC 8414 §2), so it lists the same algorithms.
+	d.RevocationEndpointAuthSigningAlgValuesSupported = allowedAssertionAlgs
 	d.IntrospectionEndpoint = ""
 	d.IntrospectionEndpointAuthMethodsSupported = nil
 	d.IntrospectionEndpointAuthSigningAlgValuesSupported = nil
@@ -65,11 +70,49 @@ func (o *opServer) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.
 
 // UserInfo refuses access tokens in the URL query (RFC 9700 §2: bearer
 // tokens leak through logs and referrers there); header or form body only.
+//
+// It answers as a protected resource (RFC 6750 §3.1): a token that is not
+// one of our access tokens (an ID token, garbage), or one that expired, was
+// revoked or whose SSO session ended, is 401 invalid_token; a store outage
+// is 503 temporarily_unavailable, never a 4xx that a portal would read as
+// "token rejected". The WWW-Authenticate challenge is added by
+// opHTTPRules from the status.
 func (o *opServer) UserInfo(ctx context.Context, r *op.Request[oidc.UserInfoRequest]) (*op.Response, error) {
 	if r.URL != nil && r.URL.Query().Has("access_token") {
 		return nil, op.NewStatusError(oidc.ErrInvalidRequest().WithDescription("access tokens are not accepted in the URL query"), http.StatusBadRequest)
 	}
-	return o.LegacyServer.UserInfo(ctx, r)
+	tokenID, subject, ok := o.openAccessToken(r.Data.AccessToken)
+	if !ok {
+		return nil, errInvalidToken("access token invalid")
+	}
+	info := new(oidc.UserInfo)
+	if err := (&opStorage{o.s}).SetUserinfoFromToken(ctx, info, tokenID, subject, ""); err != nil {
+		return nil, err
+	}
+	return op.NewResponse(info), nil
+}
+
+// openAccessToken reads one of our opaque access tokens (the library's
+// bearer format: tokenID:subject, encrypted under the token key). A JWT,
+// such as an ID token, is never an access token here.
+func (o *opServer) openAccessToken(token string) (id, subject string, ok bool) {
+	if token == "" {
+		return "", "", false
+	}
+	plain, err := o.Provider().Crypto().Decrypt(token)
+	if err != nil {
+		return "", "", false
+	}
+	id, subject, ok = strings.Cut(plain, ":")
+	if !ok || id == "" || subject == "" || strings.Contains(subject, ":") {
+		return "", "", false
+	}
+	return id, subject, true
+}
+
+// errInvalidToken is RFC 6750 §3.1 invalid_token, always with 401.
+func errInvalidToken(desc string) error {
+	return op.NewStatusError(&oidc.Error{ErrorType: "invalid_token", Description: desc}, http.StatusUnauthorized)
 }
 
 // Authorize runs after the library validated client and redirect_uri, so
@@ -92,8 +135,18 @@ func (o *opServer) Authorize(ctx context.Context, r *op.ClientRequest[oidc.AuthR
 	if req.ResponseMode != "" && req.ResponseMode != oidc.ResponseModeQuery {
 		return nil, oidc.ErrInvalidRequest().WithDescription("only response_mode=query is supported")
 	}
+	// RFC 6749 §3.1: "Request and response parameters MUST NOT be included
+	// more than once." (client_id and redirect_uri were checked before the
+	// library ran, by authorizeGate, so this error may go to the portal.)
+	if name := repeatedParam(r.Form); name != "" {
+		return nil, oidc.ErrInvalidRequest().WithDescription("parameter %s is repeated", name)
+	}
 	if req.CodeChallenge == "" || req.CodeChallengeMethod != oidc.CodeChallengeMethodS256 {
 		return nil, oidc.ErrInvalidRequest().WithDescription("PKCE with code_challenge_method=S256 is required")
+	}
+	// RFC 7636 §4.2: code-challenge = 43*128unreserved.
+	if !validPKCEValue(req.CodeChallenge) {
+		return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~]")
 	}
 	if !slices.Contains(req.Scopes, oidc.ScopeOpenID) {
 		return nil, oidc.ErrInvalidScope().WithDescription("the openid scope is required")
@@ -156,13 +209,46 @@ func errUnmet(desc string) *oidc.Error {
 // with public data can ever authenticate a client.
 var allowedAssertionAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
 
-// VerifyClient adds to the library's private_key_jwt check: the algorithm
-// allow-list and single use of the assertion's jti (through the store, so
-// the rule holds across replicas).
+// VerifyClient adds to the library's client authentication: the method a
+// client is registered for is the only one it may use, a client_id sent
+// beside the credentials must name the authenticated client, the
+// private_key_jwt algorithm allow-list and audience rules, and single use
+// of the assertion's jti (through the store, so the rule holds across
+// replicas).
+//
+// A failed authentication with the Authorization header is answered 401
+// (RFC 6749 §5.2); opHTTPRules adds the WWW-Authenticate challenge.
 func (o *opServer) VerifyClient(ctx context.Context, r *op.Request[op.ClientCredentials]) (op.Client, error) {
+	client, err := o.verifyClient(ctx, r)
+	if err != nil {
+		var se op.StatusError
+		var oe *oidc.Error
+		if !errors.As(err, &se) && errors.As(err, &oe) && oe.ErrorType == oidc.InvalidClient && basicAuthAttempted(r.Header) {
+			return nil, op.NewStatusError(err, http.StatusUnauthorized)
+		}
+		return nil, err
+	}
+	// RFC 6749 §3.2.1 and RFC 7521 §4.2: a client_id in the body is only
+	// a hint and must identify the client that authenticated; a different
+	// one is a malformed request, not silently ignored.
+	if id := r.Form.Get("client_id"); id != "" && id != client.GetID() {
+		return nil, oidc.ErrInvalidRequest().WithDescription("client_id does not match the authenticated client")
+	}
+	return client, nil
+}
+
+func (o *opServer) verifyClient(ctx context.Context, r *op.Request[op.ClientCredentials]) (op.Client, error) {
 	if r.Data.ClientAssertion == "" {
 		if r.Data.ClientAssertionType != "" {
 			return nil, oidc.ErrInvalidClient().WithDescription("client_assertion missing")
+		}
+		// RFC 6749 §2.3: the server authenticates a client only with a
+		// method it was registered for (OIDC Registration
+		// token_endpoint_auth_method). Every client_secret client is
+		// registered for client_secret_basic, so a secret in the body
+		// (client_secret_post) is refused, not accepted as equivalent.
+		if c, ok := o.s.clients[r.Data.ClientID]; ok && c.AuthMethod() == oidc.AuthMethodBasic && !basicAuthAttempted(r.Header) {
+			return nil, oidc.ErrInvalidClient().WithDescription("client is registered for client_secret_basic")
 		}
 		return o.LegacyServer.VerifyClient(ctx, r)
 	}
@@ -178,17 +264,25 @@ func (o *opServer) VerifyClient(ctx context.Context, r *op.Request[op.ClientCred
 	if err := tok.UnsafeClaimsWithoutVerification(&claims); err != nil || claims.ID == "" || claims.Expiry == nil {
 		return nil, oidc.ErrInvalidClient().WithDescription("client assertion: jti and exp are required")
 	}
-	client, err := o.LegacyServer.VerifyClient(ctx, r)
+	// OIDC Core §9 and RFC 7523 §3 (point 3): the audience identifies the
+	// authorization server; Core says it SHOULD be the token endpoint URL,
+	// RFC 7523 allows the issuer. Both name this server, so both are
+	// accepted (and nothing else).
+	aud := o.s.issuer
+	if tokenEndpoint := o.s.issuer + "/token"; !slices.Contains(claims.Audience, aud) && slices.Contains(claims.Audience, tokenEndpoint) {
+		aud = tokenEndpoint
+	}
+	req, err := op.VerifyJWTAssertion(ctx, r.Data.ClientAssertion, op.NewJWTProfileVerifier(o.Provider().Storage(), aud, time.Hour, time.Second))
 	if err != nil {
-		var se op.StatusError
-		if errors.As(err, &se) {
-			return nil, err
-		}
 		// A bad assertion is a failed client authentication (RFC 7523
-		// §3.1: invalid_client), whatever the library called it; the
-		// reason stays in the log, not in the answer.
+		// §3.1: invalid_client); the reason stays in the log, not in the
+		// answer.
 		o.s.log.InfoContext(ctx, "client assertion rejected", "err", err)
 		return nil, oidc.ErrInvalidClient().WithDescription("client assertion rejected").WithParent(err)
+	}
+	client, ok := o.s.clients[req.Issuer]
+	if !ok {
+		return nil, oidc.ErrInvalidClient().WithDescription("client assertion rejected")
 	}
 	if client.AuthMethod() != oidc.AuthMethodPrivateKeyJWT {
 		return nil, oidc.ErrInvalidClient().WithDescription("client is not registered for private_key_jwt")
@@ -210,17 +304,36 @@ func (o *opServer) VerifyClient(ctx context.Context, r *op.Request[op.ClientCred
 	return client, nil
 }
 
-// CodeExchange requires the PKCE verifier from every client (the library
-// checks it only for public clients or when one is sent).
+// CodeExchange redeems a code. The PKCE verifier is required from every
+// client (the library checks it only for public clients or when one is
+// sent).
+//
+// Order matters when the store hangs (a Redis that stops answering still
+// executes, later, whatever reached it): the code is read, never consumed,
+// while the request is checked and the tokens are created, and it is taken
+// only as the last step. Any failure before that step, a 503 included,
+// leaves the code as it was, so the client's retry succeeds; a refused
+// request (wrong verifier, client or redirect_uri) does not burn it either.
+// Only the final take itself can be ambiguous (sent, but its answer lost):
+// the client then gets 503 and its retry invalid_grant, and the retry finds
+// the "used" marker written before the take, so the tokens created for the
+// unanswered attempt are revoked with their family. We prefer that one
+// round trip of ambiguity to re-issuing tokens for a code already taken,
+// which would break single use (RFC 6749 §4.1.2, §10.5).
 func (o *opServer) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.AccessTokenRequest]) (*op.Response, error) {
 	if r.Data.CodeVerifier == "" {
 		return nil, oidc.ErrInvalidRequest().WithDescription("code_verifier is required")
 	}
-	ar, err := op.AuthRequestByCode(ctx, o.Provider().Storage(), r.Data.Code)
+	// RFC 7636 §4.1: code-verifier = 43*128unreserved.
+	if !validPKCEValue(r.Data.CodeVerifier) {
+		return nil, oidc.ErrInvalidRequest().WithDescription("code_verifier must be 43 to 128 characters of [A-Za-z0-9-._~]")
+	}
+	st := &opStorage{o.s}
+	key := hashKey(r.Data.Code)
+	g, err := st.peekGrant(ctx, store.KindCode, key, "code invalid, expired or already used")
 	if err != nil {
 		return nil, err
 	}
-	g := ar.(*grant)
 	if err := op.AuthorizeCodeChallenge(r.Data.CodeVerifier, g.GetCodeChallenge()); err != nil {
 		return nil, err
 	}
@@ -230,33 +343,142 @@ func (o *opServer) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.Ac
 	if r.Data.RedirectURI != g.RedirectURI {
 		return nil, oidc.ErrInvalidGrant().WithDescription("redirect_uri does not match")
 	}
+	if err := st.markUsed(ctx, store.KindCode, key, g.ID); err != nil {
+		return nil, err
+	}
 	ctx = withSigningAlg(ctx, r.Client.(*opClient).c.IDTokenAlg)
 	resp, err := op.CreateTokenResponse(ctx, g, r.Client, o.Provider(), true, r.Data.Code, "")
 	if err != nil {
 		return nil, err
 	}
+	if _, err := o.s.raw.Take(ctx, store.KindCode, key); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			// Another request redeemed it since we read it: a second use
+			// of one code revokes what either use issued (RFC 6749 §10.5).
+			st.revokeFamilyOfUsed(ctx, store.KindCode, key)
+		}
+		return nil, storeError(err, oidc.ErrInvalidGrant().WithDescription("code invalid, expired or already used"))
+	}
 	return op.NewResponse(resp), nil
 }
 
+// RefreshToken rotates a refresh token. Like CodeExchange it reads the
+// token, checks the request and creates the successor before it takes
+// the old token, so that
+//   - a refused request (another client's token, a scope beyond the grant,
+//     RFC 6749 §6) leaves the honest client's token working;
+//   - a store failure before the take leaves it working too;
+//   - of two requests racing with one token (two replicas), exactly one
+//     takes it; the other deletes the successor it created and gets
+//     invalid_grant, without revoking the family, because it held a valid
+//     token when it began. A token presented after its rotation finished
+//     is reuse and revokes the family (RFC 9700 §4.14.2).
 func (o *opServer) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.RefreshTokenRequest]) (*op.Response, error) {
+	st := &opStorage{o.s}
+	key := hashKey(r.Data.RefreshToken)
+	g, err := st.peekGrant(ctx, store.KindRefresh, key, "refresh token invalid, expired or already used")
+	if err != nil {
+		return nil, err
+	}
+	if r.Client.GetID() != g.ClientID {
+		return nil, oidc.ErrInvalidGrant().WithDescription("refresh token was issued to another client")
+	}
+	if err := op.ValidateRefreshTokenScopes(r.Data.Scopes, g); err != nil {
+		return nil, err
+	}
+	if err := st.grantAlive(ctx, g); err != nil {
+		return nil, err
+	}
+	if err := st.markUsed(ctx, store.KindRefresh, key, g.ID); err != nil {
+		return nil, err
+	}
 	ctx = withSigningAlg(ctx, r.Client.(*opClient).c.IDTokenAlg)
-	return o.LegacyServer.RefreshToken(ctx, r)
+	resp, err := op.CreateTokenResponse(ctx, g, r.Client, o.Provider(), true, "", r.Data.RefreshToken)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := o.s.raw.Take(ctx, store.KindRefresh, key); err != nil {
+		// Not delivered, so not valid: the successor goes (best effort;
+		// nobody knows it if this fails).
+		_ = o.s.raw.Delete(ctx, store.KindRefresh, hashKey(resp.RefreshToken))
+		if id, _, ok := o.openAccessToken(resp.AccessToken); ok {
+			_ = o.s.raw.Delete(ctx, store.KindAccess, id)
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			o.s.log.InfoContext(ctx, "refresh token rotated by a concurrent request", "family", logID(g.ID))
+		}
+		return nil, storeError(err, oidc.ErrInvalidGrant().WithDescription("refresh token invalid, expired or already used"))
+	}
+	return op.NewResponse(resp), nil
+}
+
+// Revocation implements RFC 7009 with the broker's store rules: an
+// unknown token is success (§2.2), a token of another client is refused,
+// and a store outage is 503 (the library's path answered 500).
+func (o *opServer) Revocation(ctx context.Context, r *op.ClientRequest[oidc.RevocationRequest]) (*op.Response, error) {
+	type ref struct {
+		kind store.Kind
+		key  string
+	}
+	refs := []ref{{store.KindRefresh, hashKey(r.Data.Token)}}
+	if id, _, ok := o.openAccessToken(r.Data.Token); ok {
+		refs = append(refs, ref{store.KindAccess, id})
+	}
+	for _, k := range refs {
+		var g grant
+		if _, err := o.s.data.get(ctx, k.kind, k.key, &g); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			return nil, storeError(err, nil)
+		}
+		if g.ClientID != r.Client.GetID() {
+			// RFC 7009 §2.1: the token must have been issued to the
+			// client that asks.
+			return nil, oidc.ErrInvalidRequest().WithDescription("token was issued to another client")
+		}
+		if err := o.s.raw.Delete(ctx, k.kind, k.key); err != nil {
+			return nil, storeError(err, nil)
+		}
+	}
+	return op.NewResponse(nil), nil
 }
 
 type sessionCtxKey struct{}
 
 // EndSession ends the SSO session of the browser that calls it and clears
 // its cookie, then redirects where the library validated.
+//
+// An id_token_hint only vouches for a logout of the session it was issued
+// from (OIDC RP-Initiated Logout 1.0 §2: the OP should confirm the logout
+// with the End-User unless the hint identifies the session): its client
+// must be one of ours, its sub the pairwise subject of this session's
+// person for that client, and its auth_time this session's login. Any
+// other valid hint (another person's, or an older login's) is treated
+// like none: the person is asked.
 func (o *opServer) EndSession(ctx context.Context, r *op.Request[oidc.EndSessionRequest]) (*op.Redirect, error) {
+	confirm := op.NewRedirect(o.s.issuer + "/logout/confirm")
 	if r.Data.IdTokenHint == "" {
 		// Without an id_token_hint nobody vouches that the person wants
 		// this (a cross-site GET could log them out): ask the person, and
 		// never follow a post_logout_redirect_uri.
-		return op.NewRedirect(o.s.issuer + "/logout/confirm"), nil
+		return confirm, nil
+	}
+	claims, err := op.VerifyIDTokenHint[*oidc.IDTokenClaims](ctx, r.Data.IdTokenHint, o.Provider().IDTokenHintVerifier(ctx))
+	if err != nil && !errors.As(err, &op.IDTokenHintExpiredError{}) {
+		return nil, oidc.ErrInvalidRequest().WithDescription("id_token_hint invalid").WithParent(err)
 	}
 	hr := &http.Request{Header: r.Header}
-	if c, err := hr.Cookie(o.s.sessionCookieName()); err == nil {
-		ctx = context.WithValue(ctx, sessionCtxKey{}, hashKey(c.Value))
+	sess, sid, err := o.s.currentSession(hr)
+	if err != nil {
+		return nil, storeError(err, nil)
+	}
+	if sess != nil {
+		if !o.hintMatchesSession(claims, sess) {
+			o.s.log.InfoContext(ctx, "logout hint names another session; asking the person")
+			return confirm, nil
+		}
+		ctx = context.WithValue(ctx, sessionCtxKey{}, sid)
 	}
 	red, err := o.LegacyServer.EndSession(ctx, r)
 	if err != nil {
@@ -264,4 +486,18 @@ func (o *opServer) EndSession(ctx context.Context, r *op.Request[oidc.EndSession
 	}
 	red.Header.Add("Set-Cookie", o.s.expiredCookie(o.s.sessionCookieName()).String())
 	return red, nil
+}
+
+func (o *opServer) hintMatchesSession(claims *oidc.IDTokenClaims, sess *session) bool {
+	clientID := claims.GetAuthorizedParty()
+	if clientID == "" && len(claims.Audience) == 1 {
+		clientID = claims.Audience[0]
+	}
+	client, ok := o.s.clients[clientID]
+	if !ok {
+		return false
+	}
+	sub := o.s.pairwiseSubject(client.c.Sector, sess.AdapterID, sess.Identity.Subject)
+	return subtle.ConstantTimeCompare([]byte(sub), []byte(claims.Subject)) == 1 &&
+		claims.AuthTime.AsTime().Unix() == sess.Identity.AuthTime.Unix()
 }

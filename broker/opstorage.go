@@ -63,43 +63,78 @@ func (o *opStorage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequ
 // SaveAuthCode is called once the person has consented: the transaction
 // becomes a grant stored under the code's hash, and the transaction is
 // consumed so the same login cannot produce a second code.
+//
+// The transaction is taken last, after the code is stored: a store failure
+// on the way (503) leaves the login where it was, so the person's retry
+// completes it. If another request consumed the transaction meanwhile, or
+// the take fails, the code just stored is removed again (it was never
+// delivered).
 func (o *opStorage) SaveAuthCode(ctx context.Context, id, code string) error {
-	var tx transaction
-	if err := o.s.data.take(ctx, store.KindTransaction, id, &tx); err != nil {
+	tx, err := o.s.getTx(ctx, id)
+	if err != nil {
 		return storeError(err, oidc.ErrInvalidRequest().WithDescription("unknown or expired login"))
 	}
 	if !tx.Completed {
 		return oidc.ErrInteractionRequired()
 	}
-	_ = o.s.raw.Delete(ctx, store.KindTransaction, "ref:"+tx.Ref)
-	g, err := o.s.grantFromTx(ctx, &tx)
+	g, err := o.s.grantFromTx(ctx, tx)
 	if err != nil {
 		return err
 	}
-	if err := o.s.data.create(ctx, store.KindCode, hashKey(code), g, codeTTL); err != nil {
+	key := hashKey(code)
+	if err := o.s.data.create(ctx, store.KindCode, key, g, codeTTL); err != nil {
+		return storeError(err, nil)
+	}
+	if _, err := o.s.raw.Take(ctx, store.KindTransaction, id); err != nil {
+		_ = o.s.raw.Delete(ctx, store.KindCode, key)
+		return storeError(err, oidc.ErrInvalidRequest().WithDescription("unknown or expired login"))
+	}
+	_ = o.s.raw.Delete(ctx, store.KindTransaction, "ref:"+tx.Ref)
+	return nil
+}
+
+// AuthRequestByCode looks a code up without consuming it: redemption is
+// opServer.CodeExchange, which takes the code only once the tokens exist.
+func (o *opStorage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
+	return o.peekGrant(ctx, store.KindCode, hashKey(code), "code invalid, expired or already used")
+}
+
+// peekGrant reads the grant behind a code or refresh token. A key that is
+// gone but was redeemed before means the code or token leaked: every token
+// of its family is revoked (RFC 9700 §4.5 and §4.14.2, OIDC conformance
+// "codereuse").
+func (o *opStorage) peekGrant(ctx context.Context, kind store.Kind, key, desc string) (*grant, error) {
+	var g grant
+	if _, err := o.s.data.get(ctx, kind, key, &g); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			o.revokeFamilyOfUsed(ctx, kind, key)
+		}
+		return nil, storeError(err, oidc.ErrInvalidGrant().WithDescription("%s", desc))
+	}
+	return &g, nil
+}
+
+// markUsed leaves the reuse marker before a code or refresh token is taken,
+// so that the marker exists whenever the key is gone. An existing marker is
+// one written by an earlier attempt of the same redemption.
+func (o *opStorage) markUsed(ctx context.Context, kind store.Kind, key, family string) error {
+	err := o.s.raw.Create(ctx, kind, usedPrefix+key, []byte(family), usedMarkerTTL)
+	if err != nil && !errors.Is(err, store.ErrExists) {
 		return storeError(err, nil)
 	}
 	return nil
 }
 
-// AuthRequestByCode redeems a code: Take is atomic, so a code works once,
-// even when two token requests race.
-//
-// A second use of a code means it leaked: every token issued from the first
-// use is revoked (RFC 9700 §4.5, OIDC conformance "codereuse").
-func (o *opStorage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
-	var g grant
-	key := hashKey(code)
-	if err := o.s.data.take(ctx, store.KindCode, key, &g); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			o.revokeFamilyOfUsed(ctx, store.KindCode, key)
-		}
-		return nil, storeError(err, oidc.ErrInvalidGrant().WithDescription("code invalid, expired or already used"))
+// grantAlive refuses a refresh once its family was revoked or its SSO
+// session ended.
+func (o *opStorage) grantAlive(ctx context.Context, g *grant) error {
+	if err := o.familyRevoked(ctx, g.ID); err != nil {
+		return err
 	}
-	if err := o.s.raw.Create(ctx, store.KindCode, usedPrefix+key, []byte(g.ID), usedMarkerTTL); err != nil {
-		return nil, storeError(err, nil)
+	if _, err := o.s.raw.Get(ctx, store.KindSession, g.SessionID); err != nil {
+		return storeError(err, oidc.ErrInvalidGrant().WithDescription("session ended"))
 	}
-	return &g, nil
+	return nil
 }
 
 // Reuse detection: a redeemed code or rotated refresh token leaves a marker
@@ -173,27 +208,18 @@ func (o *opStorage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Tok
 	return accessID, refresh, exp, nil
 }
 
-// TokenRequestByRefreshToken consumes the refresh token (rotation: the old
-// one never works again) and refuses it once the SSO session has ended.
+// TokenRequestByRefreshToken looks a refresh token up without consuming
+// it; rotation is opServer.RefreshToken, which takes the old token only
+// once the request passed every check and the successor exists.
 func (o *opStorage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
-	var g grant
-	key := hashKey(token)
-	if err := o.s.data.take(ctx, store.KindRefresh, key, &g); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			o.revokeFamilyOfUsed(ctx, store.KindRefresh, key)
-		}
-		return nil, storeError(err, oidc.ErrInvalidGrant().WithDescription("refresh token invalid, expired or already used"))
-	}
-	if err := o.s.raw.Create(ctx, store.KindRefresh, usedPrefix+key, []byte(g.ID), usedMarkerTTL); err != nil {
-		return nil, storeError(err, nil)
-	}
-	if err := o.familyRevoked(ctx, g.ID); err != nil {
+	g, err := o.peekGrant(ctx, store.KindRefresh, hashKey(token), "refresh token invalid, expired or already used")
+	if err != nil {
 		return nil, err
 	}
-	if _, err := o.s.raw.Get(ctx, store.KindSession, g.SessionID); err != nil {
-		return nil, storeError(err, oidc.ErrInvalidGrant().WithDescription("session ended"))
+	if err := o.grantAlive(ctx, g); err != nil {
+		return nil, err
 	}
-	return &g, nil
+	return g, nil
 }
 
 func (o *opStorage) TerminateSession(context.Context, string, string) error { return nil }
@@ -212,26 +238,11 @@ func (o *opStorage) TerminateSessionFromRequest(ctx context.Context, req *op.End
 	return req.RedirectURI, nil
 }
 
-func (o *opStorage) RevokeToken(ctx context.Context, tokenOrID, _, clientID string) *oidc.Error {
-	for _, k := range []struct {
-		kind store.Kind
-		key  string
-	}{{store.KindRefresh, hashKey(tokenOrID)}, {store.KindAccess, tokenOrID}} {
-		var g grant
-		if _, err := o.s.data.get(ctx, k.kind, k.key, &g); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				continue
-			}
-			return oidc.ErrServerError().WithParent(err)
-		}
-		if g.ClientID != clientID {
-			return oidc.ErrInvalidClient().WithDescription("token belongs to another client")
-		}
-		if err := o.s.raw.Delete(ctx, k.kind, k.key); err != nil {
-			return oidc.ErrServerError().WithParent(err)
-		}
-	}
-	return nil // RFC 7009: unknown tokens are not an error
+// RevokeToken is not reached: opServer.Revocation implements RFC 7009
+// with store errors as 503, which this interface (returning *oidc.Error)
+// cannot express.
+func (o *opStorage) RevokeToken(context.Context, string, string, string) *oidc.Error {
+	return oidc.ErrServerError().WithDescription("revocation is handled by the server")
 }
 
 func (o *opStorage) GetRefreshTokenInfo(ctx context.Context, clientID, token string) (string, string, error) {
@@ -255,7 +266,9 @@ func (o *opStorage) KeySet(context.Context) ([]op.Key, error) { return o.s.keys.
 func (o *opStorage) GetClientByClientID(_ context.Context, id string) (op.Client, error) {
 	c, ok := o.s.clients[id]
 	if !ok {
-		return nil, fmt.Errorf("unknown client %q", id)
+		// A request error, not a server error: the library turns a plain
+		// error here into 500 server_error (and logs it as ERROR).
+		return nil, oidc.ErrInvalidRequest().WithDescription("unknown client_id")
 	}
 	return c, nil
 }
@@ -291,16 +304,33 @@ func (o *opStorage) SetUserinfoFromRequest(_ context.Context, ui *oidc.UserInfo,
 	return nil
 }
 
+// SetUserinfoFromToken answers with RFC 6750 §3.1 semantics: an unknown,
+// expired or revoked access token, or one whose SSO session has ended
+// (logout ends the access tokens with the session), is 401 invalid_token;
+// a store outage is 503.
 func (o *opStorage) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo, tokenID, subject, _ string) error {
 	var g grant
 	if _, err := o.s.data.get(ctx, store.KindAccess, tokenID, &g); err != nil {
-		return storeError(err, oidc.ErrAccessDenied().WithDescription("access token invalid or expired"))
+		if errors.Is(err, store.ErrUnavailable) {
+			return storeError(err, nil)
+		}
+		return errInvalidToken("access token invalid or expired")
 	}
 	if g.Subject != subject {
-		return oidc.ErrAccessDenied().WithDescription("access token invalid")
+		return errInvalidToken("access token invalid")
 	}
-	if err := o.familyRevoked(ctx, g.ID); err != nil {
-		return oidc.ErrAccessDenied().WithDescription("access token revoked").WithParent(err)
+	_, err := o.s.raw.Get(ctx, store.KindAccess, revokedPrefix+g.ID)
+	switch {
+	case err == nil:
+		return errInvalidToken("access token revoked")
+	case !errors.Is(err, store.ErrNotFound):
+		return storeError(err, nil)
+	}
+	if _, err := o.s.raw.Get(ctx, store.KindSession, g.SessionID); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return errInvalidToken("the session of this access token has ended")
+		}
+		return storeError(err, nil)
 	}
 	ui.Subject = g.Subject
 	for name, v := range g.Released {

@@ -272,7 +272,7 @@ func (s *Server) buildHandler(extra func(chi.Router)) error {
 	if extra != nil {
 		extra(r)
 	}
-	r.Mount("/", opHandler)
+	r.Mount("/", s.opHTTPRules(opHandler))
 	s.handler = r
 	s.admin = adminHandler(s.metrics)
 	return nil

@@ -74,6 +74,12 @@ func (f *flakyStore) Ping(ctx context.Context) error {
 	return f.Store.Ping(ctx)
 }
 
+func memStore(t testing.TB) store.Store {
+	m := memory.New()
+	t.Cleanup(func() { _ = m.Close() })
+	return m
+}
+
 func TestStoreDownGives503AndLosesNothing(t *testing.T) {
 	fs := &flakyStore{Store: memory.New()}
 	e := newEnvWithStore(t, fs, nil)

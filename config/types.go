@@ -61,6 +61,12 @@ type Redis struct {
 	TLS        bool     `yaml:"tls"`
 	// KeyPrefix namespaces keys when several brokers share one Redis.
 	KeyPrefix string `yaml:"key_prefix"`
+	// DialTimeout, ReadTimeout and WriteTimeout bound each round trip to
+	// Redis; unset, the store's defaults apply (500ms each), so a hung
+	// Redis is answered with 503 within about a second.
+	DialTimeout  Duration `yaml:"dial_timeout"`
+	ReadTimeout  Duration `yaml:"read_timeout"`
+	WriteTimeout Duration `yaml:"write_timeout"`
 }
 
 // Keys are the broker's own keys and secrets.

@@ -191,8 +191,29 @@ func (d *decoder) validateStore(s *Store) {
 		if len(s.Redis.Addrs) > 1 && s.Redis.MasterName == "" && s.Redis.DB != 0 {
 			d.invalid("store.redis.db", "a Redis Cluster (several addrs, no master_name) has only db 0")
 		}
+		d.validateRedisTimeouts(s.Redis)
 	default:
 		d.invalid("store.type", "want memory or redis")
+	}
+}
+
+// maxRedisTimeout bounds the store timeouts: every request waits up to
+// this long per store call while Redis hangs.
+const maxRedisTimeout = 30 * time.Second
+
+func (d *decoder) validateRedisTimeouts(r *Redis) {
+	for _, x := range []struct {
+		name string
+		v    Duration
+	}{{"dial_timeout", r.DialTimeout}, {"read_timeout", r.ReadTimeout}, {"write_timeout", r.WriteTimeout}} {
+		p := "store.redis." + x.name
+		switch {
+		case !d.has(p):
+		case x.v <= 0:
+			d.invalid(p, "must be positive")
+		case x.v.D() > maxRedisTimeout:
+			d.invalid(p, "must not exceed %s (requests wait this long while Redis hangs)", shortDuration(maxRedisTimeout))
+		}
 	}
 }
 

@@ -95,12 +95,19 @@ func cmdServe(args []string, stderr io.Writer) int {
 		return 1
 	}
 	log := newLogger(stderr, cfg.Log)
+	// go-redis logs through a package-wide logger; serve owns the process,
+	// so this is the one place that sets it (see redisstore.Logger).
+	redis.SetLogger(redisstore.NewLogger(log))
 	st, err := openStore(cfg.Store)
 	if err != nil {
 		fmt.Fprintln(stderr, "serve:", err)
 		return 1
 	}
 	defer st.Close()
+	if err := checkStoreAtStart(st, cfg.Store, log); err != nil {
+		fmt.Fprintln(stderr, "serve:", err)
+		return 1
+	}
 	// One set of counters for the process, carried across reloads.
 	metrics := broker.NewMetrics()
 	b, err := buildBroker(cfg, st, log, metrics)
@@ -295,14 +302,40 @@ func openStore(s config.Store) (store.Store, error) {
 		opts := &redis.UniversalOptions{Addrs: r.Addrs, MasterName: r.MasterName, Username: r.Username,
 			Password: r.Password.Value(), DB: r.DB,
 			// Request deadlines bound socket reads and writes, so a hung Redis
-			// answers 503 in time instead of holding the login.
-			ContextTimeoutEnabled: true}
+			// answers 503 in time instead of holding the login. Zero
+			// timeouts get the store's defaults (NewFromOptions).
+			ContextTimeoutEnabled: true,
+			DialTimeout:           r.DialTimeout.D(), ReadTimeout: r.ReadTimeout.D(), WriteTimeout: r.WriteTimeout.D()}
 		if r.TLS {
 			opts.TLSConfig = tlsConfig()
 		}
 		return redisstore.NewFromOptions(opts, r.KeyPrefix)
 	}
 	return nil, fmt.Errorf("store: unknown type %q", s.Type)
+}
+
+// checkStoreAtStart asks the store once before serving. A Redis that
+// answers but refuses the configured credentials or database (WRONGPASS,
+// NOAUTH, NOPERM, a bad db) is a config error like any other: serve stops
+// with it. A Redis that cannot be reached yet is not: replicas may start
+// before their Redis; serve starts, readiness answers 503 until it answers,
+// and this is logged once, here.
+func checkStoreAtStart(st store.Store, cfg config.Store, log *slog.Logger) error {
+	if cfg.Type != config.StoreRedis {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := st.Ping(ctx)
+	if err == nil {
+		return nil
+	}
+	if reply, ok := redisstore.Refusal(err); ok {
+		return fmt.Errorf("store.redis: %s", reply)
+	}
+	log.Error("store.redis: Redis is unreachable at start; serving anyway, /readyz answers 503 until it answers",
+		"addrs", strings.Join(cfg.Redis.Addrs, ","), "err", err)
+	return nil
 }
 
 // openEIDASService builds the eIDAS-Service (foreign connectors → German

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -51,9 +52,33 @@ func New(client redis.UniversalClient, prefix string) *Store {
 	return &Store{client: client, prefix: prefix}
 }
 
+// Timeouts NewFromOptions applies where opts leave them zero. A Redis that
+// hangs (it accepts connections but does not answer) then costs a request
+// at most about half a second per store call before the broker answers
+// 503, instead of go-redis's defaults (5 s dial, 3 s read, plus retries).
+// A healthy Redis answers in well under a millisecond.
+const (
+	DefaultDialTimeout  = 500 * time.Millisecond
+	DefaultReadTimeout  = 500 * time.Millisecond
+	DefaultWriteTimeout = 500 * time.Millisecond
+)
+
 // NewFromOptions builds the client from opts (one address: single node; a
 // MasterName: Sentinel; several addresses or IsClusterMode: Cluster) and
 // returns a Store owning it. It does not contact Redis; use Ping for that.
+//
+// It changes opts where the store's contract demands it:
+//   - zero dial, read and write timeouts get the defaults above, and the
+//     wait for a free pooled connection is bounded by the read timeout, so
+//     a hung Redis cannot hold requests for seconds;
+//   - MaxRetries 0 (go-redis: three retries) becomes -1, no retries. A
+//     command whose answer timed out may still have run on the server, and
+//     running GETDEL or SET NX a second time changes its answer: the retry
+//     of a Take that did run reports "not found", that of a Create "already
+//     exists". The broker answers 503 instead and the client retries the
+//     whole request, which is safe;
+//   - ContextTimeoutEnabled is set, so a request's deadline bounds its
+//     store calls.
 func NewFromOptions(opts *redis.UniversalOptions, prefix string) (*Store, error) {
 	if opts == nil {
 		return nil, errors.New("new redis store: nil options")
@@ -62,7 +87,45 @@ func NewFromOptions(opts *redis.UniversalOptions, prefix string) (*Store, error)
 		// go-redis would silently fall back to a default local address.
 		return nil, errors.New("new redis store: no address")
 	}
-	return New(redis.NewUniversalClient(opts), prefix), nil
+	o := *opts
+	if o.DialTimeout == 0 {
+		o.DialTimeout = DefaultDialTimeout
+	}
+	if o.ReadTimeout == 0 {
+		o.ReadTimeout = DefaultReadTimeout
+	}
+	if o.WriteTimeout == 0 {
+		o.WriteTimeout = DefaultWriteTimeout
+	}
+	if o.PoolTimeout == 0 && o.ReadTimeout > 0 {
+		o.PoolTimeout = o.ReadTimeout
+	}
+	if o.MaxRetries == 0 {
+		o.MaxRetries = -1
+	}
+	o.ContextTimeoutEnabled = true
+	return New(redis.NewUniversalClient(&o), prefix), nil
+}
+
+// Refusal returns the reply with which the Redis server refused a command
+// when err carries one that retrying will not cure: a wrong or missing
+// password (WRONGPASS, NOAUTH), an ACL user without permission (NOPERM), a
+// bad database number or another ERR of the connection handshake. The
+// server was reached, so this is a configuration error, unlike a network
+// failure or a transient state (LOADING, BUSY, MASTERDOWN, CLUSTERDOWN,
+// TRYAGAIN, READONLY), for which ok is false.
+func Refusal(err error) (reply string, ok bool) {
+	var re redis.Error
+	if err == nil || !errors.As(err, &re) || errors.Is(err, redis.Nil) {
+		return "", false
+	}
+	reply = re.Error()
+	code, _, _ := strings.Cut(reply, " ")
+	switch code {
+	case "LOADING", "BUSY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "READONLY", "MOVED", "ASK":
+		return "", false
+	}
+	return reply, true
 }
 
 // Create implements store.Store with SET NX PX.

@@ -81,6 +81,16 @@ func StartRedisServer(t testing.TB, args ...string) *RedisServer {
 	return nil
 }
 
+// Pause stops the server process (SIGSTOP) without closing its sockets:
+// the kernel still accepts connections and buffers commands, nothing
+// answers, and on Resume the server runs what arrived in the meantime. This
+// is how a hung Redis looks to a client (a stalled node, a network that
+// drops replies), the case a plain Stop cannot show.
+func (r *RedisServer) Pause() error { return r.cmd.Process.Signal(syscall.SIGSTOP) }
+
+// Resume continues a paused server (SIGCONT).
+func (r *RedisServer) Resume() error { return r.cmd.Process.Signal(syscall.SIGCONT) }
+
 // Addr is the server's host:port.
 func (r *RedisServer) Addr() string { return r.addr }
 
@@ -88,6 +98,7 @@ func (r *RedisServer) Addr() string { return r.addr }
 // more than once.
 func (r *RedisServer) Stop() {
 	r.stopOnce.Do(func() {
+		_ = r.cmd.Process.Signal(syscall.SIGCONT) // a paused server cannot act on SIGTERM
 		_ = r.cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-r.exited:
