@@ -26,6 +26,8 @@ type harness struct {
 	sim     *walletsim.Sim
 	adapter *wallet.Adapter
 	now     atomic.Pointer[time.Time]
+	// statusDown makes the simulator's status lists answer 503.
+	statusDown atomic.Bool
 }
 
 func newHarness(t *testing.T, tweak func(*wallet.Config)) *harness {
@@ -53,7 +55,13 @@ func newHarness(t *testing.T, tweak func(*wallet.Config)) *harness {
 	mux := http.NewServeMux()
 	mux.Handle("/login/"+adapterID+"/", http.StripPrefix("/login/"+adapterID, h.adapter.Routes()))
 	mux.Handle("/sim/wallet/", http.StripPrefix("/sim/wallet", sim.Handler()))
-	var hh http.Handler = mux
+	var hh http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h.statusDown.Load() && strings.HasPrefix(r.URL.Path, "/sim/wallet/status/") {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 	handler.Store(&hh)
 	return h
 }
