@@ -262,6 +262,11 @@ func accessCertProblem(chain []*x509.Certificate, prefix string) string {
 	if leaf.CheckSignatureFrom(leaf) == nil {
 		return "the access certificate must not be self-signed (HAIP)"
 	}
+	for _, c := range chain {
+		if c.CheckSignatureFrom(c) == nil && bytesEqual(c.RawSubject, c.RawIssuer) {
+			return "the chain must not include the root certificate (HAIP: x5c without the trust anchor)"
+		}
+	}
 	if prefix == PrefixX509SanDNS && len(leaf.DNSNames) == 0 {
 		return "x509_san_dns needs a DNS name in the access certificate"
 	}
@@ -466,3 +471,5 @@ func isLoopback(host string) bool {
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.IsLoopback()
 }
+
+func bytesEqual(a, b []byte) bool { return string(a) == string(b) }

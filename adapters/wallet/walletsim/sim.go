@@ -5,9 +5,12 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -284,4 +287,28 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// WriteFiles writes the simulator's verifier access certificate and key
+// and its two trust anchors as PEM files into dir, for a configuration
+// that reads files (tests of the config loader, trying the adapter with
+// `broker serve`). The names are access.pem, access-key.pem, pid-ca.pem
+// and iaca.pem.
+func (s *Sim) WriteFiles(dir string) error {
+	keyDER, err := x509.MarshalPKCS8PrivateKey(s.access.Key)
+	if err != nil {
+		return err
+	}
+	files := map[string][]byte{
+		"access.pem":     pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.access.Cert.Raw}),
+		"access-key.pem": pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
+		"pid-ca.pem":     pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.pidCA.Cert.Raw}),
+		"iaca.pem":       pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.iaca.Cert.Raw}),
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
 }
