@@ -33,6 +33,7 @@ const (
 	keyFlow     = "flow:" // response key ID → "same" or "cross" (set by the fetch)
 	keyResponse = "resp:" // response key ID → the encrypted response (taken by Finish)
 	keyPoll     = "poll:" // hash of the page's poll secret → response key ID
+	keyState    = "st:"   // hash of the request's state → response key ID (plain error responses)
 )
 
 // clockSkew is tolerated between the wallet's, the issuer's and our clock.
@@ -46,10 +47,13 @@ type Adapter struct {
 	accessKey        crypto.Signer
 	accessChain      []*x509.Certificate
 	sdRoots, mdRoots *x509.CertPool
+	sdAnchors        []*x509.Certificate
+	mdAnchors        []*x509.Certificate
 	sdjwt, mdoc      bool
 	vcts             []string
 	requestTTL       time.Duration
 	walletURL        string
+	crossDevice      bool
 	rpName           string
 	registrationCert string
 	statusRequired   bool
@@ -96,7 +100,8 @@ type pendingRecord struct {
 
 // responseRecord is the wallet's encrypted response, kept for Finish.
 type responseRecord struct {
-	JWE      string `json:"jwe"`
+	JWE      string `json:"jwe,omitempty"`
+	Error    string `json:"err,omitempty"`  // a plain error response: access_denied or error
 	CodeHash []byte `json:"code,omitempty"` // SHA-256 of the one response code handed out
 	Flow     string `json:"flow"`
 }
@@ -153,6 +158,9 @@ func (a *Adapter) Begin(ctx context.Context, req adapters.Request) (adapters.Han
 	if err := a.store.Create(ctx, store.KindChallenge, keyRequest+requestID, []byte(st.Kid+" "+ro), ttl); err != nil {
 		return adapters.Handoff{}, nil, fmt.Errorf("begin wallet login: store request: %w", err)
 	}
+	if err := a.store.Create(ctx, store.KindChallenge, keyState+hashKey(st.State), []byte(st.Kid), ttl); err != nil {
+		return adapters.Handoff{}, nil, fmt.Errorf("begin wallet login: store state: %w", err)
+	}
 	if err := a.putJSON(ctx, keyPoll+hashKey(pollSecret), pollRecord{Kid: st.Kid, Callback: req.CallbackURL}, ttl); err != nil {
 		return adapters.Handoff{}, nil, err
 	}
@@ -161,10 +169,14 @@ func (a *Adapter) Begin(ctx context.Context, req adapters.Request) (adapters.Han
 		return adapters.Handoff{}, nil, fmt.Errorf("begin wallet login: %w", err)
 	}
 	requestURI := a.origin + "/login/" + a.id + "/request/" + requestID
+	var cross string
+	if a.crossDevice {
+		cross = a.invocationURL(requestURI + "?d=cross")
+	}
 	page, err := a.page.render(pageData{
 		Locale:     req.Locale,
 		SameDevice: a.invocationURL(requestURI + "?d=same"),
-		CrossQR:    a.invocationURL(requestURI + "?d=cross"),
+		CrossQR:    cross,
 		StatusURL:  a.origin + "/login/" + a.id + "/status?s=" + pollSecret,
 		CancelURL:  req.CallbackURL + "?cancel=1",
 		RPName:     a.rpName,
@@ -231,6 +243,13 @@ func (a *Adapter) finish(ctx context.Context, raw []byte, r *http.Request) (adap
 	}
 	if len(rec.CodeHash) == 0 || subtle.ConstantTimeCompare(hashToken(code), rec.CodeHash) != 1 {
 		return adapters.Identity{}, fmt.Errorf("%w: response code does not match", ErrRequest)
+	}
+	switch rec.Error {
+	case "access_denied":
+		return adapters.Identity{}, adapters.ErrCancelled
+	case "":
+	default:
+		return adapters.Identity{}, fmt.Errorf("%w: the wallet answered with an error", ErrResponse)
 	}
 	resp, err := a.decryptResponse(rec.JWE, st)
 	if err != nil {

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ozg-broker/eidas-broker/adapters"
 	"github.com/ozg-broker/eidas-broker/adapters/wallet"
@@ -145,5 +147,52 @@ func TestDecline(t *testing.T) {
 	_, err := h.sameDevice(t, walletsim.PresentOptions{Person: "erika", Format: wallet.FormatSDJWT, Decline: true})
 	if !errors.Is(err, adapters.ErrCancelled) {
 		t.Fatalf("want cancelled, got %v", err)
+	}
+}
+
+// A wallet may send its error response unencrypted; it ends the login as
+// a cancellation, in either flow.
+func TestPlainErrorResponse(t *testing.T) {
+	h := newHarness(t, nil)
+	l := h.begin(t)
+	r := h.fetch(t, l, false)
+	res, err := h.sim.Post(context.Background(), r.ResponseURI, url.Values{"error": {"access_denied"}, "state": {r.State}})
+	if err != nil || res.Status != http.StatusOK || res.RedirectURI == "" {
+		t.Fatalf("%v %+v", err, res)
+	}
+	if _, err := h.finish(l, res.RedirectURI); !errors.Is(err, adapters.ErrCancelled) {
+		t.Fatalf("got %v", err)
+	}
+	// An unknown state finds no request.
+	res, _ = h.sim.Post(context.Background(), r.ResponseURI, url.Values{"error": {"access_denied"}, "state": {"guess"}})
+	if res.Status != http.StatusBadRequest {
+		t.Fatalf("unknown state: %+v", res)
+	}
+}
+
+func TestSameDeviceOnly(t *testing.T) {
+	h := newHarness(t, func(c *wallet.Config) { c.CrossDevice = false })
+	l := h.begin(t)
+	if strings.Contains(l.page, "wallet-qr") {
+		t.Fatal("QR code shown although cross_device is off")
+	}
+	link := strings.Replace(find(t, reSame, l.page), "d%3Dsame", "d%3Dcross", 1)
+	if _, err := h.sim.FetchRequest(context.Background(), link); err == nil {
+		t.Fatal("cross-device fetch served")
+	}
+	if _, err := h.sameDevice(t, walletsim.PresentOptions{Person: "erika", Format: wallet.FormatMDoc}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestHealth(t *testing.T) {
+	h := newHarness(t, nil)
+	if err := h.adapter.CheckHealth(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().AddDate(6, 0, 0)
+	h.now.Store(&later)
+	if err := h.adapter.CheckHealth(context.Background()); err == nil {
+		t.Fatal("expired certificates reported healthy")
 	}
 }

@@ -90,6 +90,10 @@ type Config struct {
 	// WalletURL is the wallet invocation URL the same-device link and the
 	// QR code start with (default openid4vp://).
 	WalletURL string `yaml:"wallet_url"`
+	// CrossDevice offers the QR code for a wallet on another device
+	// (default true). Off, only the same-device link remains, which
+	// removes the cross-device relay risk (docs/wallet.md).
+	CrossDevice bool `yaml:"cross_device"`
 	// RelyingParty is what the wallet shows about who asks and why.
 	RelyingParty RelyingParty `yaml:"relying_party"`
 
@@ -146,8 +150,9 @@ func NewConfig() *Config {
 		VCTValues:      append([]string(nil), DefaultVCTs...),
 		Status: Status{Require: true, Unreachable: UnreachableRefuse, CacheTTL: config.Duration(DefaultCacheTTL),
 			Timeout: config.Duration(DefaultTimeout), MaxLists: DefaultMaxLists},
-		RequestTTL: config.Duration(DefaultRequestTTL),
-		WalletURL:  DefaultWalletURL,
+		RequestTTL:  config.Duration(DefaultRequestTTL),
+		WalletURL:   DefaultWalletURL,
+		CrossDevice: true,
 	}
 }
 
@@ -388,8 +393,11 @@ func (c *Config) Open(id string, deps adapters.Deps) (*Adapter, error) {
 		accessChain:      m.AccessChain,
 		sdRoots:          pool(m.SDJWTAnchors),
 		mdRoots:          pool(m.MDocAnchors),
+		sdAnchors:        m.SDJWTAnchors,
+		mdAnchors:        m.MDocAnchors,
 		requestTTL:       c.RequestTTL.D(),
 		walletURL:        c.WalletURL,
+		crossDevice:      c.CrossDevice,
 		vcts:             c.VCTValues,
 		statusRequired:   c.Status.Require,
 		allowUnreachable: c.Status.Unreachable == UnreachableAllow,

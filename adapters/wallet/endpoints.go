@@ -34,7 +34,7 @@ func (a *Adapter) Routes() http.Handler {
 func (a *Adapter) serveRequest(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	flow := r.URL.Query().Get("d")
-	if flow != "same" && flow != "cross" {
+	if flow != "same" && (flow != "cross" || !a.crossDevice) {
 		http.Error(w, "unknown request", http.StatusNotFound)
 		return
 	}
@@ -84,20 +84,36 @@ func (a *Adapter) serveResponse(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := r.PostForm.Get("response")
-	if resp == "" {
-		// A plain direct_post (vp_token in the clear) or a bare error: we
-		// asked for an encrypted response and accept nothing else.
+	var kid, walletErr string
+	switch {
+	case resp != "":
+		jwe, err := jose.ParseEncryptedCompact(resp, responseKeyAlgs, responseEncs)
+		if err != nil || jwe.Header.KeyID == "" {
+			a.log.InfoContext(ctx, "wallet response refused: not an ECDH-ES JWE with a key ID", "err", err)
+			oauthError(w, http.StatusBadRequest, "invalid_request", "the response must be a JWE encrypted to the request's key")
+			return
+		}
+		kid = jwe.Header.KeyID
+	case r.PostForm.Get("error") != "" && r.PostForm.Get("state") != "" && r.PostForm.Get("vp_token") == "":
+		// An error response carries no personal data; wallets may send it
+		// unencrypted. It is found by its state, which only the request
+		// object carries, and can only end the login.
+		b, err := a.store.Take(ctx, store.KindChallenge, keyState+hashKey(r.PostForm.Get("state")))
+		if err != nil {
+			oauthError(w, http.StatusBadRequest, "invalid_request", "unknown, expired or already answered request")
+			return
+		}
+		kid, walletErr = string(b), "error"
+		if r.PostForm.Get("error") == "access_denied" {
+			walletErr = "access_denied"
+		}
+	default:
+		// A plain direct_post with a vp_token in the clear: we asked for
+		// an encrypted response and accept nothing else.
 		a.log.InfoContext(ctx, "wallet response refused: not encrypted (direct_post.jwt was requested)")
 		oauthError(w, http.StatusBadRequest, "invalid_request", "the response must be encrypted (direct_post.jwt)")
 		return
 	}
-	jwe, err := jose.ParseEncryptedCompact(resp, responseKeyAlgs, responseEncs)
-	if err != nil || jwe.Header.KeyID == "" {
-		a.log.InfoContext(ctx, "wallet response refused: not an ECDH-ES JWE with a key ID", "err", err)
-		oauthError(w, http.StatusBadRequest, "invalid_request", "the response must be a JWE encrypted to the request's key")
-		return
-	}
-	kid := jwe.Header.KeyID
 	b, err := a.store.Take(ctx, store.KindChallenge, keyPending+kid)
 	if errors.Is(err, store.ErrNotFound) {
 		a.log.InfoContext(ctx, "wallet response refused: unknown, expired or already answered request")
@@ -118,7 +134,7 @@ func (a *Adapter) serveResponse(w http.ResponseWriter, r *http.Request) {
 	if f, err := a.store.Get(ctx, store.KindChallenge, keyFlow+kid); err == nil && string(f.Value) == "same" {
 		flow = "same"
 	}
-	rec := responseRecord{JWE: resp, Flow: flow}
+	rec := responseRecord{JWE: resp, Error: walletErr, Flow: flow}
 	var code string
 	if flow == "same" {
 		code = randomToken(32)

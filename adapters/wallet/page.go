@@ -100,9 +100,13 @@ func (b *pageBuilder) render(d pageData) ([]byte, error) {
 	if strings.HasPrefix(strings.ToLower(d.Locale), "en") {
 		t = textsEN
 	}
-	png, err := qrcode.Encode(d.CrossQR, qrcode.Medium, 320)
-	if err != nil {
-		return nil, fmt.Errorf("qr code: %w", err)
+	var qr template.URL
+	if d.CrossQR != "" {
+		png, err := qrcode.Encode(d.CrossQR, qrcode.Medium, 320)
+		if err != nil {
+			return nil, fmt.Errorf("qr code: %w", err)
+		}
+		qr = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png))
 	}
 	asked := []string{t.Always}
 	for _, c := range d.Claims {
@@ -111,11 +115,11 @@ func (b *pageBuilder) render(d pageData) ([]byte, error) {
 		}
 	}
 	var buf bytes.Buffer
-	err = b.tmpl.Execute(&buf, map[string]any{
+	err := b.tmpl.Execute(&buf, map[string]any{
 		"T":          t,
 		"SameDevice": template.URL(d.SameDevice), // a custom scheme (openid4vp://) html/template would blank
 		"CrossURL":   d.CrossQR,
-		"QR":         template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png)),
+		"QR":         qr,
 		"StatusURL":  d.StatusURL,
 		"CancelURL":  d.CancelURL,
 		"RPName":     d.RPName,
