@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ozg-broker/eidas-broker/adapters"
 	"github.com/ozg-broker/eidas-broker/adapters/wallet/statuslist"
 )
 
@@ -32,6 +33,8 @@ func (a *Adapter) checkStatus(ctx context.Context, claim any, format string) err
 	case errors.Is(err, statuslist.ErrUnreachable) && a.allowUnreachable:
 		a.log.WarnContext(ctx, "pid status list unreachable; accepted by policy", "err", err)
 		return nil
+	case errors.Is(err, statuslist.ErrUnreachable):
+		return adapters.WithReason(adapters.ReasonUpstreamUnreachable, fmt.Errorf("%w: %w", ErrStatus, err))
 	case err != nil:
 		return fmt.Errorf("%w: %w", ErrStatus, err)
 	case v != statuslist.Valid:
