@@ -30,7 +30,7 @@ type harness struct {
 	statusDown atomic.Bool
 }
 
-func newHarness(t *testing.T, tweak func(*wallet.Config)) *harness {
+func newHarness(t testing.TB, tweak func(*wallet.Config)) *harness {
 	t.Helper()
 	h := &harness{}
 	var handler atomic.Pointer[http.Handler]
@@ -79,7 +79,7 @@ var (
 	reStatus = regexp.MustCompile(`data-status-url="([^"]+)"`)
 )
 
-func (h *harness) begin(t *testing.T, claims ...string) *login {
+func (h *harness) begin(t testing.TB, claims ...string) *login {
 	t.Helper()
 	ref := strings.ReplaceAll(t.Name(), "/", "-")
 	req := adapters.Request{TxID: "tx-" + ref, Ref: ref, CallbackURL: h.srv.URL + "/login/cb/" + ref,
@@ -94,7 +94,7 @@ func (h *harness) begin(t *testing.T, claims ...string) *login {
 	return &login{req: req, state: st, page: string(ho.Page)}
 }
 
-func find(t *testing.T, re *regexp.Regexp, page string) string {
+func find(t testing.TB, re *regexp.Regexp, page string) string {
 	t.Helper()
 	m := re.FindStringSubmatch(page)
 	if m == nil {
@@ -109,7 +109,7 @@ func unescape(s string) string {
 }
 
 // fetch resolves the same-device (or cross-device) invocation.
-func (h *harness) fetch(t *testing.T, l *login, cross bool) *walletsim.Request {
+func (h *harness) fetch(t testing.TB, l *login, cross bool) *walletsim.Request {
 	t.Helper()
 	link := find(t, reSame, l.page)
 	if cross {
