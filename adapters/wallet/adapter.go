@@ -237,12 +237,9 @@ func (a *Adapter) finish(ctx context.Context, raw []byte, r *http.Request) (adap
 	if code == "" {
 		return adapters.Identity{}, fmt.Errorf("%w: no response code", ErrRequest)
 	}
-	rec, err := a.takeResponse(ctx, st.Kid)
+	rec, err := a.takeResponse(ctx, st.Kid, code)
 	if err != nil {
 		return adapters.Identity{}, err
-	}
-	if len(rec.CodeHash) == 0 || subtle.ConstantTimeCompare(hashToken(code), rec.CodeHash) != 1 {
-		return adapters.Identity{}, fmt.Errorf("%w: response code does not match", ErrRequest)
 	}
 	switch rec.Error {
 	case "access_denied":
@@ -258,8 +255,12 @@ func (a *Adapter) finish(ctx context.Context, raw []byte, r *http.Request) (adap
 	return a.verifyResponse(ctx, resp, st, now)
 }
 
-func (a *Adapter) takeResponse(ctx context.Context, kid string) (responseRecord, error) {
-	b, err := a.store.Take(ctx, store.KindChallenge, keyResponse+kid)
+// takeResponse checks code against the stored response's code hash and
+// only then takes the response (single use). A wrong code leaves the
+// response in place: the broker counts refused answers per attempt, and a
+// guess must not destroy the person's real answer.
+func (a *Adapter) takeResponse(ctx context.Context, kid, code string) (responseRecord, error) {
+	e, err := a.store.Get(ctx, store.KindChallenge, keyResponse+kid)
 	if errors.Is(err, store.ErrNotFound) {
 		return responseRecord{}, fmt.Errorf("%w: no wallet response (not yet sent, or already used)", ErrRequest)
 	}
@@ -267,8 +268,16 @@ func (a *Adapter) takeResponse(ctx context.Context, kid string) (responseRecord,
 		return responseRecord{}, fmt.Errorf("%w: %w", ErrStore, err)
 	}
 	var rec responseRecord
-	if err := json.Unmarshal(b, &rec); err != nil {
+	if err := json.Unmarshal(e.Value, &rec); err != nil {
 		return responseRecord{}, fmt.Errorf("%w: stored response unreadable", ErrRequest)
+	}
+	if len(rec.CodeHash) == 0 || subtle.ConstantTimeCompare(hashToken(code), rec.CodeHash) != 1 {
+		return responseRecord{}, fmt.Errorf("%w: response code does not match", ErrRequest)
+	}
+	if _, err := a.store.Take(ctx, store.KindChallenge, keyResponse+kid); errors.Is(err, store.ErrNotFound) {
+		return responseRecord{}, fmt.Errorf("%w: the response was used concurrently", ErrRequest)
+	} else if err != nil {
+		return responseRecord{}, fmt.Errorf("%w: %w", ErrStore, err)
 	}
 	return rec, nil
 }
