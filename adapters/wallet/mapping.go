@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"strings"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/ozg-broker/eidas-broker/adapters"
 )
 
@@ -25,15 +27,22 @@ type pid struct {
 // personal administrative number is optional and absent in German PIDs),
 // so the subject is a hash over the attributes that identify a person in
 // the PID rulebook's mandatory set: issuing country, family name, given
-// names and birth date. A change of name yields a new subject; the broker
+// names (compared in canonical form) and birth date. A change of name
+// yields a new subject; the broker
 // makes it pairwise per sector anyway.
 func (p *pid) subject() string {
 	h := sha256.New()
-	for _, s := range []string{"eudi-pid-v1", p.IssuingCountry, p.FamilyName, p.GivenName, p.Birthdate} {
+	for _, s := range []string{"eudi-pid-v1", p.IssuingCountry, canonical(p.FamilyName), canonical(p.GivenName), p.Birthdate} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
 	return "pid:" + base64.RawURLEncoding.EncodeToString(h.Sum(nil))
+}
+
+// canonical makes a name independent of how one issuer spells it in the
+// two formats: Unicode NFC, upper case, single spaces.
+func canonical(s string) string {
+	return strings.Join(strings.Fields(strings.ToUpper(norm.NFC.String(s))), " ")
 }
 
 // claims maps the PID to the OIDC claims the login asked for; names and
