@@ -10,6 +10,8 @@ import (
 	"github.com/ozg-broker/eidas-broker/adapters/wallet/statuslist"
 )
 
+var errNoStatus = errors.New("no status reference")
+
 // checkStatus resolves a status claim {"status_list": {"idx", "uri"}}
 // (SD-JWT VC and, in the same shape, the mdoc MSO) against the Token
 // Status List, verified with the trust list of the credential's format.

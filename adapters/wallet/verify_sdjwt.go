@@ -3,7 +3,6 @@ package wallet
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -148,5 +147,3 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
-
-var errNoStatus = errors.New("no status reference")
