@@ -59,7 +59,8 @@ func (a *Adapter) verifySDJWT(ctx context.Context, pres string, st loginState, n
 		Nonce: st.Nonce, Now: now, MaxAge: kbMaxAge, Skew: clockSkew}); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCredential, err)
 	}
-	if err := a.checkStatus(ctx, claims["status"], FormatSDJWT); err != nil {
+	// SD-JWT VC: status is never selectively disclosable; read it plain.
+	if err := a.checkStatus(ctx, payload["status"], FormatSDJWT); err != nil {
 		return nil, err
 	}
 	return pidFromSDJWT(claims, requestedSD(st.Claims)), nil
