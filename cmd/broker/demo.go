@@ -20,6 +20,7 @@ import (
 	"github.com/ozg-broker/eidas-broker/adapters/eidas"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/eidassim"
 	"github.com/ozg-broker/eidas-broker/adapters/elster/elstersim"
+	"github.com/ozg-broker/eidas-broker/adapters/wallet/walletsim"
 	"github.com/ozg-broker/eidas-broker/broker"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 	"github.com/ozg-broker/eidas-broker/broker/eidasservice"
@@ -169,6 +170,9 @@ func newDemo(issuer, testdata string, log *slog.Logger) (*demoSetup, error) {
 		entries = append(entries, broker.AdapterEntry{ID: "elster", Adapter: ad})
 		portal.AddLink("/sim/elster/", "ELSTER-Testzertifikate (.pfx mit PIN) / ELSTER test certificates")
 	}
+	if err := addWalletDemo(issuer, sims, portal, deps, &entries); err != nil {
+		return nil, err
+	}
 	// The demo identities come last: the real methods (with simulators)
 	// are what the demo is there to show.
 	entries = append(entries, broker.AdapterEntry{ID: "demo", Adapter: demo.New(nil)})
@@ -201,4 +205,21 @@ func newDemo(issuer, testdata string, log *slog.Logger) (*demoSetup, error) {
 	}
 	ok = true
 	return &demoSetup{handler: b.Handler(), admin: b.AdminHandler(), secret: secret, close: closeAll}, nil
+}
+
+// addWalletDemo wires the EUDI wallet simulator (PID provider and holder
+// wallet, /sim/wallet/) and the eudi-wallet adapter trusting it.
+func addWalletDemo(issuer string, sims chi.Router, portal *demoportal.Portal, deps func(string) adapters.Deps, entries *[]broker.AdapterEntry) error {
+	wsim, err := walletsim.New(walletsim.Options{BaseURL: issuer + "/sim/wallet"})
+	if err != nil {
+		return fmt.Errorf("wallet simulator: %w", err)
+	}
+	sims.Mount("/wallet", http.StripPrefix("/sim/wallet", wsim.Handler()))
+	ad, err := wsim.AdapterConfig().Open("eudi-wallet", deps("eudi-wallet"))
+	if err != nil {
+		return fmt.Errorf("eudi-wallet: %w", err)
+	}
+	*entries = append(*entries, broker.AdapterEntry{ID: "eudi-wallet", Adapter: ad})
+	portal.AddLink("/sim/wallet/", "EUDI-Wallet-Simulator: Test-PIDs / EUDI wallet simulator: test PIDs")
+	return nil
 }

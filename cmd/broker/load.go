@@ -32,7 +32,12 @@ func cmdLoad(args []string, stdout, stderr io.Writer) int {
 	n := fs.Int("logins", 500, "number of whole logins")
 	conc := fs.Int("concurrency", 4, "logins in flight at once")
 	limit := fs.Duration("timeout", 2*time.Minute, "stop after this long whatever is left")
+	method := fs.String("method", "demo", "login method: demo or eudi-wallet (the wallet simulator, SD-JWT VC)")
 	if !parseFlags(fs, args, stderr) {
+		return 2
+	}
+	if *method != "demo" && *method != walletMethod {
+		fmt.Fprintln(stderr, "load: --method demo or eudi-wallet")
 		return 2
 	}
 	if *n < 1 || *conc < 1 || *conc > 256 {
@@ -62,6 +67,7 @@ func cmdLoad(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "load:", err)
 		return 1
 	}
+	lg.method = *method
 	var (
 		next      atomic.Int64
 		mu        sync.Mutex
@@ -116,6 +122,7 @@ type loginDriver struct {
 	base     string
 	cfg      oauth2.Config
 	verifier *oidc.IDTokenVerifier
+	method   string // the login page's method: demo or eudi-wallet
 }
 
 func newLoginDriver(ctx context.Context, base, secret string) (*loginDriver, error) {
@@ -182,18 +189,19 @@ func (l *loginDriver) login(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, page, err = fetch(http.MethodPost, l.base+startURL, url.Values{"method": {"demo"}}); err != nil {
+	method := l.method
+	if method == "" {
+		method = "demo"
+	}
+	if _, page, err = fetch(http.MethodPost, l.base+startURL, url.Values{"method": {method}}); err != nil {
 		return err
 	}
-	cb, err := find(reAction, page, "demo form")
+	if method == walletMethod {
+		page, err = walletLeg(fetch, find, page)
+	} else {
+		page, err = demoLeg(fetch, find, page)
+	}
 	if err != nil {
-		return err
-	}
-	n, err := find(reNonce, page, "nonce")
-	if err != nil {
-		return err
-	}
-	if _, page, err = fetch(http.MethodPost, cb, url.Values{"nonce": {n}, "person": {"erika"}, "level": {"high"}, "action": {"login"}}); err != nil {
 		return err
 	}
 	consent, err := find(reConsent, page, "consent form")
@@ -221,4 +229,54 @@ func (l *loginDriver) login(ctx context.Context) error {
 		return errors.New("nonce mismatch")
 	}
 	return nil
+}
+
+type (
+	fetchFunc func(method, u string, form url.Values) (*http.Response, string, error)
+	findFunc  func(re *regexp.Regexp, page, what string) (string, error)
+)
+
+// demoLeg logs in with the demo identity page and returns the next page.
+func demoLeg(fetch fetchFunc, find findFunc, page string) (string, error) {
+	cb, err := find(reAction, page, "demo form")
+	if err != nil {
+		return "", err
+	}
+	n, err := find(reNonce, page, "nonce")
+	if err != nil {
+		return "", err
+	}
+	_, page, err = fetch(http.MethodPost, cb, url.Values{"nonce": {n}, "person": {"erika"}, "level": {"high"}, "action": {"login"}})
+	return page, err
+}
+
+const walletMethod = "eudi-wallet"
+
+var (
+	reWalletLink   = regexp.MustCompile(`id="wallet-same" class="button" href="([^"]+)"`)
+	reWalletHandle = regexp.MustCompile(`name="h" value="([^"]+)"`)
+)
+
+// walletLeg logs in with the EUDI wallet simulator on the same device: it
+// opens the wallet link (the simulator fetches and checks the signed
+// request object), agrees with Erika's SD-JWT VC PID, and follows the
+// response's redirect back into the broker. It returns the next page.
+func walletLeg(fetch fetchFunc, find findFunc, page string) (string, error) {
+	link, err := find(reWalletLink, page, "wallet link")
+	if err != nil {
+		return "", err
+	}
+	if _, page, err = fetch(http.MethodGet, link, nil); err != nil {
+		return "", err
+	}
+	action, err := find(reAction, page, "wallet consent form")
+	if err != nil {
+		return "", err
+	}
+	h, err := find(reWalletHandle, page, "wallet request handle")
+	if err != nil {
+		return "", err
+	}
+	_, page, err = fetch(http.MethodPost, action, url.Values{"h": {h}, "person": {"erika"}, "format": {"dc+sd-jwt"}, "action": {"agree"}})
+	return page, err
 }

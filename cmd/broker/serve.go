@@ -26,6 +26,7 @@ import (
 	"github.com/ozg-broker/eidas-broker/adapters/eid"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas"
 	"github.com/ozg-broker/eidas-broker/adapters/elster"
+	"github.com/ozg-broker/eidas-broker/adapters/wallet"
 	"github.com/ozg-broker/eidas-broker/broker"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 	"github.com/ozg-broker/eidas-broker/broker/eidasservice"
@@ -61,6 +62,12 @@ func productionAdapters() map[string]adapterType {
 				return spec.(*eidas.Config).Open(id, deps)
 			},
 			mount: eidas.ConnectorPath, // connector metadata and the fixed ACS
+		},
+		wallet.Type: {
+			spec: func() config.AdapterSpec { return wallet.NewConfig() },
+			open: func(spec config.AdapterSpec, id string, deps adapters.Deps) (adapters.Adapter, error) {
+				return spec.(*wallet.Config).Open(id, deps)
+			},
 		},
 		elster.Type: {
 			spec: func() config.AdapterSpec { return elster.NewConfig() },
