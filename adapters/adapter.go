@@ -257,6 +257,7 @@ const (
 	ReasonCertificateUntrusted Reason = "certificate_untrusted" // ELSTER: certificate not issued by ELSTER
 	ReasonCardBlocked          Reason = "card_blocked"          // eID: card blocked, PIN locked, document invalid or revoked
 	ReasonDocumentNotAccepted  Reason = "document_not_accepted" // eID: document type or Smart-eID below the level
+	ReasonCredentialRevoked    Reason = "credential_revoked"    // wallet: the PID was revoked or suspended by its issuer
 	ReasonUpstreamUnreachable  Reason = "upstream_unreachable"  // the upstream did not answer
 	ReasonAuthnFailed          Reason = "authn_failed"          // the upstream reports that authentication failed
 )

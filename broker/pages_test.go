@@ -188,6 +188,7 @@ func TestRefusalReasonsExplained(t *testing.T) {
 		{adapters.ReasonCardBlocked, "PUK"},
 		{adapters.ReasonDocumentNotAccepted, "Smart-eID"},
 		{adapters.ReasonUpstreamUnreachable, "nicht erreichbar"},
+		{adapters.ReasonCredentialRevoked, "vom Aussteller gesperrt"},
 		{"", "konnte nicht bestätigt werden"},
 	}
 	for _, tt := range tests {

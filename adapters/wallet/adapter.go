@@ -215,7 +215,11 @@ func (a *Adapter) Finish(ctx context.Context, req adapters.Request, state []byte
 		if !errors.Is(err, adapters.ErrCancelled) {
 			a.log.InfoContext(ctx, "wallet login refused", "err", err)
 		}
-		return adapters.Identity{}, fmt.Errorf("finish wallet login: %w", err)
+		err = fmt.Errorf("finish wallet login: %w", err)
+		if errors.Is(err, ErrRevoked) && adapters.ReasonOf(err) == "" {
+			err = adapters.WithReason(adapters.ReasonCredentialRevoked, err)
+		}
+		return adapters.Identity{}, err
 	}
 	return id, nil
 }
