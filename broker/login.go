@@ -16,6 +16,7 @@ import (
 
 	"github.com/ozg-broker/eidas-broker/adapters"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
+	"github.com/ozg-broker/eidas-broker/broker/audit"
 	"github.com/ozg-broker/eidas-broker/broker/store"
 )
 
@@ -403,6 +404,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		s.log.InfoContext(ctx, "proved level below the floor", "tx", logID(tx.ID), "adapter", a.ID,
 			"proved", proved.String(), "floor", tx.Floor.String())
 		s.metrics.inc("broker_upstream_total", "adapter", a.ID, "result", "below_floor")
+		s.auditTx(ctx, audit.LevelNotMet, tx, proved.String())
 		if tx, err = s.takeAdapterState(ctx, tx.ID, state, nil); err != nil {
 			s.callbackStateLost(w, r, tx, err)
 			return
@@ -471,6 +473,11 @@ func (s *Server) callbackRefused(w http.ResponseWriter, r *http.Request, tx *tra
 	}
 	s.log.WarnContext(ctx, "upstream answer refused", "tx", logID(tx.ID), "adapter", adapterID,
 		"attempt_dropped", dropped, "err", ferr)
+	reason := string(adapters.ReasonOf(ferr))
+	if reason == "" {
+		reason = "not_verified"
+	}
+	s.auditTx(ctx, audit.UpstreamRefused, tx2, reason)
 	if !s.holdsBinding(r, tx2) {
 		s.pages.errorPage(w, r, http.StatusBadRequest, msgUpstreamFailed)
 		return
@@ -532,6 +539,7 @@ func (s *Server) endRelayed(w http.ResponseWriter, r *http.Request, tx *transact
 	s.log.WarnContext(r.Context(), "login relay refused: upstream answer delivered by a browser that did not start the login",
 		"tx", logID(tx.ID), "client", tx.ClientID, "reason", why)
 	s.metrics.inc("broker_logins_total", "client", tx.ClientID, "result", "relay_refused")
+	s.auditTx(r.Context(), audit.RelayRefused, tx, why)
 	s.deleteTx(r.Context(), tx)
 	s.pages.errorPage(w, r, http.StatusForbidden, msgRelayed)
 }
@@ -681,6 +689,7 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.PostFormValue("action") != "allow" {
+		s.auditTx(r.Context(), audit.ConsentDeclined, tx, "")
 		s.errorToClient(w, r, tx, oidc.ErrAccessDenied().WithDescription("the person declined to release the data"))
 		return
 	}
@@ -698,6 +707,7 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request) {
 		s.storeFailure(w, r, err, "session")
 		return
 	}
+	s.auditTx(r.Context(), audit.ConsentGiven, tx, "")
 	s.complete(w, r, tx)
 }
 
@@ -723,6 +733,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, tx *transactio
 		return
 	}
 	s.log.InfoContext(r.Context(), "login completed", "tx", logID(tx.ID), "client", tx.ClientID, "acr", tx.ACR)
+	s.auditTx(r.Context(), audit.LoginCompleted, tx, "")
 	s.metrics.inc("broker_logins_total", "client", tx.ClientID, "result", "completed", "acr", tx.ACR)
 	http.SetCookie(w, s.expiredCookie(s.txCookieName(tx.ID)))
 	s.redirectToClient(w, r, tx, url.Values{"code": {code}})
@@ -776,6 +787,7 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
 func (s *Server) errorToClient(w http.ResponseWriter, r *http.Request, tx *transaction, e *oidc.Error) {
 	s.metrics.inc("broker_logins_total", "client", tx.ClientID, "result", string(e.ErrorType))
 	s.deleteTx(r.Context(), tx)
+	s.auditTx(r.Context(), audit.LoginEnded, tx, string(e.ErrorType))
 	http.SetCookie(w, s.expiredCookie(s.txCookieName(tx.ID)))
 	s.log.InfoContext(r.Context(), "login ended with an error to the portal", "tx", logID(tx.ID), "client", tx.ClientID, "error", string(e.ErrorType))
 	params := url.Values{"error": {string(e.ErrorType)}}
@@ -803,6 +815,7 @@ func (s *Server) logoutConfirmed(w http.ResponseWriter, r *http.Request) {
 			s.storeFailure(w, r, err, "session")
 			return
 		}
+		s.auditEvent(r.Context(), audit.Event{Event: audit.Logout, Reason: "confirmed_without_hint"})
 	}
 	s.loggedOut(w, r)
 }

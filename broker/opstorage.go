@@ -11,6 +11,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/ozg-broker/eidas-broker/broker/audit"
 	"github.com/ozg-broker/eidas-broker/broker/store"
 )
 
@@ -157,6 +158,7 @@ func (o *opStorage) revokeFamilyOfUsed(ctx context.Context, kind store.Kind, key
 		return
 	}
 	o.s.log.WarnContext(ctx, "reuse of a redeemed code or rotated refresh token: token family revoked", "family", logID(family))
+	o.s.auditEvent(ctx, audit.Event{Event: audit.FamilyRevoked, Reason: string(kind)})
 }
 
 // familyRevoked fails closed: if the store cannot say, the token is refused.
@@ -231,6 +233,7 @@ func (o *opStorage) TerminateSessionFromRequest(ctx context.Context, req *op.End
 		if err := o.s.raw.Delete(ctx, store.KindSession, sid); err != nil {
 			return "", storeError(err, nil)
 		}
+		o.s.auditEvent(ctx, audit.Event{Event: audit.Logout, Client: req.ClientID, Reason: "end_session"})
 	}
 	if req.RedirectURI == "" {
 		return o.s.issuer + "/logout/done", nil

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/rs/cors"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/ozg-broker/eidas-broker/adapters"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
+	"github.com/ozg-broker/eidas-broker/broker/audit"
 	"github.com/ozg-broker/eidas-broker/broker/store"
 )
 
@@ -57,6 +59,8 @@ type Config struct {
 	// Metrics receives the counters; nil: the server starts its own. Pass
 	// the same one to every Server of a process that reloads its config.
 	Metrics *Metrics
+	// Audit receives the audit trail; nil records nothing.
+	Audit *audit.Log
 }
 
 // AdapterEntry is one configured, opened adapter.
@@ -97,6 +101,7 @@ type Server struct {
 	handler   http.Handler
 	pages     *pages
 	branding  Branding
+	audit     *audit.Log
 	ready     []func(context.Context) error
 	tokens    *tokenCrypto
 	metrics   *Metrics
@@ -119,7 +124,7 @@ func New(cfg Config) (*Server, error) {
 		issuer: strings.TrimSuffix(cfg.Issuer, "/"), raw: cfg.Store, subSecret: cfg.SubjectSecret,
 		secure: !cfg.InsecureCookies, log: cfg.Logger, now: cfg.Now, clients: map[string]*opClient{},
 		byID: map[string]*AdapterEntry{}, adapters: cfg.Adapters, ready: cfg.Ready,
-		lifetimes: map[assurance.Level]time.Duration{}, metrics: cfg.Metrics, branding: cfg.Branding,
+		lifetimes: map[assurance.Level]time.Duration{}, metrics: cfg.Metrics, branding: cfg.Branding, audit: cfg.Audit,
 	}
 	if s.metrics == nil {
 		s.metrics = NewMetrics()
@@ -240,7 +245,7 @@ func (s *Server) buildHandler(extra func(chi.Router)) error {
 	}, op.WithFallbackLogger(s.log), op.WithServerCORSOptions(s.corsOptions()))
 
 	r := chi.NewRouter()
-	r.Use(securityHeaders, rememberLang)
+	r.Use(middleware.RequestID, securityHeaders, rememberLang)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	r.Get("/readyz", s.readyz)
 	r.Get("/static/*", s.pages.static)

@@ -102,3 +102,25 @@ func TestContrast(t *testing.T) {
 		}
 	}
 }
+
+func TestAudit(t *testing.T) {
+	tests := []struct{ name, yaml, want string }{
+		{"off", "", ""},
+		{"stdout", "audit: {output: stdout}\n", ""},
+		{"file with key", "audit: {output: /var/log/broker/audit.jsonl, key: \"0123456789abcdef0123456789abcdef\"}\n", ""},
+		{"short key", "audit: {output: stdout, key: short}\n", "t.yaml:8: audit.key: too short: want at least 32 bytes"},
+		{"key without output", "audit: {key: \"0123456789abcdef0123456789abcdef\"}\n", "audit.key: set without audit.output"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("t.yaml", []byte(base+tt.yaml), testRegistry())
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if tt.want == "" && got != "" || tt.want != "" && !strings.Contains(got, tt.want) {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -42,6 +42,8 @@ type Config struct {
 	Log string `yaml:"log"`
 	// Branding is the operator's name, logo, colours and legal links.
 	Branding Branding `yaml:"branding"`
+	// Audit is the audit trail (off unless audit.output is set).
+	Audit Audit `yaml:"audit"`
 }
 
 // Store selects a backend: "memory" (single node, tests, demo) or "redis".

@@ -57,7 +57,7 @@ adapters:
 				t.Fatal(err)
 			}
 			defer st.Close()
-			b, err := buildBroker(cfg, st, newLogger(io.Discard, "error"), broker.NewMetrics())
+			b, err := buildBroker(cfg, st, newLogger(io.Discard, "error"), broker.NewMetrics(), nil)
 			if err != nil {
 				t.Fatalf("build: %v", err)
 			}
@@ -192,7 +192,7 @@ adapters:
 		t.Fatal(err)
 	}
 	defer st.Close()
-	b, err := buildBroker(cfg, st, newLogger(io.Discard, "error"), nil)
+	b, err := buildBroker(cfg, st, newLogger(io.Discard, "error"), nil, nil)
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}

@@ -65,7 +65,7 @@ eidas_service:
 	// newLogger is serve's logger (and becomes the default the wiring
 	// scopes); restore the test binary's default afterwards.
 	defer newLogger(os.Stderr, "warn")
-	b, err := buildBroker(cfg, st, newLogger(&logs, "debug"), nil)
+	b, err := buildBroker(cfg, st, newLogger(&logs, "debug"), nil, nil)
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}

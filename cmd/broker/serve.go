@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -29,6 +31,7 @@ import (
 	"github.com/ozg-broker/eidas-broker/adapters/wallet"
 	"github.com/ozg-broker/eidas-broker/broker"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
+	"github.com/ozg-broker/eidas-broker/broker/audit"
 	"github.com/ozg-broker/eidas-broker/broker/eidasservice"
 	"github.com/ozg-broker/eidas-broker/broker/store"
 	"github.com/ozg-broker/eidas-broker/broker/store/memory"
@@ -115,9 +118,16 @@ func cmdServe(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "serve:", err)
 		return 1
 	}
-	// One set of counters for the process, carried across reloads.
+	// One set of counters and one audit trail for the process, carried
+	// across reloads.
 	metrics := broker.NewMetrics()
-	b, err := buildBroker(cfg, st, log, metrics)
+	trail, closeTrail, err := openAudit(cfg, os.Stdout, stderr, log)
+	if err != nil {
+		fmt.Fprintln(stderr, "serve:", err)
+		return 1
+	}
+	defer closeTrail()
+	b, err := buildBroker(cfg, st, log, metrics, trail)
 	if err != nil {
 		fmt.Fprintln(stderr, "serve:", err)
 		return 1
@@ -129,6 +139,7 @@ func cmdServe(args []string, stderr io.Writer) int {
 		next, err := config.Load(*path, serveRegistry())
 		if err != nil {
 			log.Error("reload refused: config invalid; keeping the running config", "err", err)
+			trail.Record(context.Background(), audit.Event{Event: audit.ConfigRefused, Reason: "invalid"})
 			return
 		}
 		if !reflect.DeepEqual(next.Store, cfg.Store) || next.Listen != cfg.Listen ||
@@ -136,7 +147,7 @@ func cmdServe(args []string, stderr io.Writer) int {
 			log.Error("reload refused: store and listen addresses can only change with a restart")
 			return
 		}
-		nb, err := buildBroker(next, st, log, metrics)
+		nb, err := buildBroker(next, st, log, metrics, trail)
 		if err != nil {
 			log.Error("reload refused", "err", err)
 			return
@@ -146,6 +157,7 @@ func cmdServe(args []string, stderr io.Writer) int {
 		// flight continue on the new one (their state is in the store).
 		time.AfterFunc(time.Minute, func() { _ = old.Close() })
 		log.Info("config reloaded")
+		trail.Record(context.Background(), audit.Event{Event: audit.ConfigReloaded})
 	})
 	defer stopReload()
 	if err := serveUntilSignal(log, func(addrs []string) { logListening(log, cfg, addrs) }, listeners(cfg, &current)...); err != nil {
@@ -201,13 +213,14 @@ func reloadOnSIGHUP(reload func()) (stop func()) {
 
 // buildBroker opens a broker for cfg; metrics (nil: its own) carries the
 // counters across reloads.
-func buildBroker(cfg *config.Config, st store.Store, log *slog.Logger, metrics *broker.Metrics) (*broker.Server, error) {
+func buildBroker(cfg *config.Config, st store.Store, log *slog.Logger, metrics *broker.Metrics, trail *audit.Log) (*broker.Server, error) {
 	bcfg, err := runtimeConfig(cfg, st)
 	if err != nil {
 		return nil, err
 	}
 	bcfg.Logger = log
 	bcfg.Metrics = metrics
+	bcfg.Audit = trail
 	return broker.New(bcfg)
 }
 
@@ -400,4 +413,33 @@ func activeDataKey(c broker.Config) []byte {
 		}
 	}
 	return c.DataKey
+}
+
+// openAudit opens the audit trail the config names (nil when off). The
+// subject hashes use audit.key, or a key derived from the subject secret,
+// so the trail stays linkable across restarts and replicas.
+func openAudit(cfg *config.Config, stdout, stderr io.Writer, log *slog.Logger) (*audit.Log, func(), error) {
+	nothing := func() {}
+	var w io.Writer
+	switch cfg.Audit.Output {
+	case "":
+		return nil, nothing, nil
+	case "stdout":
+		w = stdout
+	case "stderr":
+		w = stderr
+	default:
+		f, err := os.OpenFile(cfg.Audit.Output, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, nothing, fmt.Errorf("audit.output: %w", err)
+		}
+		w, nothing = f, func() { _ = f.Close() }
+	}
+	key := []byte(cfg.Audit.Key.Value())
+	if len(key) == 0 {
+		m := hmac.New(sha256.New, []byte(cfg.Keys.SubjectSecret.Value()))
+		m.Write([]byte("audit-key"))
+		key = m.Sum(nil)
+	}
+	return audit.New(w, key, time.Now, log), nothing, nil
 }

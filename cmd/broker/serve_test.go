@@ -58,7 +58,7 @@ adapters:
 		t.Fatal(err)
 	}
 	defer st.Close()
-	b, err := buildBroker(cfg, st, newLogger(os.Stderr, "warn"), nil)
+	b, err := buildBroker(cfg, st, newLogger(os.Stderr, "warn"), nil, nil)
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}
@@ -124,7 +124,7 @@ eidas_service:
 		t.Fatal(err)
 	}
 	defer st.Close()
-	b, err := buildBroker(cfg, st, newLogger(os.Stderr, "warn"), nil)
+	b, err := buildBroker(cfg, st, newLogger(os.Stderr, "warn"), nil, nil)
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}
