@@ -292,7 +292,9 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := s.adapterRequest(r, tx, option)
+	began := time.Now()
 	handoff, state, err := a.Adapter.Begin(r.Context(), req)
+	s.metrics.observeUpstream(a.ID, "begin", began, err)
 	if errors.Is(err, store.ErrUnavailable) {
 		s.storeFailure(w, r, err, "adapter begin")
 		return
@@ -362,7 +364,9 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	state := tx.AdapterState
+	began := time.Now()
 	ident, err := a.Adapter.Finish(ctx, s.adapterRequest(r, tx, tx.Option), state, r)
+	s.metrics.observeUpstream(a.ID, "finish", began, err)
 	switch {
 	case retryable(err):
 		// The upstream has no result yet (the eID-Server before the card
@@ -616,6 +620,7 @@ func (s *Server) done(w http.ResponseWriter, r *http.Request) {
 		s.storeFailure(w, r, err, "session")
 		return
 	}
+	s.metrics.sessions.Inc()
 	http.SetCookie(w, s.cookie(s.sessionCookieName(), cookieValue, ttl))
 	s.finishWithSession(w, r, tx, sess, sid)
 }

@@ -551,7 +551,13 @@ func TestMetricsCountOutcomes(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	for _, want := range []string{
 		`broker_upstream_total{adapter="demo",result="verified"} 1`,
-		`broker_logins_total{client="portal",result="completed",acr="http://eidas.europa.eu/LoA/high"} 1`,
+		`broker_logins_total{acr="http://eidas.europa.eu/LoA/high",client="portal",result="completed"} 1`,
+		`broker_sso_sessions_created_total 1`,
+		`broker_upstream_call_seconds_count{adapter="demo",outcome="ok",step="finish"} 1`,
+		`broker_http_request_seconds_bucket{code="2xx",route="/login/{tx}",le=`,
+		`broker_store_operation_seconds_count{op="create",result="ok"}`,
+		`go_goroutines `,
+		`process_cpu_seconds_total`,
 	} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("metrics lack %s:\n%s", want, b)

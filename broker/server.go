@@ -129,6 +129,11 @@ func New(cfg Config) (*Server, error) {
 	if s.metrics == nil {
 		s.metrics = NewMetrics()
 	}
+	if cfg.Store != nil {
+		// Every store operation of the broker is timed (adapters' stores
+		// are their own).
+		s.raw = timedStore{Store: cfg.Store, m: s.metrics}
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -145,7 +150,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
-	if s.data, err = newSealedStore(cfg.Store, dataKeys, s.log); err != nil {
+	if s.data, err = newSealedStore(s.raw, dataKeys, s.log); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
 	s.tokens = newTokenCrypto(dataKeys)
@@ -245,7 +250,7 @@ func (s *Server) buildHandler(extra func(chi.Router)) error {
 	}, op.WithFallbackLogger(s.log), op.WithServerCORSOptions(s.corsOptions()))
 
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, securityHeaders, rememberLang)
+	r.Use(middleware.RequestID, s.metrics.instrument, securityHeaders, rememberLang)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	r.Get("/readyz", s.readyz)
 	r.Get("/static/*", s.pages.static)
