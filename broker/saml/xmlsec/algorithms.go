@@ -224,8 +224,31 @@ func mgfURI(h crypto.Hash) string {
 	return ""
 }
 
-// contentAlgorithm returns the AES key length for a content-encryption URI.
-func contentAlgorithm(uri string) (int, error) {
+// contentAlgorithm returns the AES key length for a content-encryption URI
+// and whether it is a CBC mode. AES-CBC is returned only when allowCBC is
+// set (DecryptOptions.AllowAESCBC); Triple-DES is always refused.
+func contentAlgorithm(uri string, allowCBC bool) (keyLen int, cbc bool, err error) {
+	switch uri {
+	case encAES128CBC:
+		if allowCBC {
+			return 16, true, nil
+		}
+	case encAES192CBC:
+		if allowCBC {
+			return 24, true, nil
+		}
+	case encAES256CBC:
+		if allowCBC {
+			return 32, true, nil
+		}
+	}
+	keyLen, err = gcmAlgorithm(uri)
+	return keyLen, false, err
+}
+
+// gcmAlgorithm returns the AES key length for an AES-GCM URI and refuses
+// everything else (CBC with ErrCBCRefused).
+func gcmAlgorithm(uri string) (int, error) {
 	switch uri {
 	case EncAES128GCM:
 		return 16, nil

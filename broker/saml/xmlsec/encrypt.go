@@ -67,7 +67,7 @@ func encrypt(el *etree.Element, recipient *x509.Certificate, opts EncryptOptions
 	if dataAlg == EncAES192GCM {
 		return nil, fmt.Errorf("encryption method %q is accepted for decryption only: %w", dataAlg, ErrUnsupportedAlgorithm)
 	}
-	keyLen, err := contentAlgorithm(dataAlg)
+	keyLen, err := gcmAlgorithm(dataAlg)
 	if err != nil {
 		return nil, err
 	}
