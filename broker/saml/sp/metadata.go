@@ -48,6 +48,9 @@ type Metadata struct {
 	DigestMethods       []string
 	// Attributes are the Name URIs a proxy-service says it supports.
 	Attributes []string
+	// RequestedAttributes are those of an SP's AttributeConsumingService
+	// elements (what the SP asks an identity provider to release).
+	RequestedAttributes []RequestedAttribute
 	// CertificateErrors lists KeyDescriptor certificates that could not be
 	// parsed (unsupported curves, explicit parameters, encoding errors).
 	// Parsing goes on so that one bad entity does not hide an aggregate;
@@ -210,6 +213,14 @@ func parseEntity(ed *etree.Element, outer time.Time) (*Metadata, error) {
 	}
 	for _, s := range samlxml.Children(role, samlxml.NSMetadata, "AssertionConsumerService") {
 		m.ACS = append(m.ACS, Endpoint{Binding: samlxml.AttrValue(s, "Binding"), Location: strings.TrimSpace(samlxml.AttrValue(s, "Location"))})
+	}
+	for _, acs := range samlxml.Children(role, samlxml.NSMetadata, "AttributeConsumingService") {
+		for _, ra := range samlxml.Children(acs, samlxml.NSMetadata, "RequestedAttribute") {
+			m.RequestedAttributes = append(m.RequestedAttributes, RequestedAttribute{
+				Name: samlxml.AttrValue(ra, "Name"), NameFormat: samlxml.AttrValue(ra, "NameFormat"),
+				FriendlyName: samlxml.AttrValue(ra, "FriendlyName"), Required: samlxml.AttrValue(ra, "isRequired") == "true",
+			})
+		}
 	}
 	for _, a := range samlxml.Children(role, samlxml.NSAssertion, "Attribute") {
 		if n := samlxml.AttrValue(a, "Name"); n != "" {

@@ -41,11 +41,22 @@ type SPMetadata struct {
 	// metadata); by default it is signed with Signer.
 	Unsigned     bool
 	Organization Organization
+	// RequestedAttributes, when set, are published as the default
+	// md:AttributeConsumingService (index 0) named ServiceName: the SAML
+	// metadata way to tell an identity provider what we need.
+	RequestedAttributes []RequestedAttribute
+	ServiceName         string
 	// EntityExtensions and RoleExtensions, when set, fill the
 	// md:Extensions of the EntityDescriptor and of the SPSSODescriptor
 	// (eIDAS entity attributes, NodeCountry, SPType).
 	EntityExtensions func(ext *etree.Element)
 	RoleExtensions   func(ext *etree.Element)
+}
+
+// RequestedAttribute is one md:RequestedAttribute of our metadata.
+type RequestedAttribute struct {
+	Name, NameFormat, FriendlyName string
+	Required                       bool
 }
 
 // EncryptionMethods are the methods we can decrypt with a key of the
@@ -96,6 +107,25 @@ func (m SPMetadata) Build() ([]byte, error) {
 	acs.CreateAttr("Location", m.ACSURL)
 	acs.CreateAttr("index", "0")
 	acs.CreateAttr("isDefault", "true")
+	if len(m.RequestedAttributes) > 0 {
+		acs := sp.CreateElement("md:AttributeConsumingService")
+		acs.CreateAttr("index", "0")
+		acs.CreateAttr("isDefault", "true")
+		sn := acs.CreateElement("md:ServiceName")
+		sn.CreateAttr("xml:lang", "de")
+		sn.SetText(orDefault(m.ServiceName, m.EntityID))
+		for _, ra := range m.RequestedAttributes {
+			e := acs.CreateElement("md:RequestedAttribute")
+			e.CreateAttr("Name", ra.Name)
+			if ra.NameFormat != "" {
+				e.CreateAttr("NameFormat", ra.NameFormat)
+			}
+			if ra.FriendlyName != "" {
+				e.CreateAttr("FriendlyName", ra.FriendlyName)
+			}
+			e.CreateAttr("isRequired", fmt.Sprint(ra.Required))
+		}
+	}
 
 	if o := m.Organization; o.Name != "" {
 		org := ed.CreateElement("md:Organization")
