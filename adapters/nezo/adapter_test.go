@@ -334,6 +334,19 @@ func TestAttacks(t *testing.T) {
 	})
 }
 
+// TestAlgorithmPolicy: AES-CBC (as an older IdP sends it) is refused by
+// default, before any key is used, and accepted only where the config
+// allows it for this upstream.
+func TestAlgorithmPolicy(t *testing.T) {
+	if _, err := login(t, open(t, nil), "erika", nezosim.TamperAESCBC); !errors.Is(err, sp.ErrDecryption) || !errors.Is(err, xmlsec.ErrCBCRefused) {
+		t.Fatalf("CBC by default: %v, want ErrDecryption + ErrCBCRefused", err)
+	}
+	id, err := login(t, open(t, func(c *nezo.Config) { c.Algorithms.AllowAESCBC = true }), "erika", nezosim.TamperAESCBC)
+	if err != nil || id.Subject != "nezo-pseud-erika-7f3a9c" {
+		t.Fatalf("CBC allowed: %+v %v", id, err)
+	}
+}
+
 func TestRedirectBinding(t *testing.T) {
 	a := open(t, func(c *nezo.Config) { c.Binding = "redirect" })
 	id, err := login(t, a, "erika", "")

@@ -57,6 +57,10 @@ const (
 	TamperUnknownLevel     = "unknown-level"
 	TamperNoLevel          = "no-level"
 	TamperCancel           = "cancel"
+	// TamperAESCBC is not an attack but an older IdP's habit: assertion
+	// and NameID encrypted with AES-128-CBC instead of AES-GCM. The
+	// adapter refuses it unless algorithms.allow_aes_cbc is set.
+	TamperAESCBC = "aes-cbc"
 )
 
 // Options configure the simulator.
@@ -359,7 +363,7 @@ func (s *Sim) Respond(req *Request, acct *Account, tamper string) ([]byte, error
 		if tamper == TamperPlaintext {
 			resp.AddChild(as)
 		} else {
-			ed, err := xmlsec.Encrypt(as, req.EncCert, xmlsec.EncryptOptions{})
+			ed, err := xmlsec.Encrypt(as, req.EncCert, encryptOptions(tamper))
 			if err != nil {
 				return nil, fmt.Errorf("encrypt assertion: %w", err)
 			}
@@ -372,6 +376,14 @@ func (s *Sim) Respond(req *Request, acct *Account, tamper string) ([]byte, error
 		}
 	}
 	return sp.Serialize(resp)
+}
+
+// encryptOptions: AES-256-GCM, or AES-128-CBC for TamperAESCBC.
+func encryptOptions(tamper string) xmlsec.EncryptOptions {
+	if tamper == TamperAESCBC {
+		return xmlsec.EncryptOptions{DataAlgorithm: xmlsec.EncAES128CBC, AllowAESCBC: true}
+	}
+	return xmlsec.EncryptOptions{}
 }
 
 func (s *Sim) assertion(req *Request, acct *Account, tamper string, now time.Time) (*etree.Element, error) {
@@ -396,7 +408,7 @@ func (s *Sim) assertion(req *Request, acct *Account, tamper string, now time.Tim
 		nameID.RemoveAttr("xmlns:saml2")
 		subj.AddChild(nameID)
 	} else {
-		ed, err := xmlsec.Encrypt(nameID, req.EncCert, xmlsec.EncryptOptions{})
+		ed, err := xmlsec.Encrypt(nameID, req.EncCert, encryptOptions(tamper))
 		if err != nil {
 			return nil, fmt.Errorf("encrypt NameID: %w", err)
 		}

@@ -9,8 +9,8 @@ import (
 	"testing"
 )
 
-// sealCBC is the XML Encryption 1.0 AES-CBC producer side, for tests only.
-func sealCBC(t *testing.T, key, plain []byte, lastPad byte) []byte {
+// testSealCBC is sealCBC with a chosen last padding byte, for tests.
+func testSealCBC(t *testing.T, key, plain []byte, lastPad byte) []byte {
 	t.Helper()
 	block, err := aes.NewCipher(key)
 	if err != nil {
@@ -33,15 +33,15 @@ func sealCBC(t *testing.T, key, plain []byte, lastPad byte) []byte {
 func TestOpenCBC(t *testing.T) {
 	key := make([]byte, 16)
 	plain := []byte("<a>sixteen bytes!</a>")
-	got, err := openCBC(key, sealCBC(t, key, plain, 0))
+	got, err := openCBC(key, testSealCBC(t, key, plain, 0))
 	if err != nil || !bytes.Equal(got, plain) {
 		t.Fatalf("round trip: %q, %v", got, err)
 	}
 	for name, data := range map[string][]byte{
-		"padding 0":    sealCBC(t, key, plain, 0x00+17),
+		"padding 0":    testSealCBC(t, key, plain, 0x00+17),
 		"short":        make([]byte, aes.BlockSize),
 		"not a block":  make([]byte, 2*aes.BlockSize+3),
-		"padding > 16": sealCBC(t, key, plain, 200),
+		"padding > 16": testSealCBC(t, key, plain, 200),
 	} {
 		if _, err := openCBC(key, data); !errors.Is(err, ErrDecryptionFailed) {
 			t.Errorf("%s: %v, want ErrDecryptionFailed", name, err)
@@ -72,5 +72,31 @@ func TestCBCPolicy(t *testing.T) {
 		if err == nil && (n != tc.len || cbc != (tc.uri != EncAES256GCM)) {
 			t.Errorf("%s: len %d cbc %v", tc.uri, n, cbc)
 		}
+	}
+}
+
+// TestEncryptCBCOnlyWhenAllowed: Encrypt produces CBC only when asked to
+// explicitly; what it produces opens only under AllowAESCBC.
+func TestEncryptCBCOnlyWhenAllowed(t *testing.T) {
+	doc, el, want := assertionAndCanonical(t)
+	_ = doc
+	key, cert := fixtureKey(t, "enc-rsa3072")
+	if _, err := Encrypt(el, cert, EncryptOptions{DataAlgorithm: EncAES128CBC}); !errors.Is(err, ErrCBCRefused) {
+		t.Fatalf("CBC without AllowAESCBC: %v", err)
+	}
+	ed, err := Encrypt(el, cert, EncryptOptions{DataAlgorithm: EncAES128CBC, AllowAESCBC: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Decrypt(ed, key, DecryptOptions{}); !errors.Is(err, ErrCBCRefused) {
+		t.Fatalf("CBC opened by default: %v", err)
+	}
+	got, err := Decrypt(ed, key, DecryptOptions{AllowAESCBC: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Canonicalize(got, nil)
+	if err != nil || !bytes.Equal(c, want) {
+		t.Fatalf("round trip differs: %v", err)
 	}
 }
