@@ -119,7 +119,14 @@ func cmdLoad(args []string, stdout, stderr io.Writer) int {
 // loadMethods are the upstreams the load tool can drive a whole login
 // through: the demo identities, and ELSTER's NEZO login against its
 // simulator (signed AuthnRequest, encrypted and signed Response, SP core).
-var loadMethods = []string{"demo", demoNEZOID}
+var loadMethods = []string{"demo", demoNEZOID, "eidas"}
+
+// samlSteps are, per SAML upstream of the demo, the start form and the
+// choice posted on the simulator's page (account or citizen).
+var samlSteps = map[string]struct{ start, choice url.Values }{
+	demoNEZOID: {url.Values{"method": {demoNEZOID}}, url.Values{"account": {"musterbau"}, "action": {"login"}}},
+	"eidas":    {url.Values{"method": {"eidas"}, "option": {"AT"}}, url.Values{"citizen": {"anna"}, "action": {"login"}}},
+}
 
 // loginDriver performs one whole demo login as a browser and a portal would.
 type loginDriver struct {
@@ -207,7 +214,11 @@ func (l *loginDriver) login(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, page, err = fetch(http.MethodPost, l.base+startURL, url.Values{"method": {l.method}}); err != nil {
+	start := url.Values{"method": {l.method}}
+	if st, ok := samlSteps[l.method]; ok {
+		start = st.start
+	}
+	if _, page, err = fetch(http.MethodPost, l.base+startURL, start); err != nil {
 		return err
 	}
 	switch l.method {
@@ -223,14 +234,14 @@ func (l *loginDriver) login(ctx context.Context) error {
 		if _, page, err = fetch(http.MethodPost, cb, url.Values{"nonce": {n}, "person": {"erika"}, "level": {"high"}, "action": {"login"}}); err != nil {
 			return err
 		}
-	case demoNEZOID:
-		// The broker's auto-POST to NEZO, the simulator's account page,
-		// its auto-POST back to our ACS, which forwards (307) to the
-		// login's callback.
-		for step, extra := range []url.Values{nil, {"account": {"musterbau"}, "action": {"login"}}, nil} {
+	default:
+		// A SAML upstream: the broker's auto-POST to the (simulated) IdP,
+		// the simulator's choice page, its auto-POST back to our ACS,
+		// which forwards (307) to the login's callback.
+		for step, extra := range []url.Values{nil, samlSteps[l.method].choice, nil} {
 			action, form, err := formOf(page)
 			if err != nil {
-				return fmt.Errorf("NEZO step %d: %w", step, err)
+				return fmt.Errorf("%s step %d: %w", l.method, step, err)
 			}
 			for k, v := range extra {
 				form[k] = v
