@@ -43,7 +43,7 @@ var (
 	fxErr  error
 )
 
-func getFixture(t *testing.T) *fixture {
+func getFixture(t testing.TB) *fixture {
 	t.Helper()
 	fxOnce.Do(func() {
 		f := &fixture{}
@@ -69,7 +69,7 @@ func getFixture(t *testing.T) *fixture {
 }
 
 // open returns an adapter for the simulator, configured by edit.
-func open(t *testing.T, edit func(c *nezo.Config)) *nezo.Adapter {
+func open(t testing.TB, edit func(c *nezo.Config)) *nezo.Adapter {
 	t.Helper()
 	f := getFixture(t)
 	c := f.sim.AdapterConfig(f.mat)
@@ -93,7 +93,7 @@ func open(t *testing.T, edit func(c *nezo.Config)) *nezo.Adapter {
 const ref = "ref_0123456789abcdef"
 
 // begin starts a login and lets the simulator receive the request.
-func begin(t *testing.T, a *nezo.Adapter, floor assurance.Level) (*nezosim.Request, []byte) {
+func begin(t testing.TB, a *nezo.Adapter, floor assurance.Level) (*nezosim.Request, []byte) {
 	t.Helper()
 	h, state, err := a.Begin(context.Background(), adapters.Request{TxID: "tx", Ref: ref, MinLevel: floor, CallbackURL: base + "/login/cb/" + ref})
 	if err != nil {
