@@ -49,7 +49,7 @@ func TestGroupMethods(t *testing.T) {
 // with both routes underneath, and the other methods as before; without
 // groups the page is unchanged.
 func TestMethodsPageFamily(t *testing.T) {
-	p, err := newPages()
+	p, err := newPages(&Server{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,8 @@ func TestMethodsPageFamily(t *testing.T) {
 		{ID: "elster-nezo", Name: adapters.Text{DE: "ELSTER (Mein Unternehmenskonto)"}, Level: assurance.Substantial},
 	}
 	render := func(groups *methodGroups) string {
-		data := map[string]any{"Lang": "de", "Tx": "tx1", "Client": "Portal", "Floor": assurance.Substantial, "Methods": ms, "AnyUsable": true}
+		data := map[string]any{"Lang": "de", "Tx": "tx1", "Client": "Portal", "Floor": assurance.Substantial, "Methods": ms, "AnyUsable": true,
+			"Brand": p.brand, "Levels": levelHelp, "TTLMinutes": 30, "Title": titleMethods}
 		if groups != nil {
 			data["Groups"] = groups
 		}
