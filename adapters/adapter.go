@@ -52,6 +52,15 @@ type Info struct {
 	// Options are sub-choices the person picks on the broker's login page
 	// (eIDAS: one per country). Empty for adapters without a choice.
 	Options []Option
+	// Family groups adapters that people know as one login means reached
+	// by different routes ("elster": the certificate checked by the broker,
+	// and ELSTER's own NEZO login). When several configured adapters share
+	// a Family, the login page offers them as one choice named FamilyName
+	// with the routes underneath. Empty: the adapter stands alone.
+	Family     string
+	FamilyName Text
+	// Route names this adapter's route within its Family on the login page.
+	Route Text
 }
 
 // Option is one sub-choice of an adapter, such as a country.
@@ -197,11 +206,36 @@ type Address struct {
 	Country       string `json:"country,omitempty"`
 }
 
-// LegalEntity is the organisation a person acts for.
+// LegalEntity is the organisation a person acts for. Name, Identifier and
+// Country are what every upstream can give (eIDAS LegalName and
+// LegalPersonIdentifier); the optional fields carry the German register
+// and tax data that ELSTER's organisation accounts deliver.
 type LegalEntity struct {
 	Name       string `json:"name,omitempty"`
 	Identifier string `json:"identifier,omitempty"`
 	Country    string `json:"country,omitempty"`
+	// TaxNumber is the German Steuernummer as the tax office issued it.
+	TaxNumber string `json:"tax_number,omitempty"`
+	// VATID is the VAT identification number (USt-IdNr, "DE" + 9 digits).
+	VATID string `json:"vat_id,omitempty"`
+	// LegalForm is the legal form as the upstream names it ("GmbH").
+	LegalForm string `json:"legal_form,omitempty"`
+	// Register is the entry in a public register (Handelsregister,
+	// Vereinsregister, …), when there is one.
+	Register *Register `json:"register,omitempty"`
+	// Address is the organisation's address (OIDC address structure).
+	Address *Address `json:"address,omitempty"`
+}
+
+// Register is an entry in a German public register.
+type Register struct {
+	// Type is the kind of register as the upstream names it ("HRB",
+	// "Handelsregister B", "VR").
+	Type string `json:"type,omitempty"`
+	// Number is the register number ("12345").
+	Number string `json:"number,omitempty"`
+	// Court is the keeping court ("Amtsgericht München").
+	Court string `json:"court,omitempty"`
 }
 
 // ErrCancelled is wrapped by Finish when the person cancelled upstream.

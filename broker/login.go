@@ -176,7 +176,8 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("cancelled") == "1" {
 		note = msgCancelledUpstream
 	}
-	s.pages.methods(w, r, tx, client, s.offeredMethods(tx.Floor), note)
+	ms := s.offeredMethods(tx.Floor)
+	s.pages.methods(w, r, tx, client, ms, note, s.methodGroups(ms))
 }
 
 // sessionUsable decides SSO reuse: not for prompt=login, not past max_age,

@@ -251,9 +251,9 @@ func (p *pages) retryPage(w http.ResponseWriter, r *http.Request, tx *transactio
 	p.render(w, status, "error.html", p.view(r, tx, titleError, map[string]any{"Msg": msg}), origin(tx.RedirectURI))
 }
 
-func (p *pages) methods(w http.ResponseWriter, r *http.Request, tx *transaction, client *opClient, ms []method, note adapters.Text) {
+func (p *pages) methods(w http.ResponseWriter, r *http.Request, tx *transaction, client *opClient, ms []method, note adapters.Text, groups *methodGroups) {
 	p.render(w, http.StatusOK, "methods.html", p.view(r, tx, titleMethods, map[string]any{
-		"Floor": tx.Floor, "Methods": ms, "AnyUsable": anyUsable(ms), "Note": note, "Levels": levelHelp,
+		"Floor": tx.Floor, "Methods": ms, "AnyUsable": anyUsable(ms), "Note": note, "Levels": levelHelp, "Groups": groups,
 		"TTLMinutes": int(txTTL.Minutes()),
 	}), origin(tx.RedirectURI))
 }

@@ -1,17 +1,14 @@
 package eidas
 
 import (
-	"crypto/ecdsa"
-	"crypto/rsa"
-	"crypto/x509"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/beevik/etree"
 
 	"github.com/ozg-broker/eidas-broker/broker/saml/samlxml"
+	"github.com/ozg-broker/eidas-broker/broker/saml/sp"
 	"github.com/ozg-broker/eidas-broker/broker/saml/xmlsec"
 )
 
@@ -38,7 +35,7 @@ var ProtocolVersions = []string{"1.4", "1.3", "1.2"}
 func (a *Adapter) Routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /metadata", a.serveMetadata)
-	mux.HandleFunc("POST /acs", a.serveACS)
+	mux.HandleFunc("POST /acs", sp.ForwardACS(a.baseURL, a.log, "eidas"))
 	return mux
 }
 
@@ -54,22 +51,6 @@ func (a *Adapter) serveMetadata(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write(b)
 }
 
-func (a *Adapter) serveACS(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad request", http.StatusBadRequest)
-		return
-	}
-	rs := r.PostForm["RelayState"]
-	if len(rs) != 1 || !relayStateRE.MatchString(rs[0]) || len(r.PostForm["SAMLResponse"]) != 1 {
-		a.log.Warn("eidas ACS: POST without a usable RelayState or SAMLResponse")
-		http.Error(w, "bad request", http.StatusBadRequest)
-		return
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, a.baseURL+"/login/cb/"+rs[0], http.StatusTemporaryRedirect)
-}
-
 // Metadata returns our signed connector metadata. It is regenerated (new
 // ID, new validUntil) once half of its validity has passed.
 func (a *Adapter) Metadata() ([]byte, error) {
@@ -80,7 +61,7 @@ func (a *Adapter) Metadata() ([]byte, error) {
 	if a.metaBytes != nil && now.Before(a.metaFresh.Add(validity/2)) && !now.Before(a.metaFresh) {
 		return a.metaBytes, nil
 	}
-	b, err := a.buildMetadata(now, now.Add(validity))
+	b, err := a.buildMetadata(now.Add(validity))
 	if err != nil {
 		return nil, err
 	}
@@ -88,95 +69,46 @@ func (a *Adapter) Metadata() ([]byte, error) {
 	return b, nil
 }
 
-func (a *Adapter) buildMetadata(now, until time.Time) ([]byte, error) {
-	ed := etree.NewElement("md:EntityDescriptor")
-	ed.CreateAttr("xmlns:md", samlxml.NSMetadata)
-	ed.CreateAttr("xmlns:ds", samlxml.NSDSig)
-	ed.CreateAttr("xmlns:saml2", samlxml.NSAssertion)
-	ed.CreateAttr("xmlns:eidas", samlxml.NSEIDAS)
-	ed.CreateAttr("ID", samlxml.NewID())
-	ed.CreateAttr("entityID", a.entityID)
-	ed.CreateAttr("validUntil", samlxml.FormatTime(until))
-
-	ext := ed.CreateElement("md:Extensions")
-	ea := ext.CreateElement("mdattr:EntityAttributes")
-	ea.CreateAttr("xmlns:mdattr", samlxml.NSMDAttr)
-	samlxml.AddEntityAttribute(ea, samlxml.EntityAttrProtocolVersion, ProtocolVersions...)
-	samlxml.AddEntityAttribute(ea, samlxml.EntityAttrApplicationID, ApplicationIdentifier)
-	for _, d := range []string{xmlsec.DigestSHA256, xmlsec.DigestSHA384, xmlsec.DigestSHA512} {
-		dm := ext.CreateElement("alg:DigestMethod")
-		dm.CreateAttr("xmlns:alg", samlxml.NSAlgSupport)
-		dm.CreateAttr("Algorithm", d)
-	}
-	for _, s := range []string{xmlsec.SigECDSASHA256, xmlsec.SigECDSASHA384, xmlsec.SigECDSASHA512} {
-		sm := ext.CreateElement("alg:SigningMethod")
-		sm.CreateAttr("xmlns:alg", samlxml.NSAlgSupport)
-		sm.CreateAttr("Algorithm", s)
-		sm.CreateAttr("MinKeySize", fmt.Sprint(xmlsec.MinECBits))
-	}
-	for _, s := range []string{xmlsec.SigRSAPSSSHA256, xmlsec.SigRSAPSSSHA384, xmlsec.SigRSAPSSSHA512} {
-		sm := ext.CreateElement("alg:SigningMethod")
-		sm.CreateAttr("xmlns:alg", samlxml.NSAlgSupport)
-		sm.CreateAttr("Algorithm", s)
-		sm.CreateAttr("MinKeySize", fmt.Sprint(xmlsec.MinRSABits))
-	}
-
-	sp := ed.CreateElement("md:SPSSODescriptor")
-	sp.CreateAttr("AuthnRequestsSigned", "true")
-	sp.CreateAttr("WantAssertionsSigned", "false")
-	sp.CreateAttr("protocolSupportEnumeration", samlxml.ProtocolSAML2)
-	spExt := sp.CreateElement("md:Extensions")
-	spExt.CreateElement("eidas:NodeCountry").SetText(a.cfg.NodeCountry)
-	if a.cfg.SPTypeIn == SPTypeInMetadata {
-		spExt.CreateElement("eidas:SPType").SetText(a.cfg.SPType)
-	}
-	samlxml.AddKeyDescriptor(sp, "signing", a.signCert)
-	var encMethods []string
-	switch a.encCert.PublicKey.(type) {
-	case *rsa.PublicKey:
-		encMethods = []string{xmlsec.EncAES256GCM, xmlsec.EncAES128GCM, xmlsec.EncAES192GCM, xmlsec.KeyTransportRSAOAEP}
-	case *ecdsa.PublicKey:
-		encMethods = []string{xmlsec.EncAES256GCM, xmlsec.EncAES128GCM, xmlsec.EncAES192GCM, xmlsec.KeyAgreementECDHES, xmlsec.KeyWrapAES256, xmlsec.KeyWrapAES128}
-	}
-	samlxml.AddKeyDescriptor(sp, "encryption", a.encCert, encMethods...)
-	for _, f := range []string{samlxml.NameIDPersistent, samlxml.NameIDTransient, samlxml.NameIDUnspecified} {
-		sp.CreateElement("md:NameIDFormat").SetText(f)
-	}
-	acs := sp.CreateElement("md:AssertionConsumerService")
-	acs.CreateAttr("Binding", samlxml.BindingPOST)
-	acs.CreateAttr("Location", a.acsURL)
-	acs.CreateAttr("index", "0")
-	acs.CreateAttr("isDefault", "true")
-
-	if o := a.cfg.Organization; o.Name != "" {
-		org := ed.CreateElement("md:Organization")
-		for _, kv := range [][2]string{{"md:OrganizationName", o.Name}, {"md:OrganizationDisplayName", orDefault(o.DisplayName, o.Name)}, {"md:OrganizationURL", o.URL}} {
-			if kv[1] == "" {
-				continue
+func (a *Adapter) buildMetadata(until time.Time) ([]byte, error) {
+	o := a.cfg.Organization
+	m := sp.SPMetadata{
+		EntityID:       a.entityID,
+		ACSURL:         a.acsURL,
+		Signer:         sp.Signer{Key: a.signer, Cert: a.signCert, Alg: a.signAlg},
+		EncryptionCert: a.encCert,
+		NameIDFormats:  []string{samlxml.NameIDPersistent, samlxml.NameIDTransient, samlxml.NameIDUnspecified},
+		ID:             samlxml.NewID(),
+		ValidUntil:     until,
+		Organization:   sp.Organization{Name: o.Name, DisplayName: o.DisplayName, URL: o.URL, SupportEmail: o.SupportEmail, TechnicalEmail: o.TechnicalEmail},
+		EntityExtensions: func(ext *etree.Element) {
+			ea := ext.CreateElement("mdattr:EntityAttributes")
+			ea.CreateAttr("xmlns:mdattr", samlxml.NSMDAttr)
+			samlxml.AddEntityAttribute(ea, samlxml.EntityAttrProtocolVersion, ProtocolVersions...)
+			samlxml.AddEntityAttribute(ea, samlxml.EntityAttrApplicationID, ApplicationIdentifier)
+			for _, d := range []string{xmlsec.DigestSHA256, xmlsec.DigestSHA384, xmlsec.DigestSHA512} {
+				dm := ext.CreateElement("alg:DigestMethod")
+				dm.CreateAttr("xmlns:alg", samlxml.NSAlgSupport)
+				dm.CreateAttr("Algorithm", d)
 			}
-			e := org.CreateElement(kv[0])
-			e.CreateAttr("xml:lang", "en")
-			e.SetText(kv[1])
-		}
+			for _, s := range []string{xmlsec.SigECDSASHA256, xmlsec.SigECDSASHA384, xmlsec.SigECDSASHA512} {
+				sm := ext.CreateElement("alg:SigningMethod")
+				sm.CreateAttr("xmlns:alg", samlxml.NSAlgSupport)
+				sm.CreateAttr("Algorithm", s)
+				sm.CreateAttr("MinKeySize", fmt.Sprint(xmlsec.MinECBits))
+			}
+			for _, s := range []string{xmlsec.SigRSAPSSSHA256, xmlsec.SigRSAPSSSHA384, xmlsec.SigRSAPSSSHA512} {
+				sm := ext.CreateElement("alg:SigningMethod")
+				sm.CreateAttr("xmlns:alg", samlxml.NSAlgSupport)
+				sm.CreateAttr("Algorithm", s)
+				sm.CreateAttr("MinKeySize", fmt.Sprint(xmlsec.MinRSABits))
+			}
+		},
+		RoleExtensions: func(ext *etree.Element) {
+			ext.CreateElement("eidas:NodeCountry").SetText(a.cfg.NodeCountry)
+			if a.cfg.SPTypeIn == SPTypeInMetadata {
+				ext.CreateElement("eidas:SPType").SetText(a.cfg.SPType)
+			}
+		},
 	}
-	for _, c := range [][2]string{{"support", a.cfg.Organization.SupportEmail}, {"technical", a.cfg.Organization.TechnicalEmail}} {
-		if c[1] == "" {
-			continue
-		}
-		cp := ed.CreateElement("md:ContactPerson")
-		cp.CreateAttr("contactType", c[0])
-		cp.CreateElement("md:EmailAddress").SetText("mailto:" + strings.TrimPrefix(c[1], "mailto:"))
-	}
-
-	if err := xmlsec.Sign(ed, a.signer, []*x509.Certificate{a.signCert}, a.signAlg); err != nil {
-		return nil, fmt.Errorf("sign metadata: %w", err)
-	}
-	return serialize(ed)
-}
-
-func orDefault(v, d string) string {
-	if v != "" {
-		return v
-	}
-	return d
+	return m.Build()
 }

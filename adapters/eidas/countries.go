@@ -5,8 +5,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -15,15 +13,14 @@ import (
 
 	"github.com/ozg-broker/eidas-broker/adapters"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
+	"github.com/ozg-broker/eidas-broker/broker/saml/sp"
 )
 
 // Refresh scheduling: after a failure the next attempt comes sooner than
 // the configured interval, growing from retryMin to the interval.
 const (
-	retryMin       = 5 * time.Second
-	fetchTimeout   = 20 * time.Second
-	userAgent      = "eidas-broker-connector/1"
-	metadataAccept = "application/samlmetadata+xml, application/xml;q=0.9, text/xml;q=0.8"
+	retryMin     = sp.RetryMin
+	fetchTimeout = sp.FetchTimeout
 )
 
 // country is one configured proxy-service with its current metadata.
@@ -82,41 +79,7 @@ func (c *country) unavailableText(now time.Time) string {
 
 // fetch reads the raw metadata from the configured source.
 func (a *Adapter) fetch(ctx context.Context, c *country) ([]byte, error) {
-	switch {
-	case c.mem != nil:
-		return c.mem(ctx)
-	case c.file != "":
-		b, err := readFileLimited(c.file, int64(metadataLimits.MaxBytes))
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrMetadataFetch, err)
-		}
-		return b, nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url, nil)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMetadataFetch, err)
-	}
-	// Some nodes refuse requests without a User-Agent.
-	req.Header.Set("User-Agent", userAgent)
-	req.Header.Set("Accept", metadataAccept)
-	resp, err := a.http.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMetadataFetch, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%w: HTTP status %d", ErrMetadataFetch, resp.StatusCode)
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, int64(metadataLimits.MaxBytes)+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMetadataFetch, err)
-	}
-	if len(b) > metadataLimits.MaxBytes {
-		return nil, fmt.Errorf("%w: larger than %d bytes", ErrMetadataFetch, metadataLimits.MaxBytes)
-	}
-	return b, nil
+	return sp.MetadataSource{Mem: c.mem, File: c.file, URL: c.url}.Fetch(ctx, a.http)
 }
 
 // load fetches, verifies and checks a country's metadata.

@@ -13,7 +13,11 @@
 // (SPType, RequestedAttributes, NodeCountry, entity attributes) and allows
 // only algorithms they lack (RSASSA-PSS, raw-r‖s ECDSA, AES-GCM, RSA-OAEP
 // of XML Encryption 1.1, ECDH-ES). Package xmlsec implements exactly that
-// profile; this package applies the SAML and eIDAS rules on top.
+// profile; the SAML service-provider core shared with the other SAML
+// upstreams (package sp: request hand-off, response validation, replay,
+// metadata trust and refresh) applies the SAML rules with the strict eIDAS
+// algorithm policy; this package adds the eIDAS rules on top (request
+// extensions, levels, attributes, countries).
 //
 // # Contract with the broker
 //
@@ -96,7 +100,9 @@
 //
 // Each country's proxy-service metadata comes from a file or an https URL
 // and must be signed by the trust anchor exchanged with that member state
-// (directly, or by a certificate in the signature that chains to it). Its
+// (directly, or by a certificate in the signature that chains to it and
+// is an end-entity signing certificate: key usage digitalSignature, no CA
+// flag). Its
 // validUntil is required and honoured, its keys must meet the eIDAS key
 // policy, its NodeCountry must name the country. It is cached and
 // refreshed in the background; a failed refresh keeps the last verified

@@ -1,11 +1,19 @@
 package eidas
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/ozg-broker/eidas-broker/broker/saml/sp"
+)
 
 // Sentinel errors. Finish wraps exactly one refusal reason from this list
 // (plus, where the XML layer found it, the xmlsec sentinel), so the broker's
 // log and any audit trail can name the reason without parsing messages.
 // Messages never contain attribute values or other personal data.
+//
+// The reasons every SAML upstream shares are the SP core's sentinels
+// (package sp), re-exported here under their established names, so
+// errors.Is works with either.
 var (
 	// Setup and country selection.
 	ErrUnknownCountry     = errors.New("eidas: country not configured")
@@ -13,36 +21,36 @@ var (
 	ErrLevelUnreachable   = errors.New("eidas: country cannot reach the required level")
 
 	// Metadata of a proxy-service.
-	ErrMetadata        = errors.New("eidas: metadata refused")
-	ErrMetadataExpired = errors.New("eidas: metadata expired")
-	ErrMetadataFetch   = errors.New("eidas: metadata could not be fetched")
+	ErrMetadata        = sp.ErrMetadata
+	ErrMetadataExpired = sp.ErrMetadataExpired
+	ErrMetadataFetch   = sp.ErrMetadataFetch
 
 	// Transport and state.
-	ErrBinding = errors.New("eidas: bad HTTP binding")
+	ErrBinding = sp.ErrBinding
 	ErrState   = errors.New("eidas: login state invalid")
 
 	// Message structure and cryptography.
-	ErrMalformed      = errors.New("eidas: malformed SAML message")
-	ErrSignature      = errors.New("eidas: signature not acceptable")
-	ErrDecryption     = errors.New("eidas: assertion could not be decrypted")
-	ErrAssertionCount = errors.New("eidas: need exactly one encrypted assertion")
-	ErrPlainAssertion = errors.New("eidas: unencrypted assertion refused")
+	ErrMalformed      = sp.ErrMalformed
+	ErrSignature      = sp.ErrSignature
+	ErrDecryption     = sp.ErrDecryption
+	ErrAssertionCount = sp.ErrAssertionCount
+	ErrPlainAssertion = sp.ErrPlainAssertion
 
 	// Binding of the answer to us and to the pending request.
-	ErrIssuer       = errors.New("eidas: wrong issuer")
-	ErrDestination  = errors.New("eidas: wrong destination")
-	ErrAudience     = errors.New("eidas: wrong audience")
-	ErrRecipient    = errors.New("eidas: wrong subject confirmation")
-	ErrInResponseTo = errors.New("eidas: answer to another request")
-	ErrUnsolicited  = errors.New("eidas: unsolicited response refused")
-	ErrExpired      = errors.New("eidas: message expired")
-	ErrNotYetValid  = errors.New("eidas: message not yet valid")
-	ErrReplay       = errors.New("eidas: response replayed")
-	ErrReplayCache  = errors.New("eidas: replay cache unavailable")
+	ErrIssuer       = sp.ErrIssuer
+	ErrDestination  = sp.ErrDestination
+	ErrAudience     = sp.ErrAudience
+	ErrRecipient    = sp.ErrRecipient
+	ErrInResponseTo = sp.ErrInResponseTo
+	ErrUnsolicited  = sp.ErrUnsolicited
+	ErrExpired      = sp.ErrExpired
+	ErrNotYetValid  = sp.ErrNotYetValid
+	ErrReplay       = sp.ErrReplay
+	ErrReplayCache  = sp.ErrReplayCache
 
 	// Content.
-	ErrStatus           = errors.New("eidas: proxy-service reported a failure")
-	ErrAuthnFailed      = errors.New("eidas: authentication failed at the proxy-service")
+	ErrStatus           = sp.ErrStatus
+	ErrAuthnFailed      = sp.ErrAuthnFailed
 	ErrLoADowngrade     = errors.New("eidas: level of assurance below the requested one")
 	ErrPersonIdentifier = errors.New("eidas: PersonIdentifier not acceptable")
 	ErrMissingAttribute = errors.New("eidas: required attribute missing")

@@ -8,8 +8,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
 
+	"github.com/ozg-broker/eidas-broker/broker/saml/sp"
 	"github.com/ozg-broker/eidas-broker/broker/saml/xmlsec"
 
 	"github.com/ozg-broker/eidas-broker/config"
@@ -20,17 +20,7 @@ const maxPEMFile = 1 << 20
 
 // readFileLimited reads a regular file of at most limit bytes.
 func readFileLimited(path string, limit int64) ([]byte, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	if st.Size() > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
-	}
-	return os.ReadFile(path)
+	return sp.ReadFileLimited(path, limit)
 }
 
 // ParsePrivateKeyPEM reads an unencrypted private key: PKCS#8 ("PRIVATE

@@ -1,16 +1,10 @@
 package eidas
 
 import (
-	"bytes"
-	"compress/flate"
 	"context"
 	"crypto"
-	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -20,13 +14,12 @@ import (
 	"github.com/ozg-broker/eidas-broker/adapters"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 	"github.com/ozg-broker/eidas-broker/broker/saml/samlxml"
+	"github.com/ozg-broker/eidas-broker/broker/saml/sp"
 	"github.com/ozg-broker/eidas-broker/broker/saml/xmlsec"
 )
 
-// relayStateRE is what we accept as RelayState: the broker's transaction
-// reference (base64url). SAML bindings limit RelayState to 80 bytes; the
-// strict syntax also means it can never be a URL (no open redirect).
-var relayStateRE = regexp.MustCompile(`^[A-Za-z0-9_-]{16,80}$`)
+// relayStateRE is what we accept as RelayState (the SP core's rule).
+var relayStateRE = sp.RelayStateRE
 
 const stateVersion = 1
 
@@ -85,30 +78,9 @@ func (a *Adapter) Begin(_ context.Context, req adapters.Request) (adapters.Hando
 		return adapters.Handoff{}, nil, fmt.Errorf("eidas: begin: state: %w", err)
 	}
 
-	var h adapters.Handoff
-	switch sso.Binding {
-	case samlxml.BindingPOST:
-		if err := xmlsec.Sign(el, a.signer, []*x509.Certificate{a.signCert}, a.signAlg); err != nil {
-			return adapters.Handoff{}, nil, fmt.Errorf("eidas: begin: sign request: %w", err)
-		}
-		xml, err := serialize(el)
-		if err != nil {
-			return adapters.Handoff{}, nil, fmt.Errorf("eidas: begin: %w", err)
-		}
-		h.PostURL = sso.Location
-		h.PostForm = url.Values{"SAMLRequest": {base64.StdEncoding.EncodeToString(xml)}, "RelayState": {req.Ref}}
-	case samlxml.BindingRedirect:
-		xml, err := serialize(el)
-		if err != nil {
-			return adapters.Handoff{}, nil, fmt.Errorf("eidas: begin: %w", err)
-		}
-		u, err := redirectURL(sso.Location, "SAMLRequest", xml, req.Ref, a.signer, a.signAlg)
-		if err != nil {
-			return adapters.Handoff{}, nil, fmt.Errorf("eidas: begin: %w", err)
-		}
-		h.RedirectURL = u
-	default:
-		return adapters.Handoff{}, nil, fmt.Errorf("eidas: begin: %w: binding %q", ErrMetadata, sso.Binding)
+	h, err := sp.Handoff(el, sso, req.Ref, sp.Signer{Key: a.signer, Cert: a.signCert, Alg: a.signAlg})
+	if err != nil {
+		return adapters.Handoff{}, nil, fmt.Errorf("eidas: begin: %w", err)
 	}
 	a.log.Debug("eidas request issued", "country", c.code, "binding", sso.Binding, "floor", floor.String())
 	return h, state, nil
@@ -185,50 +157,8 @@ func (a *Adapter) authnRequest(id, destination string, floor assurance.Level, at
 }
 
 // serialize writes a (signed) message as a document with an XML
-// declaration. xmlsec.Serialize, unlike etree's writer, escapes the
-// characters a receiving parser would normalise, so signatures survive.
-func serialize(el *etree.Element) ([]byte, error) {
-	b, err := xmlsec.Serialize(el)
-	if err != nil {
-		return nil, fmt.Errorf("serialise: %w", err)
-	}
-	return append([]byte(xmlDeclaration), b...), nil
-}
-
-const xmlDeclaration = `<?xml version="1.0" encoding="UTF-8"?>` + "\n"
-
-// redirectURL encodes a message for the HTTP-Redirect binding (SAML
-// bindings §3.4.4): raw DEFLATE, base64, URL-encoded, and a signature over
-// the exact query string "param=…&RelayState=…&SigAlg=…". ECDSA values are
-// raw r‖s as XML Signature defines them for the SigAlg URI.
-func redirectURL(location, param string, xml []byte, relayState string, signer crypto.Signer, sigAlg string) (string, error) {
-	var buf bytes.Buffer
-	w, err := flate.NewWriter(&buf, flate.BestCompression)
-	if err != nil {
-		return "", err
-	}
-	if _, err := w.Write(xml); err != nil {
-		return "", err
-	}
-	if err := w.Close(); err != nil {
-		return "", err
-	}
-	q := param + "=" + url.QueryEscape(base64.StdEncoding.EncodeToString(buf.Bytes()))
-	if relayState != "" {
-		q += "&RelayState=" + url.QueryEscape(relayState)
-	}
-	q += "&SigAlg=" + url.QueryEscape(sigAlg)
-	sig, err := SignRaw(signer, sigAlg, []byte(q))
-	if err != nil {
-		return "", fmt.Errorf("sign redirect query: %w", err)
-	}
-	q += "&Signature=" + url.QueryEscape(base64.StdEncoding.EncodeToString(sig))
-	sep := "?"
-	if strings.Contains(location, "?") {
-		sep = "&"
-	}
-	return location + sep + q, nil
-}
+// declaration (sp.Serialize).
+func serialize(el *etree.Element) ([]byte, error) { return sp.Serialize(el) }
 
 // SignRaw signs data with an eIDAS signature method URI (RSASSA-PSS with
 // salt length = hash length, or ECDSA returning raw r‖s). It is used for

@@ -1,134 +1,33 @@
 package eidas
 
 import (
-	"bytes"
-	"crypto/x509"
-	"fmt"
-	"time"
-
 	"github.com/beevik/etree"
 
-	"github.com/ozg-broker/eidas-broker/broker/saml/samlxml"
-	"github.com/ozg-broker/eidas-broker/broker/saml/xmlsec"
+	"github.com/ozg-broker/eidas-broker/broker/saml/sp"
 )
 
 // metadataLimits bound the metadata parser: large enough for an aggregate
 // of all EU proxy-services, small enough to refuse abuse.
-var metadataLimits = xmlsec.Limits{MaxBytes: 2 << 20}
+var metadataLimits = sp.MetadataLimits
 
-// VerifyMetadataOptions configure VerifyMetadata.
-type VerifyMetadataOptions struct {
-	// Anchors are the trust anchors exchanged with the member state.
-	Anchors []*x509.Certificate
-	// AllowRSAPKCS1v15 also accepts rsa-sha256/384/512 signatures.
-	AllowRSAPKCS1v15 bool
-	// Now is the clock for certificate validity; nil means time.Now. The
-	// validUntil of the metadata is the caller's to judge.
-	Now func() time.Time
-	// IgnoreTime skips certificate validity periods (admin tools).
-	IgnoreTime bool
-}
+// VerifyMetadataOptions configure VerifyMetadata (see
+// sp.VerifyMetadataOptions).
+type VerifyMetadataOptions = sp.VerifyMetadataOptions
 
 // VerifyMetadata checks the signature of SAML metadata and returns the
 // signed root element, re-read from the verified bytes; read the metadata
-// only from it. The signature must be made by a trust anchor itself or by
-// a certificate in the signature's KeyInfo that chains to an anchor (RFC
-// 5280 path validation; revocation is not checked). Either way the
-// signing key must satisfy the eIDAS key policy and algorithms.
+// only from it. The signature must be made by a trust anchor exchanged
+// with the member state itself, or by a certificate in the signature's
+// KeyInfo that chains to an anchor and is an end-entity signing
+// certificate (key usage digitalSignature, no CA flag). The rules are the
+// SP core's (sp.VerifyMetadata).
 func VerifyMetadata(data []byte, opts VerifyMetadataOptions) (*etree.Element, error) {
-	doc, err := xmlsec.Parse(data, metadataLimits)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMetadata, err)
-	}
-	return verifyMetadataRoot(doc.Root(), opts)
-}
-
-func verifyMetadataRoot(root *etree.Element, opts VerifyMetadataOptions) (*etree.Element, error) {
-	if len(opts.Anchors) == 0 {
-		return nil, fmt.Errorf("%w: no trust anchor", ErrMetadata)
-	}
-	now := time.Now
-	if opts.Now != nil {
-		now = opts.Now
-	}
-	trusted := append([]*x509.Certificate(nil), opts.Anchors...)
-	trusted = append(trusted, chainedSigners(root, opts.Anchors, now(), opts.IgnoreTime)...)
-	signed, _, err := xmlsec.Verify(root, xmlsec.VerifyOptions{
-		Trusted:                   trusted,
-		AllowRSAPKCS1v15:          opts.AllowRSAPKCS1v15,
-		Limits:                    metadataLimits,
-		Now:                       now,
-		AllowEmptyURI:             true,
-		IgnoreCertificateValidity: opts.IgnoreTime,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%w: signature: %w", ErrMetadata, err)
-	}
-	return signed, nil
-}
-
-// chainedSigners returns the KeyInfo certificates of root's signature that
-// chain to one of the anchors. They are only candidates: the signature
-// itself is checked afterwards, with these and the anchors as the only
-// keys.
-func chainedSigners(root *etree.Element, anchors []*x509.Certificate, now time.Time, ignoreTime bool) []*x509.Certificate {
-	sig, found, err := child(root, samlxml.NSDSig, "Signature")
-	if err != nil || !found {
-		return nil
-	}
-	var certs []*x509.Certificate
-	for _, ki := range samlxml.Children(sig, samlxml.NSDSig, "KeyInfo") {
-		for _, xd := range samlxml.Children(ki, samlxml.NSDSig, "X509Data") {
-			for _, xc := range samlxml.Children(xd, samlxml.NSDSig, "X509Certificate") {
-				if c, err := parseCertBase64(samlxml.Text(xc)); err == nil {
-					certs = append(certs, c)
-				}
-			}
-		}
-	}
-	if len(certs) == 0 {
-		return nil
-	}
-	roots := x509.NewCertPool()
-	for _, a := range anchors {
-		roots.AddCert(a)
-	}
-	inter := x509.NewCertPool()
-	for _, c := range certs[1:] {
-		inter.AddCert(c)
-	}
-	var out []*x509.Certificate
-	for _, c := range certs {
-		if isAnchor(c, anchors) {
-			continue
-		}
-		vo := x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}, CurrentTime: now}
-		if ignoreTime {
-			vo.CurrentTime = c.NotBefore.Add(time.Second)
-		}
-		if _, err := c.Verify(vo); err == nil {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-func isAnchor(c *x509.Certificate, anchors []*x509.Certificate) bool {
-	for _, a := range anchors {
-		if bytes.Equal(a.Raw, c.Raw) {
-			return true
-		}
-	}
-	return false
+	return sp.VerifyMetadata(data, opts)
 }
 
 // LoadMetadata verifies metadata as VerifyMetadata does and parses its
 // entities from the signed bytes. Time and key policies (validUntil, key
 // sizes) are still the caller's to apply.
 func LoadMetadata(data []byte, opts VerifyMetadataOptions) ([]*Metadata, error) {
-	signed, err := VerifyMetadata(data, opts)
-	if err != nil {
-		return nil, err
-	}
-	return parseMetadataElement(signed)
+	return sp.LoadMetadata(data, opts)
 }

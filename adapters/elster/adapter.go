@@ -60,6 +60,11 @@ func (a *Adapter) Info() adapters.Info {
 		Type:     Type,
 		Name:     adapters.Text{DE: "ELSTER-Zertifikat", EN: "ELSTER certificate"},
 		MaxLevel: assurance.Substantial,
+		// With ELSTER's own login (elster-nezo) configured too, the login
+		// page offers both as "ELSTER" with the route underneath.
+		Family:     "elster",
+		FamilyName: adapters.Text{DE: "ELSTER", EN: "ELSTER"},
+		Route:      adapters.Text{DE: "Mit Ihrer Zertifikatsdatei hier im Browser", EN: "With your certificate file, here in the browser"},
 	}
 }
 

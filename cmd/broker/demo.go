@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -20,6 +23,8 @@ import (
 	"github.com/ozg-broker/eidas-broker/adapters/eidas"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas/eidassim"
 	"github.com/ozg-broker/eidas-broker/adapters/elster/elstersim"
+	"github.com/ozg-broker/eidas-broker/adapters/nezo"
+	"github.com/ozg-broker/eidas-broker/adapters/nezo/nezosim"
 	"github.com/ozg-broker/eidas-broker/adapters/wallet/walletsim"
 	"github.com/ozg-broker/eidas-broker/broker"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
@@ -170,6 +175,15 @@ func newDemo(issuer, testdata string, log *slog.Logger) (*demoSetup, error) {
 		entries = append(entries, broker.AdapterEntry{ID: "elster", Adapter: ad})
 		portal.AddLink("/sim/elster/", "ELSTER-Testzertifikate (.pfx mit PIN) / ELSTER test certificates")
 	}
+	// ELSTER as portals reach it in the field: the NEZO SAML login, next to
+	// the certificate method above.
+	nezoAdapter, nezoSim, err := wireNEZO(issuer, deps(demoNEZOID), log)
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, func() { _ = nezoAdapter.Close() })
+	sims.Mount("/nezo", http.StripPrefix("/sim/nezo", nezoSim.Handler()))
+	entries = append(entries, broker.AdapterEntry{ID: demoNEZOID, Adapter: nezoAdapter, Mount: nezo.MountPath(demoNEZOID)})
 	if err := addWalletDemo(issuer, sims, portal, deps, &entries); err != nil {
 		return nil, err
 	}
@@ -222,4 +236,39 @@ func addWalletDemo(issuer string, sims chi.Router, portal *demoportal.Portal, de
 	*entries = append(*entries, broker.AdapterEntry{ID: "eudi-wallet", Adapter: ad})
 	portal.AddLink("/sim/wallet/", "EUDI-Wallet-Simulator: Test-PIDs / EUDI wallet simulator: test PIDs")
 	return nil
+}
+
+// demoNEZOID is the demo's NEZO adapter ID (its SAML paths are
+// /saml/elster-nezo/metadata and /acs).
+const demoNEZOID = "elster-nezo"
+
+// wireNEZO starts the NEZO simulator and opens the adapter against it. The
+// simulator reads the adapter's SP metadata as ELSTER receives it on
+// onboarding; test accounts stay refused, as in production, so the demo
+// shows the refusal.
+func wireNEZO(issuer string, deps adapters.Deps, log *slog.Logger) (*nezo.Adapter, *nezosim.Sim, error) {
+	mat, err := nezosim.GenerateMaterial(false)
+	if err != nil {
+		return nil, nil, fmt.Errorf("NEZO keys: %w", err)
+	}
+	var ad atomic.Pointer[nezo.Adapter]
+	sim, err := nezosim.New(nezosim.Options{
+		BaseURL: issuer + "/sim/nezo", Logger: log.With("sim", "nezo"),
+		SPMetadata: func(context.Context) ([]byte, error) {
+			a := ad.Load()
+			if a == nil {
+				return nil, errors.New("adapter not open yet")
+			}
+			return a.Metadata()
+		},
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("NEZO simulator: %w", err)
+	}
+	a, err := sim.AdapterConfig(mat).Open(demoNEZOID, deps)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", demoNEZOID, err)
+	}
+	ad.Store(a)
+	return a, sim, nil
 }

@@ -32,12 +32,12 @@ func cmdLoad(args []string, stdout, stderr io.Writer) int {
 	n := fs.Int("logins", 500, "number of whole logins")
 	conc := fs.Int("concurrency", 4, "logins in flight at once")
 	limit := fs.Duration("timeout", 2*time.Minute, "stop after this long whatever is left")
-	method := fs.String("method", "demo", "login method: demo or eudi-wallet (the wallet simulator, SD-JWT VC)")
+	method := fs.String("method", "demo", "upstream every login goes through: "+strings.Join(loadMethods, ", "))
 	if !parseFlags(fs, args, stderr) {
 		return 2
 	}
-	if *method != "demo" && *method != walletMethod {
-		fmt.Fprintln(stderr, "load: --method demo or eudi-wallet")
+	if !slices.Contains(loadMethods, *method) {
+		fmt.Fprintf(stderr, "load: --method must be one of %s\n", strings.Join(loadMethods, ", "))
 		return 2
 	}
 	if *n < 1 || *conc < 1 || *conc > 256 {
@@ -62,7 +62,7 @@ func cmdLoad(args []string, stdout, stderr io.Writer) int {
 
 	ctx, cancel := context.WithTimeout(context.Background(), *limit)
 	defer cancel()
-	lg, err := newLoginDriver(ctx, base, d.secret)
+	lg, err := newLoginDriver(ctx, base, d.secret, *method)
 	if err != nil {
 		fmt.Fprintln(stderr, "load:", err)
 		return 1
@@ -106,7 +106,7 @@ func cmdLoad(args []string, stdout, stderr io.Writer) int {
 		}
 		return latencies[int(p*float64(len(latencies)-1))]
 	}
-	fmt.Fprintf(stdout, "logins: %d ok, %d failed in %s with concurrency %d\n", len(latencies), failures, elapsed.Round(time.Millisecond), *conc)
+	fmt.Fprintf(stdout, "method %s – logins: %d ok, %d failed in %s with concurrency %d\n", *method, len(latencies), failures, elapsed.Round(time.Millisecond), *conc)
 	fmt.Fprintf(stdout, "throughput: %.1f logins/s\n", float64(len(latencies))/elapsed.Seconds())
 	fmt.Fprintf(stdout, "latency: p50 %s  p95 %s  p99 %s  max %s\n", pct(0.50).Round(10*time.Microsecond),
 		pct(0.95).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), pct(1).Round(10*time.Microsecond))
@@ -117,21 +117,33 @@ func cmdLoad(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// loadMethods are the upstreams the load tool can drive a whole login
+// through: the demo identities, and ELSTER's NEZO login against its
+// simulator (signed AuthnRequest, encrypted and signed Response, SP core).
+var loadMethods = []string{"demo", demoNEZOID, "eidas", walletMethod}
+
+// samlSteps are, per SAML upstream of the demo, the start form and the
+// choice posted on the simulator's page (account or citizen).
+var samlSteps = map[string]struct{ start, choice url.Values }{
+	demoNEZOID: {url.Values{"method": {demoNEZOID}}, url.Values{"account": {"musterbau"}, "action": {"login"}}},
+	"eidas":    {url.Values{"method": {"eidas"}, "option": {"AT"}}, url.Values{"citizen": {"anna"}, "action": {"login"}}},
+}
+
 // loginDriver performs one whole demo login as a browser and a portal would.
 type loginDriver struct {
+	method   string // the upstream of every login (loadMethods)
 	base     string
 	cfg      oauth2.Config
 	verifier *oidc.IDTokenVerifier
-	method   string // the login page's method: demo or eudi-wallet
 }
 
-func newLoginDriver(ctx context.Context, base, secret string) (*loginDriver, error) {
+func newLoginDriver(ctx context.Context, base, secret, method string) (*loginDriver, error) {
 	p, err := oidc.NewProvider(oidc.InsecureIssuerURLContext(ctx, base), base)
 	if err != nil {
 		return nil, fmt.Errorf("discovery: %w", err)
 	}
 	return &loginDriver{
-		base: base,
+		method: method, base: base,
 		cfg: oauth2.Config{ClientID: demoClientID, ClientSecret: secret, RedirectURL: base + "/demo/callback",
 			Endpoint: p.Endpoint(), Scopes: []string{oidc.ScopeOpenID, "profile"}},
 		verifier: p.Verifier(&oidc.Config{ClientID: demoClientID}),
@@ -143,7 +155,21 @@ var (
 	reAction  = regexp.MustCompile(`<form method="post" action="([^"]+)"`)
 	reNonce   = regexp.MustCompile(`name="nonce" value="([^"]+)"`)
 	reConsent = regexp.MustCompile(`action="(/consent/[^"]+)"`)
+	reHidden  = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)"`)
 )
+
+// formOf reads the first form of a page: its action and hidden fields.
+func formOf(page string) (string, url.Values, error) {
+	m := reAction.FindStringSubmatch(page)
+	if m == nil {
+		return "", nil, errors.New("no form on the page")
+	}
+	v := url.Values{}
+	for _, h := range reHidden.FindAllStringSubmatch(page, -1) {
+		v.Add(html.UnescapeString(h[1]), html.UnescapeString(h[2]))
+	}
+	return html.UnescapeString(m[1]), v, nil
+}
 
 func (l *loginDriver) login(ctx context.Context) error {
 	jar, _ := cookiejar.New(nil)
@@ -193,13 +219,34 @@ func (l *loginDriver) login(ctx context.Context) error {
 	if method == "" {
 		method = "demo"
 	}
-	if _, page, err = fetch(http.MethodPost, l.base+startURL, url.Values{"method": {method}}); err != nil {
+	start := url.Values{"method": {method}}
+	if st, ok := samlSteps[method]; ok {
+		start = st.start
+	}
+	if _, page, err = fetch(http.MethodPost, l.base+startURL, start); err != nil {
 		return err
 	}
-	if method == walletMethod {
-		page, err = walletLeg(fetch, find, page)
-	} else {
+	switch method {
+	case "demo":
 		page, err = demoLeg(fetch, find, page)
+	case walletMethod:
+		page, err = walletLeg(fetch, find, page)
+	default:
+		// A SAML upstream: the broker's auto-POST to the (simulated) IdP,
+		// the simulator's choice page, its auto-POST back to our ACS,
+		// which forwards (307) to the login's callback.
+		for step, extra := range []url.Values{nil, samlSteps[method].choice, nil} {
+			action, form, ferr := formOf(page)
+			if ferr != nil {
+				return fmt.Errorf("%s step %d: %w", method, step, ferr)
+			}
+			for k, v := range extra {
+				form[k] = v
+			}
+			if _, page, err = fetch(http.MethodPost, action, form); err != nil {
+				return err
+			}
+		}
 	}
 	if err != nil {
 		return err

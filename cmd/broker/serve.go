@@ -28,6 +28,7 @@ import (
 	"github.com/ozg-broker/eidas-broker/adapters/eid"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas"
 	"github.com/ozg-broker/eidas-broker/adapters/elster"
+	"github.com/ozg-broker/eidas-broker/adapters/nezo"
 	"github.com/ozg-broker/eidas-broker/adapters/wallet"
 	"github.com/ozg-broker/eidas-broker/broker"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
@@ -46,7 +47,8 @@ import (
 type adapterType struct {
 	spec func() config.AdapterSpec
 	open func(spec config.AdapterSpec, id string, deps adapters.Deps) (adapters.Adapter, error)
-	// mount is the adapter's extra route prefix (its mandated paths).
+	// mount is the adapter's extra route prefix (its mandated paths);
+	// "{id}" in it stands for the adapter's ID.
 	mount string
 }
 
@@ -71,6 +73,15 @@ func productionAdapters() map[string]adapterType {
 			open: func(spec config.AdapterSpec, id string, deps adapters.Deps) (adapters.Adapter, error) {
 				return spec.(*wallet.Config).Open(id, deps)
 			},
+		},
+		nezo.Type: {
+			spec: func() config.AdapterSpec { return nezo.NewConfig() },
+			open: func(spec config.AdapterSpec, id string, deps adapters.Deps) (adapters.Adapter, error) {
+				return spec.(*nezo.Config).Open(id, deps)
+			},
+			// SP metadata and the fixed ACS at /saml/<id>/; the mount is
+			// per adapter ID (mountFor).
+			mount: nezo.PathPrefix + "/{id}",
 		},
 		elster.Type: {
 			spec: func() config.AdapterSpec { return elster.NewConfig() },
@@ -299,7 +310,7 @@ func runtimeConfig(cfg *config.Config, st store.Store) (broker.Config, error) {
 		if err != nil {
 			return fail(fmt.Errorf("adapter %s: %w", a.ID, err))
 		}
-		out.Adapters = append(out.Adapters, broker.AdapterEntry{ID: a.ID, Adapter: ad, MaxLevel: a.MaxLevel, Mount: t.mount})
+		out.Adapters = append(out.Adapters, broker.AdapterEntry{ID: a.ID, Adapter: ad, MaxLevel: a.MaxLevel, Mount: strings.ReplaceAll(t.mount, "{id}", a.ID)})
 	}
 	if ec := cfg.EIDASService; ec != nil {
 		svc, err := openEIDASService(cfg, ec, out, st)

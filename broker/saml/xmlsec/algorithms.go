@@ -50,8 +50,12 @@ const (
 	DigestSHA512 = "http://www.w3.org/2001/04/xmlenc#sha512"
 )
 
-// Content encryption.
+// Content encryption. AES-CBC is outside the eIDAS profile: decrypted only
+// with DecryptOptions.AllowAESCBC, encrypted only with
+// EncryptOptions.AllowAESCBC.
 const (
+	EncAES128CBC = "http://www.w3.org/2001/04/xmlenc#aes128-cbc"
+
 	EncAES128GCM = "http://www.w3.org/2009/xmlenc11#aes128-gcm"
 	EncAES192GCM = "http://www.w3.org/2009/xmlenc11#aes192-gcm" // decrypt only
 	EncAES256GCM = "http://www.w3.org/2009/xmlenc11#aes256-gcm"
@@ -89,7 +93,7 @@ const (
 	sigRSAMD5        = "http://www.w3.org/2001/04/xmldsig-more#rsa-md5"
 	sigPSSSHA1       = "http://www.w3.org/2007/05/xmldsig-more#sha1-rsa-MGF1"
 	digestMD5        = "http://www.w3.org/2001/04/xmldsig-more#md5"
-	encAES128CBC     = "http://www.w3.org/2001/04/xmlenc#aes128-cbc"
+	encAES128CBC     = EncAES128CBC
 	encAES192CBC     = "http://www.w3.org/2001/04/xmlenc#aes192-cbc"
 	encAES256CBC     = "http://www.w3.org/2001/04/xmlenc#aes256-cbc"
 	encTripleDESCBC  = "http://www.w3.org/2001/04/xmlenc#tripledes-cbc"
@@ -224,8 +228,31 @@ func mgfURI(h crypto.Hash) string {
 	return ""
 }
 
-// contentAlgorithm returns the AES key length for a content-encryption URI.
-func contentAlgorithm(uri string) (int, error) {
+// contentAlgorithm returns the AES key length for a content-encryption URI
+// and whether it is a CBC mode. AES-CBC is returned only when allowCBC is
+// set (DecryptOptions.AllowAESCBC); Triple-DES is always refused.
+func contentAlgorithm(uri string, allowCBC bool) (keyLen int, cbc bool, err error) {
+	switch uri {
+	case encAES128CBC:
+		if allowCBC {
+			return 16, true, nil
+		}
+	case encAES192CBC:
+		if allowCBC {
+			return 24, true, nil
+		}
+	case encAES256CBC:
+		if allowCBC {
+			return 32, true, nil
+		}
+	}
+	keyLen, err = gcmAlgorithm(uri)
+	return keyLen, false, err
+}
+
+// gcmAlgorithm returns the AES key length for an AES-GCM URI and refuses
+// everything else (CBC with ErrCBCRefused).
+func gcmAlgorithm(uri string) (int, error) {
 	switch uri {
 	case EncAES128GCM:
 		return 16, nil

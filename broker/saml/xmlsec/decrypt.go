@@ -26,6 +26,14 @@ type DecryptOptions struct {
 	// (as the W3C specifies) and then MGF1 with the digest hash (as EU
 	// eIDAS-Node 2.x produces). Never needed for protocol 1.4 peers.
 	AllowLegacyKeyTransport bool
+	// AllowAESCBC also accepts aes128-cbc, aes192-cbc and aes256-cbc content
+	// encryption (XML Encryption 1.0), for upstreams outside the eIDAS
+	// profile that still send it. CBC has no integrity of its own and is
+	// open to padding-oracle attacks when an attacker can submit chosen
+	// ciphertexts and observe failures; callers may set this only when the
+	// ciphertext was covered by a verified signature before decryption.
+	// Triple-DES stays refused.
+	AllowAESCBC bool
 }
 
 // Decrypt opens an EncryptedData element (or a wrapper such as
@@ -44,7 +52,8 @@ type DecryptOptions struct {
 // 16-byte tag suffix); key transport xmlenc11#rsa-oaep (DigestMethod and
 // xenc11:MGF honoured, defaults SHA-1 which is legacy); key agreement
 // ECDH-ES on P-256/384/521 with ConcatKDF (SHA-256/384/512) and
-// kw-aes128/kw-aes256. CBC modes are refused with ErrCBCRefused and RSA
+// kw-aes128/kw-aes256. CBC modes are refused with ErrCBCRefused (AES-CBC
+// is opened only with DecryptOptions.AllowAESCBC) and RSA
 // PKCS#1 v1.5 key transport with ErrRSA15Refused, before any key is used.
 // The EncryptedKey is taken from the EncryptedData's KeyInfo or, failing
 // that, must be the single EncryptedKey sibling inside the wrapper.
@@ -77,7 +86,7 @@ func decrypt(enc *etree.Element, key crypto.PrivateKey, opts DecryptOptions) (*e
 	if n != 1 {
 		return nil, fmt.Errorf("%w: EncryptedData needs one EncryptionMethod", ErrEncryptionStructure)
 	}
-	keyLen, err := contentAlgorithm(samlxml.AttrValue(em, "Algorithm"))
+	keyLen, cbc, err := contentAlgorithm(samlxml.AttrValue(em, "Algorithm"), opts.AllowAESCBC)
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +105,11 @@ func decrypt(enc *etree.Element, key crypto.PrivateKey, opts DecryptOptions) (*e
 	if len(contentKey) != keyLen {
 		return nil, fmt.Errorf("%w: content key has the wrong length", ErrDecryptionFailed)
 	}
-	plain, err := openGCM(contentKey, ciphertext)
+	open := openGCM
+	if cbc {
+		open = openCBC
+	}
+	plain, err := open(contentKey, ciphertext)
 	if err != nil {
 		return nil, err
 	}
@@ -418,4 +431,26 @@ func openGCM(key, data []byte) ([]byte, error) {
 		return nil, fmt.Errorf("content: %w", ErrDecryptionFailed)
 	}
 	return plain, nil
+}
+
+// openCBC decrypts IV(16) ‖ ciphertext as XML Encryption 1.0 §5.2.1
+// specifies for AES-CBC: the last plaintext byte gives the padding length
+// (1..16); the other padding bytes are arbitrary. Every failure is the same
+// ErrDecryptionFailed, so the error says nothing about the padding.
+func openCBC(key, data []byte) ([]byte, error) {
+	const bs = aes.BlockSize
+	if len(data) < 2*bs || len(data)%bs != 0 {
+		return nil, fmt.Errorf("content: %w: ciphertext length", ErrDecryptionFailed)
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("content: %w", ErrDecryptionFailed)
+	}
+	plain := make([]byte, len(data)-bs)
+	cipher.NewCBCDecrypter(block, data[:bs]).CryptBlocks(plain, data[bs:])
+	pad := int(plain[len(plain)-1])
+	if pad < 1 || pad > bs {
+		return nil, fmt.Errorf("content: %w", ErrDecryptionFailed)
+	}
+	return plain[:len(plain)-pad], nil
 }

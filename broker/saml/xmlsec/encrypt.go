@@ -32,6 +32,10 @@ type EncryptOptions struct {
 	OAEPDigest string
 	// AllowLegacyKeyTransport permits rsa-oaep-mgf1p and SHA-1 OAEP digests.
 	AllowLegacyKeyTransport bool
+	// AllowAESCBC permits an AES-CBC DataAlgorithm (aes128/192/256-cbc),
+	// for simulators of upstreams that still send it and for interop
+	// tests. The broker itself never encrypts with CBC.
+	AllowAESCBC bool
 }
 
 // Encrypt encrypts el (serialised with every namespace binding in scope, so
@@ -67,7 +71,7 @@ func encrypt(el *etree.Element, recipient *x509.Certificate, opts EncryptOptions
 	if dataAlg == EncAES192GCM {
 		return nil, fmt.Errorf("encryption method %q is accepted for decryption only: %w", dataAlg, ErrUnsupportedAlgorithm)
 	}
-	keyLen, err := contentAlgorithm(dataAlg)
+	keyLen, cbc, err := contentAlgorithm(dataAlg, opts.AllowAESCBC)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +83,11 @@ func encrypt(el *etree.Element, recipient *x509.Certificate, opts EncryptOptions
 	if _, err := rand.Read(contentKey); err != nil {
 		return nil, err
 	}
-	sealed, err := sealGCM(contentKey, plain)
+	seal := sealGCM
+	if cbc {
+		seal = sealCBC
+	}
+	sealed, err := seal(contentKey, plain)
 	if err != nil {
 		return nil, err
 	}
@@ -106,6 +114,26 @@ func encrypt(el *etree.Element, recipient *x509.Certificate, opts EncryptOptions
 	ki.AddChild(ek)
 	ed.CreateElement("xenc:CipherData").CreateElement("xenc:CipherValue").SetText(base64.StdEncoding.EncodeToString(sealed))
 	return ed, nil
+}
+
+// sealCBC encrypts as XML Encryption 1.0 §5.2.1 specifies for AES-CBC:
+// IV(16) ‖ ciphertext, padded to the block size with the last byte giving
+// the padding length.
+func sealCBC(key, plain []byte) ([]byte, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	n := aes.BlockSize - len(plain)%aes.BlockSize
+	padded := make([]byte, len(plain)+n)
+	copy(padded, plain)
+	padded[len(padded)-1] = byte(n)
+	out := make([]byte, aes.BlockSize+len(padded))
+	if _, err := rand.Read(out[:aes.BlockSize]); err != nil {
+		return nil, err
+	}
+	cipher.NewCBCEncrypter(block, out[:aes.BlockSize]).CryptBlocks(out[aes.BlockSize:], padded)
+	return out, nil
 }
 
 func sealGCM(key, plain []byte) ([]byte, error) {
