@@ -30,7 +30,26 @@ var responseLimits = sp.ResponseLimits
 // Finish implements adapters.Adapter. The answer must be an HTTP-POST of
 // SAMLResponse (and RelayState) to the callback. See the package
 // documentation for the checks, in order.
-func (a *Adapter) Finish(ctx context.Context, _ adapters.Request, state []byte, r *http.Request) (adapters.Identity, error) {
+func (a *Adapter) Finish(ctx context.Context, req adapters.Request, state []byte, r *http.Request) (adapters.Identity, error) {
+	id, err := a.finish(ctx, req, state, r)
+	if err != nil {
+		return adapters.Identity{}, adapters.WithReason(reasonFor(err), err)
+	}
+	return id, nil
+}
+
+// reasonFor tells the broker which page explains a refusal to the person.
+func reasonFor(err error) adapters.Reason {
+	switch {
+	case errors.Is(err, ErrAuthnFailed):
+		return adapters.ReasonAuthnFailed
+	case errors.Is(err, ErrMetadataFetch), errors.Is(err, ErrMetadataExpired):
+		return adapters.ReasonUpstreamUnreachable
+	}
+	return ""
+}
+
+func (a *Adapter) finish(ctx context.Context, _ adapters.Request, state []byte, r *http.Request) (adapters.Identity, error) {
 	st, err := decodeState(state)
 	if err != nil {
 		return adapters.Identity{}, err
