@@ -22,6 +22,7 @@ import (
 
 	"github.com/ozg-broker/eidas-broker/adapters"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
+	"github.com/ozg-broker/eidas-broker/broker/ratelimit"
 	"github.com/ozg-broker/eidas-broker/broker/store"
 )
 
@@ -57,6 +58,9 @@ type Config struct {
 	// Metrics receives the counters; nil: the server starts its own. Pass
 	// the same one to every Server of a process that reloads its config.
 	Metrics *Metrics
+	// Limits turns on the overload protection (rate limits per source
+	// address and per client, in-flight cap); nil: none. See limits.go.
+	Limits *ratelimit.Config
 }
 
 // AdapterEntry is one configured, opened adapter.
@@ -101,6 +105,7 @@ type Server struct {
 	tokens    *tokenCrypto
 	metrics   *Metrics
 	admin     http.Handler
+	limiter   *ratelimit.Limiter
 }
 
 // New validates cfg and builds the broker.
@@ -178,6 +183,9 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.byID[a.ID] = a
 	}
+	if s.limiter, err = s.newLimiter(cfg.Limits, cfg.DataKey); err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
+	}
 	if s.pages, err = newPages(s); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
@@ -241,6 +249,9 @@ func (s *Server) buildHandler(extra func(chi.Router)) error {
 
 	r := chi.NewRouter()
 	r.Use(securityHeaders, rememberLang)
+	if s.limiter != nil {
+		r.Use(s.limiter.Handler)
+	}
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	r.Get("/readyz", s.readyz)
 	r.Get("/static/*", s.pages.static)

@@ -42,6 +42,8 @@ type Config struct {
 	Log string `yaml:"log"`
 	// Branding is the operator's name, logo, colours and legal links.
 	Branding Branding `yaml:"branding"`
+	// Limits configures rate limits and the in-flight cap (see Limits).
+	Limits Limits `yaml:"limits"`
 }
 
 // Store selects a backend: "memory" (single node, tests, demo) or "redis".

@@ -128,6 +128,13 @@ func Refusal(err error) (reply string, ok bool) {
 	return reply, true
 }
 
+// Client is the go-redis client the Store owns, for other users of the same
+// Redis (the rate limit counters). It must not be closed by them.
+func (s *Store) Client() redis.UniversalClient { return s.client }
+
+// Prefix is the key prefix given to New.
+func (s *Store) Prefix() string { return s.prefix }
+
 // Create implements store.Store with SET NX PX.
 func (s *Store) Create(ctx context.Context, kind store.Kind, key string, value []byte, ttl time.Duration) error {
 	k, err := s.begin(ctx, "create", kind, key)
