@@ -141,5 +141,3 @@ func WaitPromoted(t testing.TB, replica *RedisServer, since time.Time, limit tim
 	t.Fatalf("replica %s not promoted within %v", replica.Addr(), limit)
 	return 0
 }
-
-
