@@ -81,3 +81,13 @@ func (h reloadOnError) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 		return err
 	}
 }
+
+// ACLRule is what the broker's Redis user needs, for a key prefix P:
+// "ACL SETUSER broker on >PASSWORD " + ACLRule(P). Only keys under the
+// prefix, no channels, and only the commands the store and the rate limit
+// counters send (plus connection setup and, for a Cluster, slot discovery).
+// The TLS/ACL test runs the store under exactly this rule.
+func ACLRule(prefix string) string {
+	return "resetkeys ~" + prefix + ":* resetchannels -@all +@connection +get +set +getdel +del +mget +incrby +pexpire " +
+		"+eval +evalsha +script|load +script|exists +command +cluster|slots +cluster|shards +cluster|nodes +readonly +readwrite"
+}

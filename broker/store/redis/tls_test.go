@@ -25,11 +25,6 @@ import (
 	"github.com/ozg-broker/eidas-broker/broker/store/storetest"
 )
 
-// brokerACL is the ACL rule docs/operations.md recommends for the broker's
-// Redis user, minus the password: only the broker's key prefix, only the
-// commands the store and the rate limit counters use.
-const brokerACL = "resetkeys ~broker:* resetchannels -@all +@connection +get +set +getdel +del +mget +incrby +pexpire " +
-	"+eval +evalsha +script|load +script|exists +command +cluster|slots +cluster|shards +cluster|nodes +readonly +readwrite"
 
 // TestTLSAndACL runs the store against a real redis-server that speaks TLS
 // (certificates made here) and has an ACL user limited to the broker's
@@ -47,7 +42,7 @@ func TestTLSAndACL(t *testing.T) {
 	defer admin.Close()
 	const password = "correct-horse-battery-staple-4711"
 	args := []any{"ACL", "SETUSER", "broker", "on", ">" + password}
-	for _, f := range splitFields(brokerACL) {
+	for _, f := range splitFields(redisstore.ACLRule("broker")) {
 		args = append(args, f)
 	}
 	if err := admin.Do(t.Context(), args...).Err(); err != nil {
