@@ -25,7 +25,6 @@ import (
 	"github.com/ozg-broker/eidas-broker/broker/store/storetest"
 )
 
-
 // TestTLSAndACL runs the store against a real redis-server that speaks TLS
 // (certificates made here) and has an ACL user limited to the broker's
 // prefix: the store and the rate limit counters work; a wrong password, an
