@@ -170,6 +170,9 @@ log: warn
 			t.Errorf("login %d, far from any kill: %s", r.n, r.errorPage)
 		case r.errorPage != "":
 			pages++
+			if pages <= 3 {
+				t.Logf("login %d ended cleanly during a kill: %.120s", r.n, r.errorPage)
+			}
 		default:
 			retryable++
 			if r.end.After(masterKilled) && r.end.After(last503) {
@@ -181,7 +184,7 @@ log: warn
 	if !last503.IsZero() {
 		window = last503.Sub(masterKilled)
 	}
-	t.Logf("HA run: %d logins, %d completed, %d ended in a clean retryable error, %d on an error page while a kill "+
+	t.Logf("HA run: %d logins, %d completed, %d ended in a clean retryable error, %d on an error or method page while a kill "+
 		"cut a request; replica killed at +%v, "+
 		"Redis master killed at +%v and replica promoted by Sentinel after %v; last failed login %v after the master kill; "+
 		"statuses seen: %v; ERROR log lines: %d", len(results), ok, retryable, pages,
@@ -189,6 +192,12 @@ log: warn
 		promoted.Round(time.Millisecond), window.Round(time.Millisecond), statuses, logs.count("level=ERROR"))
 	for _, l := range logs.lines("level=ERROR", 5) {
 		t.Logf("replica log: %s", l)
+	}
+	// A login that failed on the store ends after the driver's retries
+	// (0.3 s + 0.6 s of backoff); beyond that, the broker may fail for at
+	// most Sentinel's promotion time plus 2 s.
+	if limit := promoted + 2*time.Second + 900*time.Millisecond; window > limit {
+		t.Errorf("logins failed until %v after the master kill, more than the promotion (%v) + 2 s + retry backoff", window, promoted)
 	}
 	if ok < len(results)/2 {
 		t.Errorf("only %d of %d logins completed", ok, len(results))
@@ -487,6 +496,13 @@ func (d *haDriver) login(ctx context.Context, n int64) (res haResult) {
 		msg := fmt.Sprintf("no %s (status %d): %.200s", what, status, page)
 		if (retried || status >= 400) && status < 500 && status != 0 {
 			res.errorPage = msg
+			return
+		}
+		if retried && status == http.StatusOK && reStart.MatchString(page) {
+			// A step retried after a 503 found its login already past that
+			// step (the first attempt was written before the store failed):
+			// the broker offers the methods again, the person starts over.
+			res.errorPage = "back on the method page after a retried step"
 			return
 		}
 		res.bad = msg
