@@ -14,7 +14,7 @@
 // JSON error; browser routes answer 429 with a bilingual "please try again
 // in a minute" page. Counting uses the sliding-window limiter of
 // github.com/go-chi/httprate. With several replicas the counters live in
-// Redis (RedisCounter), so the limits hold for the whole deployment; when
+// Redis (RedisCounters), so the limits hold for the whole deployment; when
 // Redis does not answer, counting falls back to the replica's own memory
 // (limits then hold per replica) rather than refusing logins.
 //
