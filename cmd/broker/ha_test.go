@@ -498,11 +498,14 @@ func (d *haDriver) login(ctx context.Context, n int64) (res haResult) {
 			res.errorPage = msg
 			return
 		}
-		if retried && status == http.StatusOK && reStart.MatchString(page) {
-			// A step retried after a 503 found its login already past that
-			// step (the first attempt was written before the store failed):
-			// the broker offers the methods again, the person starts over.
-			res.errorPage = "back on the method page after a retried step"
+		if status == http.StatusOK && reStart.MatchString(page) {
+			// A step sent again (by this driver after a 503, or by the HTTP
+			// client itself, which replays an idempotent GET whose
+			// connection died) found its login already past that step,
+			// because the first attempt was written before the store failed
+			// or the replica died: the broker offers the methods again and
+			// the person starts over.
+			res.errorPage = "back on the method page after a step was sent again"
 			return
 		}
 		res.bad = msg
