@@ -1,7 +1,8 @@
 # Targets for developers and CI. `make help` lists them.
 GO ?= go
-# The tests refuse to skip what CI must run: a real Redis, Chromium, xmlsec1.
-TEST_ENV = BROKER_REQUIRE_REDIS=1 BROKER_REQUIRE_CHROMIUM=1 BROKER_REQUIRE_XMLSEC1=1
+# The tests refuse to skip what CI must run: a real Redis, Chromium, xmlsec1,
+# HAProxy.
+TEST_ENV = BROKER_REQUIRE_REDIS=1 BROKER_REQUIRE_CHROMIUM=1 BROKER_REQUIRE_XMLSEC1=1 BROKER_REQUIRE_HAPROXY=1
 
 .PHONY: help demo build deps test test-short vet fmt bench fuzz
 
@@ -14,7 +15,7 @@ demo: ## run the demo on 127.0.0.1:8080
 build: ## build the broker binary into bin/
 	$(GO) build -o bin/broker ./cmd/broker
 
-deps: ## install redis-server, chromium and xmlsec1 (Debian) when missing
+deps: ## install redis-server, redis-sentinel, haproxy, chromium and xmlsec1 (Debian) when missing
 	./.ci/install-deps
 
 # The fixture generators live under testdata/, which ./... skips; vet them

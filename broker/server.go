@@ -24,6 +24,7 @@ import (
 	"github.com/ozg-broker/eidas-broker/adapters"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 	"github.com/ozg-broker/eidas-broker/broker/audit"
+	"github.com/ozg-broker/eidas-broker/broker/ratelimit"
 	"github.com/ozg-broker/eidas-broker/broker/store"
 )
 
@@ -61,6 +62,9 @@ type Config struct {
 	Metrics *Metrics
 	// Audit receives the audit trail; nil records nothing.
 	Audit *audit.Log
+	// Limits turns on the overload protection (rate limits per source
+	// address and per client, in-flight cap); nil: none. See limits.go.
+	Limits *ratelimit.Config
 }
 
 // AdapterEntry is one configured, opened adapter.
@@ -106,6 +110,7 @@ type Server struct {
 	tokens    *tokenCrypto
 	metrics   *Metrics
 	admin     http.Handler
+	limiter   *ratelimit.Limiter
 }
 
 // New validates cfg and builds the broker.
@@ -188,6 +193,9 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.byID[a.ID] = a
 	}
+	if s.limiter, err = s.newLimiter(cfg.Limits, cfg.DataKey); err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
+	}
 	if s.pages, err = newPages(s); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
@@ -251,6 +259,9 @@ func (s *Server) buildHandler(extra func(chi.Router)) error {
 
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID, s.metrics.instrument, securityHeaders, rememberLang)
+	if s.limiter != nil {
+		r.Use(s.limiter.Handler)
+	}
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	r.Get("/readyz", s.readyz)
 	r.Get("/static/*", s.pages.static)

@@ -197,6 +197,7 @@ func TestLoadValidFull(t *testing.T) {
 		},
 		SecureCookies: &tru,
 		Log:           "warn",
+		Limits:        defaultLimits(),
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("config differs\n got: %s\nwant: %s", dump(c), dump(want))
@@ -444,7 +445,7 @@ log: debug
 		{
 			name: "self-referencing alias",
 			yaml: base + "x: &a [*a]\n",
-			want: "t.yaml:8: x: unknown key (want one of: issuer, listen, admin_listen, admin_listen_allow_remote, store, keys, sessions, clients, adapters, eidas_service, secure_cookies, log, branding, audit)",
+			want: "t.yaml:8: x: unknown key (want one of: issuer, listen, admin_listen, admin_listen_allow_remote, store, keys, sessions, clients, adapters, eidas_service, secure_cookies, log, branding, audit, limits)",
 		},
 		{
 			name: "alias bomb",

@@ -44,6 +44,8 @@ type Config struct {
 	Branding Branding `yaml:"branding"`
 	// Audit is the audit trail (off unless audit.output is set).
 	Audit Audit `yaml:"audit"`
+	// Limits configures rate limits and the in-flight cap (see Limits).
+	Limits Limits `yaml:"limits"`
 }
 
 // Store selects a backend: "memory" (single node, tests, demo) or "redis".

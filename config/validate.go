@@ -110,6 +110,7 @@ func (d *decoder) validate(c *Config) {
 			cl.LogoData, cl.LogoType = d.loadLogo(joinKey(joinIndex("clients", i), "logo"), cl.Logo)
 		}
 	}
+	d.validateLimits(&c.Limits)
 }
 
 // checkListen validates a host:port listen address; it reports whether
@@ -596,6 +597,7 @@ func (c *Config) applyDefaults() {
 	if c.Log == "" {
 		c.Log = DefaultLog
 	}
+	c.Limits.applyDefaults()
 	if c.Store.Type == "" {
 		c.Store.Type = DefaultStore
 	}

@@ -243,6 +243,7 @@ func runtimeConfig(cfg *config.Config, st store.Store) (broker.Config, error) {
 
 	out.Issuer, out.Store = cfg.Issuer, st
 	out.InsecureCookies = cfg.SecureCookies != nil && !*cfg.SecureCookies
+	out.Limits = limitsConfig(cfg.Limits, st)
 	if len(cfg.Keys.Signing) == 0 {
 		if cfg.Store.Type != "memory" {
 			return fail(errors.New("keys.signing: required with a shared store (every replica must sign with the same keys)"))

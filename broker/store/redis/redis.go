@@ -79,6 +79,10 @@ const (
 //     whole request, which is safe;
 //   - ContextTimeoutEnabled is set, so a request's deadline bounds its
 //     store calls.
+//   - a Cluster client refreshes its slot map every second and right after
+//     a failed command, follows up to DefaultMaxRedirects redirects and
+//     reads only masters (ha.go), so it follows a failover as soon as Redis
+//     has promoted the replica.
 func NewFromOptions(opts *redis.UniversalOptions, prefix string) (*Store, error) {
 	if opts == nil {
 		return nil, errors.New("new redis store: nil options")
@@ -104,7 +108,7 @@ func NewFromOptions(opts *redis.UniversalOptions, prefix string) (*Store, error)
 		o.MaxRetries = -1
 	}
 	o.ContextTimeoutEnabled = true
-	return New(redis.NewUniversalClient(&o), prefix), nil
+	return New(newClient(withDefaults(&o)), prefix), nil
 }
 
 // Refusal returns the reply with which the Redis server refused a command
@@ -127,6 +131,13 @@ func Refusal(err error) (reply string, ok bool) {
 	}
 	return reply, true
 }
+
+// Client is the go-redis client the Store owns, for other users of the same
+// Redis (the rate limit counters). It must not be closed by them.
+func (s *Store) Client() redis.UniversalClient { return s.client }
+
+// Prefix is the key prefix given to New.
+func (s *Store) Prefix() string { return s.prefix }
 
 // Create implements store.Store with SET NX PX.
 func (s *Store) Create(ctx context.Context, kind store.Kind, key string, value []byte, ttl time.Duration) error {
