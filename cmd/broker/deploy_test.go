@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	redisstore "github.com/ozg-broker/eidas-broker/broker/store/redis"
 	"github.com/ozg-broker/eidas-broker/config"
