@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -32,12 +33,12 @@ func cmdLoad(args []string, stdout, stderr io.Writer) int {
 	n := fs.Int("logins", 500, "number of whole logins")
 	conc := fs.Int("concurrency", 4, "logins in flight at once")
 	limit := fs.Duration("timeout", 2*time.Minute, "stop after this long whatever is left")
-	method := fs.String("method", "demo", "upstream every login goes through: "+strings.Join(loadMethods, ", "))
+	method := fs.String("method", "demo", "login method: "+strings.Join(slices.Sorted(maps.Keys(loadLegs(""))), ", "))
 	if !parseFlags(fs, args, stderr) {
 		return 2
 	}
-	if !slices.Contains(loadMethods, *method) {
-		fmt.Fprintf(stderr, "load: --method must be one of %s\n", strings.Join(loadMethods, ", "))
+	if _, ok := loadLegs("")[*method]; !ok {
+		fmt.Fprintf(stderr, "load: --method must be one of %s\n", strings.Join(slices.Sorted(maps.Keys(loadLegs(""))), ", "))
 		return 2
 	}
 	if *n < 1 || *conc < 1 || *conc > 256 {
@@ -67,7 +68,6 @@ func cmdLoad(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "load:", err)
 		return 1
 	}
-	lg.method = *method
 	var (
 		next      atomic.Int64
 		mu        sync.Mutex
@@ -117,24 +117,47 @@ func cmdLoad(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// loadMethods are the upstreams the load tool can drive a whole login
-// through: the demo identities, and ELSTER's NEZO login against its
-// simulator (signed AuthnRequest, encrypted and signed Response, SP core).
-var loadMethods = []string{"demo", demoNEZOID, "eidas", walletMethod}
+// legFunc is a method's part of a login: from the page the method's start
+// returned to the page after the upstream answered (consent).
+type legFunc func(fetch fetchFunc, find findFunc, page string) (string, error)
 
-// samlSteps are, per SAML upstream of the demo, the start form and the
-// choice posted on the simulator's page (account or citizen).
-var samlSteps = map[string]struct{ start, choice url.Values }{
-	demoNEZOID: {url.Values{"method": {demoNEZOID}}, url.Values{"account": {"musterbau"}, "action": {"login"}}},
-	"eidas":    {url.Values{"method": {"eidas"}, "option": {"AT"}}, url.Values{"citizen": {"anna"}, "action": {"login"}}},
+// loadLegs are the values of load --method: the demo identities, the EUDI
+// wallet simulator, ELSTER's NEZO login against its simulator (signed
+// AuthnRequest, encrypted and signed Response, SP core), and the
+// interoperable accounts (accountLegs). base is the demo's URL.
+func loadLegs(base string) map[string]legFunc {
+	m := map[string]legFunc{"demo": demoLeg, walletMethod: walletLeg, demoNEZOID: nezoLeg}
+	for k, v := range accountLegs(base) {
+		m[k] = v
+	}
+	return m
+}
+
+// nezoLeg: the broker's auto-POST to NEZO, the simulator's account page,
+// its auto-POST back to our ACS, which forwards (307) to the login's
+// callback.
+func nezoLeg(fetch fetchFunc, _ findFunc, page string) (string, error) {
+	for step, extra := range []url.Values{nil, {"account": {"musterbau"}, "action": {"login"}}, nil} {
+		action, form, err := formOf(page)
+		if err != nil {
+			return "", fmt.Errorf("NEZO step %d: %w", step, err)
+		}
+		for k, v := range extra {
+			form[k] = v
+		}
+		if _, page, err = fetch(http.MethodPost, action, form); err != nil {
+			return "", err
+		}
+	}
+	return page, nil
 }
 
 // loginDriver performs one whole demo login as a browser and a portal would.
 type loginDriver struct {
-	method   string // the upstream of every login (loadMethods)
 	base     string
 	cfg      oauth2.Config
 	verifier *oidc.IDTokenVerifier
+	method   string // the login page's method: demo or eudi-wallet
 }
 
 func newLoginDriver(ctx context.Context, base, secret, method string) (*loginDriver, error) {
@@ -219,36 +242,14 @@ func (l *loginDriver) login(ctx context.Context) error {
 	if method == "" {
 		method = "demo"
 	}
-	start := url.Values{"method": {method}}
-	if st, ok := samlSteps[method]; ok {
-		start = st.start
-	}
-	if _, page, err = fetch(http.MethodPost, l.base+startURL, start); err != nil {
+	if _, page, err = fetch(http.MethodPost, l.base+startURL, url.Values{"method": {method}}); err != nil {
 		return err
 	}
-	switch method {
-	case "demo":
-		page, err = demoLeg(fetch, find, page)
-	case walletMethod:
-		page, err = walletLeg(fetch, find, page)
-	default:
-		// A SAML upstream: the broker's auto-POST to the (simulated) IdP,
-		// the simulator's choice page, its auto-POST back to our ACS,
-		// which forwards (307) to the login's callback.
-		for step, extra := range []url.Values{nil, samlSteps[method].choice, nil} {
-			action, form, ferr := formOf(page)
-			if ferr != nil {
-				return fmt.Errorf("%s step %d: %w", method, step, ferr)
-			}
-			for k, v := range extra {
-				form[k] = v
-			}
-			if _, page, err = fetch(http.MethodPost, action, form); err != nil {
-				return err
-			}
-		}
+	leg, ok := loadLegs(l.base)[method]
+	if !ok {
+		return fmt.Errorf("unknown method %q", method)
 	}
-	if err != nil {
+	if page, err = leg(fetch, find, page); err != nil {
 		return err
 	}
 	consent, err := find(reConsent, page, "consent form")

@@ -29,6 +29,7 @@ import (
 	"github.com/ozg-broker/eidas-broker/adapters/eidas"
 	"github.com/ozg-broker/eidas-broker/adapters/elster"
 	"github.com/ozg-broker/eidas-broker/adapters/nezo"
+	"github.com/ozg-broker/eidas-broker/adapters/oidcup"
 	"github.com/ozg-broker/eidas-broker/adapters/wallet"
 	"github.com/ozg-broker/eidas-broker/broker"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
@@ -82,6 +83,12 @@ func productionAdapters() map[string]adapterType {
 			// SP metadata and the fixed ACS at /saml/<id>/; the mount is
 			// per adapter ID (mountFor).
 			mount: nezo.PathPrefix + "/{id}",
+		},
+		oidcup.Type: {
+			spec: func() config.AdapterSpec { return oidcup.NewConfig() },
+			open: func(spec config.AdapterSpec, id string, deps adapters.Deps) (adapters.Adapter, error) {
+				return spec.(*oidcup.Config).Open(id, deps)
+			},
 		},
 		elster.Type: {
 			spec: func() config.AdapterSpec { return elster.NewConfig() },
