@@ -123,6 +123,13 @@ type Request struct {
 	Claims []string
 	// Locale is the person's language preference ("de" or "en").
 	Locale string
+	// ClientID is the portal the login is for, and Services the
+	// administrative services it requested (scope "service:<id>"), so an
+	// adapter can tell its upstream which online service asks (BundID's
+	// OnlineServiceId and OrganizationDisplayName per service). Neither is
+	// a secret nor personal data; both may be empty.
+	ClientID string
+	Services []string
 }
 
 // Handoff says how the browser continues after Begin. Exactly one of
@@ -160,6 +167,11 @@ type Identity struct {
 	AuthTime time.Time
 	// Claims are the normalised attributes.
 	Claims Claims
+	// AMR lists how the upstream says it authenticated the person, as
+	// amr values (BundID's AssertionProvedBy: "eid", "elster", "eidas"),
+	// for the ID token's amr after the adapter type. Empty when the
+	// upstream does not say.
+	AMR []string `json:"amr,omitempty"`
 }
 
 // Claims are normalised person attributes, named after the OIDC and OpenID
