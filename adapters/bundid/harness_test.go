@@ -99,6 +99,11 @@ type answer struct {
 // or "" to cancel) and returns the simulator's answer form.
 func (h *harness) run(req adapters.Request, level string) (answer, []byte) {
 	h.t.Helper()
+	return h.runAt(req, level, "/sim/bundid/answer")
+}
+
+func (h *harness) runAt(req adapters.Request, level, answerPath string) (answer, []byte) {
+	h.t.Helper()
 	ho, state, err := h.ad.Begin(context.Background(), req)
 	if err != nil {
 		h.t.Fatalf("Begin: %v", err)
@@ -115,7 +120,7 @@ func (h *harness) run(req adapters.Request, level string) (answer, []byte) {
 	if level == "" {
 		form.Set("action", "cancel")
 	}
-	page = h.post(h.srv.URL+"/sim/bundid/answer", form)
+	page = h.post(h.srv.URL+answerPath, form)
 	var a answer
 	for _, x := range []struct {
 		re *regexp.Regexp
@@ -171,4 +176,12 @@ func (h *harness) post(u string, form url.Values) string {
 
 func htmlUnescape(s string) string {
 	return strings.NewReplacer("&#43;", "+", "&#34;", `"`, "&amp;", "&", "&lt;", "<", "&gt;", ">", "&#39;", "'").Replace(s)
+}
+
+func postRequest(t *testing.T, path string, a answer) *http.Request {
+	t.Helper()
+	form := url.Values{"SAMLResponse": {a.samlResponse}, "RelayState": {a.relayState}}
+	r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return r
 }

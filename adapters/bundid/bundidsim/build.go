@@ -61,9 +61,14 @@ func (s *Sim) response(p pending, person demo.Person, lb levelButton, t Tamper) 
 	as.CreateElement("saml2:Issuer").SetText(s.EntityID())
 	subj := as.CreateElement("saml2:Subject")
 	nid := subj.CreateElement("saml2:NameID")
-	nid.CreateAttr("Format", samlxml.NameIDTransient)
 	nid.CreateAttr("SPNameQualifier", p.spEntity)
-	nid.SetText(samlxml.NewID())
+	if s.opts.Generic {
+		nid.CreateAttr("Format", samlxml.NameIDPersistent)
+		nid.SetText(s.BPK2(person.ID, p.spEntity))
+	} else {
+		nid.CreateAttr("Format", samlxml.NameIDTransient)
+		nid.SetText(samlxml.NewID())
+	}
 	sc := subj.CreateElement("saml2:SubjectConfirmation")
 	sc.CreateAttr("Method", samlxml.CMBearer)
 	scd := sc.CreateElement("saml2:SubjectConfirmationData")
@@ -77,6 +82,9 @@ func (s *Sim) response(p pending, person demo.Person, lb levelButton, t Tamper) 
 	authn := as.CreateElement("saml2:AuthnStatement")
 	authn.CreateAttr("AuthnInstant", samlxml.FormatTime(now))
 	classRef := lb.STORK
+	if s.opts.Generic {
+		classRef = LandLevels[lb.STORK]
+	}
 	if t.ClassRef != "" {
 		classRef = t.ClassRef
 	}
@@ -87,8 +95,18 @@ func (s *Sim) response(p pending, person demo.Person, lb levelButton, t Tamper) 
 		values[bundid.AttrTrustLevel] = t.LevelAttribute
 	}
 	// Only what was requested comes back (BundID-SSB: RequestedAttributes
-	// is the whole list).
-	for _, name := range p.req.Attributes {
+	// is the whole list); a Land account sends the person's data set.
+	names := p.req.Attributes
+	if s.opts.Generic {
+		names = nil
+		for n := range values {
+			if !protocolAttributes[n] {
+				names = append(names, n)
+			}
+		}
+		slices.Sort(names)
+	}
+	for _, name := range names {
 		v := values[name]
 		if v == "" || v == "-" {
 			continue
@@ -96,7 +114,7 @@ func (s *Sim) response(p pending, person demo.Person, lb levelButton, t Tamper) 
 		at := stmt.CreateElement("saml2:Attribute")
 		at.CreateAttr("Name", name)
 		at.CreateAttr("NameFormat", samlxml.AttrNameFormatURI)
-		if !protocolAttributes[name] {
+		if !protocolAttributes[name] && !s.opts.Generic {
 			at.CreateAttr("akdb:TrustLevel", lb.TrustLevel)
 		}
 		av := at.CreateElement("saml2:AttributeValue")
@@ -105,6 +123,10 @@ func (s *Sim) response(p pending, person demo.Person, lb levelButton, t Tamper) 
 	}
 	if t.Assertion != nil {
 		t.Assertion(as)
+	}
+	if t.Plain {
+		resp.AddChild(as)
+		return s.sign(resp, t)
 	}
 	ed, err := xmlsec.Encrypt(as, p.encCert, xmlsec.EncryptOptions{})
 	if err != nil {
@@ -141,13 +163,16 @@ func (s *Sim) errorResponse(p pending, t Tamper) ([]byte, error) {
 }
 
 func (s *Sim) sign(resp *etree.Element, t Tamper) ([]byte, error) {
-	key := s.key
-	if t.WrongKey {
-		key = s.wrongKey
+	if t.Unsigned {
+		return sp.Serialize(resp)
 	}
-	// The certificate in KeyInfo stays the real one: a forger would copy
-	// it, and the key behind the signature is what counts.
-	if err := xmlsec.Sign(resp, key, []*x509.Certificate{s.cert}, xmlsec.SigECDSASHA256); err != nil {
+	key, certs := s.key, []*x509.Certificate{s.cert}
+	if t.WrongKey {
+		// Without KeyInfo the verifier tries every key of the metadata;
+		// none made this signature.
+		key, certs = s.wrongKey, nil
+	}
+	if err := xmlsec.Sign(resp, key, certs, xmlsec.SigECDSASHA256); err != nil {
 		return nil, err
 	}
 	return sp.Serialize(resp)

@@ -39,6 +39,19 @@ type Options struct {
 	// at onboarding.
 	SPMetadata func(context.Context) ([]byte, error)
 	Now        func() time.Time
+	// Generic plays a Land's Servicekonto instead: no AKDB extension, a
+	// persistent NameID, its own level URIs (LandLevels), every attribute
+	// of the person without per-attribute trust levels.
+	Generic bool
+}
+
+// LandLevels is the generic mode's level vocabulary, by STORK value; the
+// basic registration (STORK 1) has a value no table should map.
+var LandLevels = map[string]string{
+	bundid.STORK1: "urn:example:land:saml:loa:basis",
+	bundid.STORK2: "urn:example:land:saml:loa:normal",
+	bundid.STORK3: "urn:example:land:saml:loa:substanziell",
+	bundid.STORK4: "urn:example:land:saml:loa:hoch",
 }
 
 // Tamper changes the next answers, for tests.
@@ -50,6 +63,9 @@ type Tamper struct {
 	ClassRef, LevelAttribute string
 	// Assertion edits the assertion before it is encrypted.
 	Assertion func(*etree.Element)
+	// Plain sends the assertion unencrypted; Unsigned leaves the Response
+	// without signature.
+	Plain, Unsigned bool
 }
 
 // Request is what the simulator read from the last AuthnRequest.
@@ -256,15 +272,15 @@ func (s *Sim) sso(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "issuer, destination or ACS do not match the SP metadata")
 		return
 	}
-	if !req.HasAKDB {
+	switch {
+	case s.opts.Generic:
+	case !req.HasAKDB:
 		fail(http.StatusBadRequest, "akdb-extension-missing")
 		return
-	}
-	if req.OrganizationDisplayName == "" {
+	case req.OrganizationDisplayName == "":
 		fail(http.StatusBadRequest, "organization-display-name-missing")
 		return
-	}
-	if len(req.Attributes) == 0 {
+	case len(req.Attributes) == 0:
 		fail(http.StatusBadRequest, "requested-attributes-empty")
 		return
 	}
