@@ -187,10 +187,11 @@ func newDemo(issuer, testdata string, log *slog.Logger) (*demoSetup, error) {
 	if err := addWalletDemo(issuer, sims, portal, deps, &entries); err != nil {
 		return nil, err
 	}
-	accounts, err := wireAccountUpstreams(issuer, deps, sims)
+	accounts, closeAccounts, err := wireAccountUpstreams(issuer, deps, sims)
 	if err != nil {
 		return nil, err
 	}
+	closers = append(closers, closeAccounts)
 	entries = append(entries, accounts...)
 	// The demo identities come last: the real methods (with simulators)
 	// are what the demo is there to show.

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -15,10 +17,18 @@ func accountLegs(base string) map[string]legFunc {
 		"oidc-upstream": func(fetch fetchFunc, find findFunc, page string) (string, error) {
 			return oidcUpstreamLeg(base, fetch, find, page)
 		},
+		"bundid": func(fetch fetchFunc, find findFunc, page string) (string, error) {
+			return bundidLeg(base, fetch, find, page)
+		},
 	}
 }
 
-var reSimRequest = regexp.MustCompile(`name="request" value="([^"]+)"`)
+var (
+	reSimRequest = regexp.MustCompile(`name="request" value="([^"]+)"`)
+	// reFormAction finds a POST form whatever attributes come first (the
+	// simulator's answer form has an id).
+	reFormAction = regexp.MustCompile(`<form[^>]* method="post"[^>]* action="([^"]+)"`)
+)
 
 // oidcUpstreamLeg logs in through the Landeskonto OIDC simulator at
 // "hoch": the broker redirected to the simulated OP, its page is answered,
@@ -30,5 +40,45 @@ func oidcUpstreamLeg(base string, fetch fetchFunc, find findFunc, page string) (
 	}
 	_, page, err = fetch(http.MethodPost, base+"/sim/landeskonto/authorize",
 		url.Values{"request": {id}, "person": {"erika"}, "acr": {oidcsim.ACRHoch}})
+	return page, err
+}
+
+// postForm reads an auto-submitting form (the broker's SAML handoff, the
+// simulator's answer): its action and hidden fields.
+func postForm(page string) (string, url.Values, error) {
+	m := reFormAction.FindStringSubmatch(page)
+	if m == nil {
+		return "", nil, fmt.Errorf("no form on the page")
+	}
+	v := url.Values{}
+	for _, f := range reHidden.FindAllStringSubmatch(page, -1) {
+		v.Add(html.UnescapeString(f[1]), html.UnescapeString(f[2]))
+	}
+	return html.UnescapeString(m[1]), v, nil
+}
+
+// bundidLeg logs in through the BundID simulator at STORK 4: the signed
+// AuthnRequest is posted to the simulator, the person's choice is
+// answered, and the signed, encrypted Response is posted to the ACS,
+// which forwards it to the login's callback.
+func bundidLeg(base string, fetch fetchFunc, find findFunc, page string) (string, error) {
+	action, fields, err := postForm(page) // the AuthnRequest handoff
+	if err != nil {
+		return "", err
+	}
+	if _, page, err = fetch(http.MethodPost, action, fields); err != nil {
+		return "", err
+	}
+	id, err := find(reSimRequest, page, "BundID simulator form")
+	if err != nil {
+		return "", err
+	}
+	if _, page, err = fetch(http.MethodPost, base+"/sim/bundid/answer", url.Values{"request": {id}, "person": {"erika"}, "level": {"4"}}); err != nil {
+		return "", err
+	}
+	if action, fields, err = postForm(page); err != nil { // the SAML Response
+		return "", err
+	}
+	_, page, err = fetch(http.MethodPost, action, fields)
 	return page, err
 }

@@ -7,7 +7,7 @@ import (
 )
 
 func TestLoadToolAccountMethods(t *testing.T) {
-	for _, m := range []string{"oidc-upstream"} {
+	for _, m := range []string{"oidc-upstream", "bundid"} {
 		t.Run(m, func(t *testing.T) {
 			var out, errb bytes.Buffer
 			if code := run([]string{"load", "--method", m, "--logins", "10", "--concurrency", "2"}, &out, &errb); code != 0 {

@@ -25,6 +25,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
 	"github.com/ozg-broker/eidas-broker/adapters"
+	"github.com/ozg-broker/eidas-broker/adapters/bundid"
 	"github.com/ozg-broker/eidas-broker/adapters/eid"
 	"github.com/ozg-broker/eidas-broker/adapters/eidas"
 	"github.com/ozg-broker/eidas-broker/adapters/elster"
@@ -83,6 +84,20 @@ func productionAdapters() map[string]adapterType {
 			// SP metadata and the fixed ACS at /saml/<id>/; the mount is
 			// per adapter ID (mountFor).
 			mount: nezo.PathPrefix + "/{id}",
+		},
+		bundid.Type: {
+			spec: func() config.AdapterSpec { return bundid.NewConfig() },
+			open: func(spec config.AdapterSpec, id string, deps adapters.Deps) (adapters.Adapter, error) {
+				return spec.(*bundid.Config).Open(id, deps)
+			},
+			mount: "/saml/{id}", // SP metadata and ACS (bundid.MountPath)
+		},
+		bundid.TypeServicekonto: {
+			spec: func() config.AdapterSpec { return bundid.NewServicekontoConfig() },
+			open: func(spec config.AdapterSpec, id string, deps adapters.Deps) (adapters.Adapter, error) {
+				return spec.(*bundid.Config).Open(id, deps)
+			},
+			mount: "/saml/{id}",
 		},
 		oidcup.Type: {
 			spec: func() config.AdapterSpec { return oidcup.NewConfig() },
