@@ -24,7 +24,7 @@ var scopeClaims = map[string][]string{
 // Language-tagged forms of these ("family_name#el") are not listed.
 func SupportedClaims() []string {
 	set := map[string]bool{"sub": true, "acr": true, "amr": true, "auth_time": true,
-		"document_type": true, "issuing_state": true}
+		"document_type": true, "issuing_state": true, "postbox_reference": true}
 	for _, cs := range scopeClaims {
 		for _, c := range cs {
 			set[c] = true
