@@ -131,4 +131,3 @@ func TestBundIDStablePairwiseSubject(t *testing.T) {
 		t.Fatal("two sectors share a sub")
 	}
 }
-
