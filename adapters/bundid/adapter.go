@@ -99,6 +99,16 @@ func newAdapter(c *Config, id string, deps adapters.Deps, o *opened) *Adapter {
 		}
 	}
 	slices.SortStableFunc(a.levelOrder, func(x, y LevelEntry) int { return int(x.Level) - int(y.Level) })
+	if a.profile == ProfileBundID && len(a.methods) > 0 {
+		// BundID can prove no more than its strongest enabled means.
+		var best assurance.Level
+		for _, m := range a.methods {
+			if m.Level.Notified() && m.Level > best {
+				best = m.Level
+			}
+		}
+		a.maxLevel = min(a.maxLevel, best)
+	}
 	prefer := samlxml.BindingPOST
 	if c.IdP.Binding == "redirect" {
 		prefer = samlxml.BindingRedirect

@@ -173,3 +173,21 @@ func TestAttributesBelowTheLevelDropped(t *testing.T) {
 		t.Fatalf("claims %+v", id.Claims)
 	}
 }
+
+// TestMaxLevelFromMeans: with only ELSTER offered, BundID can prove at most
+// substantial; a high floor is refused before anything is sent.
+func TestMaxLevelFromMeans(t *testing.T) {
+	h := newHarness(t, func(c *bundid.Config) {
+		c.AuthnMethods = []bundid.MethodEntry{{Name: "Elster", Level: assurance.Substantial}, {Name: "Benutzername"}}
+	})
+	if got := h.ad.Info().MaxLevel; got != assurance.Substantial {
+		t.Fatalf("MaxLevel = %v", got)
+	}
+	if _, _, err := h.ad.Begin(t.Context(), request(assurance.High)); !errors.Is(err, bundid.ErrUnreachable) {
+		t.Fatalf("Begin for high: %v", err)
+	}
+	h.run(request(assurance.Substantial), "3")
+	if r := h.sim.LastRequest(); !slices.Equal(r.EnabledMethods, []string{"Elster"}) {
+		t.Fatalf("enabled %v", r.EnabledMethods)
+	}
+}

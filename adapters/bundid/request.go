@@ -127,7 +127,7 @@ func (a *Adapter) Begin(_ context.Context, req adapters.Request) (adapters.Hando
 		return adapters.Handoff{}, nil, fmt.Errorf("%s: begin: %w", a.typ, err)
 	}
 	asked, ok := a.requestedLevel(req.MinLevel)
-	if !ok {
+	if !ok || asked.Level.Notified() && !a.maxLevel.Satisfies(asked.Level) {
 		return adapters.Handoff{}, nil, fmt.Errorf("%w: %s", ErrUnreachable, req.MinLevel)
 	}
 	now := a.now()
