@@ -242,7 +242,7 @@ func (l *loginDriver) login(ctx context.Context) error {
 	if method == "" {
 		method = "demo"
 	}
-	if _, page, err = fetch(http.MethodPost, l.base+startURL, url.Values{"method": {method}}); err != nil {
+	if _, page, err = fetch(http.MethodPost, l.base+startURL, url.Values{"method": {loadAdapterID(method)}}); err != nil {
 		return err
 	}
 	leg, ok := loadLegs(l.base)[method]

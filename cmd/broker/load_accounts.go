@@ -23,6 +23,15 @@ func accountLegs(base string) map[string]legFunc {
 	}
 }
 
+// loadAdapterID is the demo adapter a load method starts: the method's
+// own name, except oidc-upstream, which is the Landeskonto.
+func loadAdapterID(method string) string {
+	if method == "oidc-upstream" {
+		return demoLandID
+	}
+	return method
+}
+
 var (
 	reSimRequest = regexp.MustCompile(`name="request" value="([^"]+)"`)
 	// reFormAction finds a POST form whatever attributes come first (the
