@@ -271,11 +271,11 @@ func (s *Server) adapterRequest(r *http.Request, tx *transaction, option string)
 		}
 	}
 	slices.Sort(claims)
-	return adapters.Request{
+	return withLoginContext(adapters.Request{
 		TxID: tx.ID, Ref: tx.Ref, MinLevel: tx.Floor, Option: option,
 		CallbackURL: s.issuer + "/login/cb/" + tx.Ref, BaseURL: s.issuer,
 		Claims: claims, Locale: langOf(r, tx),
-	}
+	}, tx)
 }
 
 // start runs the chosen adapter's Begin.
@@ -593,7 +593,7 @@ func (s *Server) done(w http.ResponseWriter, r *http.Request) {
 		}
 		t.Identity, t.AuthTime, t.ACR = t.Delivered, t.Delivered.AuthTime, t.DeliveredACR
 		if a := s.byID[t.AdapterID]; a != nil {
-			t.AMR = []string{a.Adapter.Info().Type}
+			t.AMR = amrFor(a.Adapter.Info().Type, *t.Delivered)
 		}
 		t.Delivered, t.DeliveryHash, t.DeliveredACR = nil, "", ""
 		return nil
@@ -641,7 +641,7 @@ func (s *Server) finishWithSession(w http.ResponseWriter, r *http.Request, tx *t
 		t.Identity, t.SessionID, t.AuthTime, t.ACR = &ident, sid, authTime, acr
 		t.Subject = s.pairwiseSubject(client.c.Sector, sess.AdapterID, sess.Identity.Subject)
 		if a := s.byID[sess.AdapterID]; a != nil {
-			t.AMR = []string{a.Adapter.Info().Type}
+			t.AMR = amrFor(a.Adapter.Info().Type, sess.Identity)
 		}
 		return nil
 	})

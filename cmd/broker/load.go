@@ -126,31 +126,40 @@ type legFunc func(fetch fetchFunc, find findFunc, page string) (string, error)
 // AuthnRequest, encrypted and signed Response, SP core), and the
 // interoperable accounts (accountLegs). base is the demo's URL.
 func loadLegs(base string) map[string]legFunc {
-	m := map[string]legFunc{"demo": demoLeg, walletMethod: walletLeg, demoNEZOID: nezoLeg}
+	m := map[string]legFunc{"demo": demoLeg, walletMethod: walletLeg,
+		demoNEZOID: samlLeg("NEZO", url.Values{"account": {"musterbau"}, "action": {"login"}}),
+		"eidas":    samlLeg("eIDAS", url.Values{"citizen": {"anna"}, "action": {"login"}}),
+	}
 	for k, v := range accountLegs(base) {
 		m[k] = v
 	}
 	return m
 }
 
-// nezoLeg: the broker's auto-POST to NEZO, the simulator's account page,
-// its auto-POST back to our ACS, which forwards (307) to the login's
-// callback.
-func nezoLeg(fetch fetchFunc, _ findFunc, page string) (string, error) {
-	for step, extra := range []url.Values{nil, {"account": {"musterbau"}, "action": {"login"}}, nil} {
-		action, form, err := formOf(page)
-		if err != nil {
-			return "", fmt.Errorf("NEZO step %d: %w", step, err)
+// samlLeg drives a SAML upstream's simulator: the broker's auto-POST to
+// the IdP, the simulator's choice page (answered with choice), its
+// auto-POST back to our ACS, which forwards (307) to the login's callback.
+func samlLeg(name string, choice url.Values) legFunc {
+	return func(fetch fetchFunc, _ findFunc, page string) (string, error) {
+		for step, extra := range []url.Values{nil, choice, nil} {
+			action, form, err := formOf(page)
+			if err != nil {
+				return "", fmt.Errorf("%s step %d: %w", name, step, err)
+			}
+			for k, v := range extra {
+				form[k] = v
+			}
+			if _, page, err = fetch(http.MethodPost, action, form); err != nil {
+				return "", err
+			}
 		}
-		for k, v := range extra {
-			form[k] = v
-		}
-		if _, page, err = fetch(http.MethodPost, action, form); err != nil {
-			return "", err
-		}
+		return page, nil
 	}
-	return page, nil
 }
+
+// loadStartOptions are extra fields of a method's start form (the eIDAS
+// country of the demo's simulator).
+var loadStartOptions = map[string]url.Values{"eidas": {"option": {"AT"}}}
 
 // loginDriver performs one whole demo login as a browser and a portal would.
 type loginDriver struct {
@@ -242,7 +251,11 @@ func (l *loginDriver) login(ctx context.Context) error {
 	if method == "" {
 		method = "demo"
 	}
-	if _, page, err = fetch(http.MethodPost, l.base+startURL, url.Values{"method": {loadAdapterID(method)}}); err != nil {
+	start := url.Values{"method": {loadAdapterID(method)}}
+	for k, v := range loadStartOptions[method] {
+		start[k] = v
+	}
+	if _, page, err = fetch(http.MethodPost, l.base+startURL, start); err != nil {
 		return err
 	}
 	leg, ok := loadLegs(l.base)[method]

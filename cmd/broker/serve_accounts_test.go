@@ -87,7 +87,7 @@ adapters:
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
-	b, err := buildBroker(cfg, memory.New(), newLogger(io.Discard, "error"), nil)
+	b, err := buildBroker(cfg, memory.New(), newLogger(io.Discard, "error"), nil, nil)
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}
