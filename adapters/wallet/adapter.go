@@ -56,6 +56,7 @@ type Adapter struct {
 	crossDevice      bool
 	rpName           string
 	registrationCert string
+	clients          map[string]clientRP // per portal (OIDC client ID), for the intermediary case
 	statusRequired   bool
 	allowUnreachable bool
 	status           *statuslist.Checker
@@ -84,7 +85,11 @@ func (a *Adapter) Info() adapters.Info {
 func (a *Adapter) ClientID() string { return a.clientID }
 
 // loginState is what Begin hands the broker to keep with the transaction.
+// clientRP is a portal the broker asks on behalf of (see IntermediatedRP).
+type clientRP struct{ name, purpose, registrationCert string }
+
 type loginState struct {
+	Client  string   `json:"client,omitempty"` // the portal the login is for
 	Kid     string   `json:"kid"`
 	Nonce   string   `json:"nonce"`
 	State   string   `json:"state"`
@@ -144,7 +149,7 @@ func (a *Adapter) Begin(ctx context.Context, req adapters.Request) (adapters.Han
 	}
 	st := loginState{
 		Kid: randomToken(16), Nonce: randomToken(24), State: randomToken(24),
-		Key: rawKey, Claims: req.Claims, Expires: exp.Unix(),
+		Key: rawKey, Claims: req.Claims, Expires: exp.Unix(), Client: req.ClientID,
 	}
 	requestID, pollSecret := randomToken(24), randomToken(24)
 	ro, err := a.requestObject(st, &encKey.PublicKey, now, exp)

@@ -196,3 +196,30 @@ func TestHealth(t *testing.T) {
 		t.Fatal("expired certificates reported healthy")
 	}
 }
+
+// TestIntermediatedPortal: the broker asks on behalf of a portal (ARF
+// intermediary); the wallet is shown that portal and its intended use, and
+// a portal without an entry is presented under the broker's name alone.
+func TestIntermediatedPortal(t *testing.T) {
+	h := newHarness(t, func(c *wallet.Config) {
+		c.RelyingParty.Clients = map[string]wallet.IntermediatedRP{"portal-a": {Name: "Portal A", Purpose: "Wohngeld beantragen"}}
+	})
+	for _, tc := range []struct{ client, name, purpose string }{
+		{"portal-a", "Portal A (via Demo-Identitätsbroker)", "Wohngeld beantragen"},
+		{"portal-b", "Demo-Identitätsbroker", ""},
+	} {
+		t.Run(tc.client, func(t *testing.T) {
+			l := h.begin(t, "given_name")
+			l.req.ClientID = tc.client
+			ho, st, err := h.adapter.Begin(context.Background(), l.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l.state, l.page = st, string(ho.Page)
+			r := h.fetch(t, l, false)
+			if r.ClientName != tc.name || r.Purpose != tc.purpose {
+				t.Fatalf("wallet shown %q / %q, want %q / %q", r.ClientName, r.Purpose, tc.name, tc.purpose)
+			}
+		})
+	}
+}

@@ -132,6 +132,19 @@ type RelyingParty struct {
 	// RegistrationCertificate is an optional file with the relying party's
 	// registration certificate (a JWT), sent as verifier_info.
 	RegistrationCertificate config.Path `yaml:"registration_certificate"`
+	// Clients describe, per portal (OIDC client ID), the relying party the
+	// broker acts for as an intermediary (ARF): the wallet shows the
+	// portal's name and intended use, and its registration certificate is
+	// sent as verifier_info. A portal without an entry is presented under
+	// Name alone.
+	Clients map[string]IntermediatedRP `yaml:"clients"`
+}
+
+// IntermediatedRP is a portal the broker asks a wallet on behalf of.
+type IntermediatedRP struct {
+	Name                    string      `yaml:"name"`    // the portal as the person knows it
+	Purpose                 string      `yaml:"purpose"` // the intended use, shown by the wallet
+	RegistrationCertificate config.Path `yaml:"registration_certificate"`
 }
 
 // Material is key material and trust in memory.
@@ -249,6 +262,22 @@ func (c *Config) Validate() []config.Problem {
 	}
 	if len(c.RelyingParty.Name) > 200 {
 		add("relying_party.name", "longer than 200 characters")
+	}
+	for id, rp := range c.RelyingParty.Clients {
+		p := "relying_party.clients." + id
+		if rp.Name == "" || len(rp.Name) > 200 {
+			add(p+".name", "required, at most 200 characters")
+		}
+		if len(rp.Purpose) > 500 {
+			add(p+".purpose", "longer than 500 characters")
+		}
+		if f := rp.RegistrationCertificate; f != "" {
+			if data, err := readLimited(string(f)); err != nil {
+				add(p+".registration_certificate", "%v", err)
+			} else if strings.Count(strings.TrimSpace(string(data)), ".") != 2 {
+				add(p+".registration_certificate", "not a compact JWT")
+			}
+		}
 	}
 	return ps
 }
@@ -433,6 +462,18 @@ func (c *Config) Open(id string, deps adapters.Deps) (*Adapter, error) {
 			return nil, fmt.Errorf("open wallet adapter %q: registration certificate: %w", id, err)
 		}
 		a.registrationCert = strings.TrimSpace(string(data))
+	}
+	a.clients = map[string]clientRP{}
+	for id, rp := range c.RelyingParty.Clients {
+		crp := clientRP{name: rp.Name, purpose: rp.Purpose}
+		if f := rp.RegistrationCertificate; f != "" {
+			data, err := readLimited(string(f))
+			if err != nil {
+				return nil, fmt.Errorf("open wallet adapter %q: registration certificate of client %s: %w", id, id, err)
+			}
+			crp.registrationCert = strings.TrimSpace(string(data))
+		}
+		a.clients[id] = crp
 	}
 	client := deps.HTTP
 	if client == nil {

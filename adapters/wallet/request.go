@@ -53,8 +53,23 @@ func (a *Adapter) requestObject(st loginState, encPub *ecdsa.PublicKey, now, exp
 		"encrypted_response_enc_values_supported": []string{string(jose.A128GCM), string(jose.A256GCM)},
 		"vp_formats_supported":                    a.vpFormats(),
 	}
+	regCert := a.registrationCert
 	if a.rpName != "" {
 		meta["client_name"] = a.rpName
+	}
+	if rp, ok := a.clients[st.Client]; ok {
+		// The broker asks as an intermediary: the wallet shows the portal
+		// (and through whom it asks) and the portal's intended use.
+		meta["client_name"] = rp.name
+		if a.rpName != "" {
+			meta["client_name"] = rp.name + " (via " + a.rpName + ")"
+		}
+		if rp.purpose != "" {
+			meta["purpose"] = rp.purpose
+		}
+		if rp.registrationCert != "" {
+			regCert = rp.registrationCert
+		}
 	}
 	claims := map[string]any{
 		"iss":             a.clientID,
@@ -70,8 +85,8 @@ func (a *Adapter) requestObject(st loginState, encPub *ecdsa.PublicKey, now, exp
 		"dcql_query":      a.dcql(st.Claims),
 		"client_metadata": meta,
 	}
-	if a.registrationCert != "" {
-		claims["verifier_info"] = []any{map[string]any{"format": "registration_cert", "data": a.registrationCert}}
+	if regCert != "" {
+		claims["verifier_info"] = []any{map[string]any{"format": "registration_cert", "data": regCert}}
 	}
 	payload, err := json.Marshal(claims)
 	if err != nil {

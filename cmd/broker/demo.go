@@ -25,6 +25,7 @@ import (
 	"github.com/ozg-broker/eidas-broker/adapters/elster/elstersim"
 	"github.com/ozg-broker/eidas-broker/adapters/nezo"
 	"github.com/ozg-broker/eidas-broker/adapters/nezo/nezosim"
+	"github.com/ozg-broker/eidas-broker/adapters/wallet"
 	"github.com/ozg-broker/eidas-broker/adapters/wallet/walletsim"
 	"github.com/ozg-broker/eidas-broker/broker"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
@@ -235,7 +236,13 @@ func addWalletDemo(issuer string, sims chi.Router, portal *demoportal.Portal, de
 		return fmt.Errorf("wallet simulator: %w", err)
 	}
 	sims.Mount("/wallet", http.StripPrefix("/sim/wallet", wsim.Handler()))
-	ad, err := wsim.AdapterConfig().Open("eudi-wallet", deps("eudi-wallet"))
+	wcfg := wsim.AdapterConfig()
+	// The broker asks the wallet on behalf of the demo portal (ARF
+	// intermediary): the wallet shows the portal and its intended use.
+	wcfg.RelyingParty.Clients = map[string]wallet.IntermediatedRP{demoClientID: {
+		Name: "Demo-Portal", Purpose: "Identifizierung für Verwaltungsleistungen / identification for administrative services",
+	}}
+	ad, err := wcfg.Open("eudi-wallet", deps("eudi-wallet"))
 	if err != nil {
 		return fmt.Errorf("eudi-wallet: %w", err)
 	}

@@ -61,6 +61,7 @@ button{padding:.5rem 1rem;margin-right:.5rem}.err{color:#a00}</style></head><bod
 {{if .Req}}
 <h1>Anfrage / Request</h1>
 <p id="sim-verifier"><strong>{{.Req.ClientName}}</strong> ({{.Req.Verifier.Subject.CommonName}}) möchte / asks for:</p>
+{{if .Req.Purpose}}<p id="sim-purpose">Zweck / purpose: {{.Req.Purpose}}</p>{{end}}
 <ul id="sim-claims">{{range .Claims}}<li>{{.}}</li>{{end}}</ul>
 <form method="post" action="{{.Action}}">
 <input type="hidden" name="h" value="{{.Handle}}">

@@ -26,7 +26,7 @@ import (
 // Request is a verified authorization request as the wallet sees it.
 type Request struct {
 	ClientID, Nonce, State, ResponseURI, ResponseMode string
-	ClientName                                        string
+	ClientName, Purpose                               string
 	Verifier                                          *x509.Certificate
 	EncKey                                            *jose.JSONWebKey
 	Enc                                               jose.ContentEncryption
@@ -126,6 +126,7 @@ func (s *Sim) parseRequest(ro, clientID string) (*Request, error) {
 			JWKS       jose.JSONWebKeySet `json:"jwks"`
 			EncValues  []string           `json:"encrypted_response_enc_values_supported"`
 			ClientName string             `json:"client_name"`
+			Purpose    string             `json:"purpose"`
 		} `json:"client_metadata"`
 	}
 	if err := json.Unmarshal(payload, &c); err != nil {
@@ -141,7 +142,7 @@ func (s *Sim) parseRequest(ro, clientID string) (*Request, error) {
 		return nil, errors.New("request object expired")
 	}
 	r := &Request{ClientID: c.ClientID, Nonce: c.Nonce, State: c.State, ResponseURI: c.ResponseURI,
-		ResponseMode: c.ResponseMode, ClientName: c.ClientMetadata.ClientName, Verifier: leaf,
+		ResponseMode: c.ResponseMode, ClientName: c.ClientMetadata.ClientName, Purpose: c.ClientMetadata.Purpose, Verifier: leaf,
 		Expires: time.Unix(c.Exp, 0), Enc: jose.A128GCM}
 	for _, k := range c.ClientMetadata.JWKS.Keys {
 		if k.Use == "enc" && (k.Algorithm == "" || k.Algorithm == string(jose.ECDH_ES)) {
