@@ -168,3 +168,30 @@ func TestReadmeScreenshots(t *testing.T) {
 	}
 	shot("consent-page.png")
 }
+
+// TestBrowserEIDASServiceConsentAccessible: the eIDAS-Service's consent
+// page (a foreign connector's login) passes axe-core on a phone and does
+// not scroll sideways at 320 px, long person identifier included.
+func TestBrowserEIDASServiceConsentAccessible(t *testing.T) {
+	base := startDemo(t)
+	ctx := browsertest.New(t)
+	err := browsertest.Do(ctx,
+		chromedp.EmulateViewport(390, 844),
+		chromedp.Navigate(base+"/demo/connector/"),
+		chromedp.WaitVisible("#start"),
+		chromedp.Click("#start"),
+		chromedp.WaitVisible("#start-client"),
+		chromedp.Click("#start-client"),
+		chromedp.WaitVisible(`button[value="ok"]`),
+		chromedp.Click(`button[value="ok"]`),
+		chromedp.WaitVisible("#approve"),
+	)
+	if err != nil {
+		t.Fatalf("browser flow: %v%s", err, browsertest.Screenshot(t, ctx, "eidas-service"))
+	}
+	browsertest.Axe(t, ctx, "eidas-service-consent")
+	if err := browsertest.Do(ctx, chromedp.EmulateViewport(320, 640)); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Reflow(t, ctx, "eidas-service-consent")
+}
