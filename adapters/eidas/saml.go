@@ -1,49 +1,5 @@
 package eidas
 
-import (
-	"fmt"
-	"time"
-
-	"github.com/beevik/etree"
-
-	"github.com/ozg-broker/eidas-broker/broker/saml/samlxml"
-)
-
-const (
-	samlVersion      = "2.0"
-	maxStatusMessage = 160
-)
-
-// parseTime is samlxml.ParseTime with the adapter's error class.
-func parseTime(s string) (time.Time, error) {
-	t, err := samlxml.ParseTime(s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%w: %w", ErrMalformed, err)
-	}
-	return t, nil
-}
-
-// child returns the only child {ns}local of e; found is false when there is
-// none, and err is set when there is more than one (never guess which).
-func child(e *etree.Element, ns, local string) (c *etree.Element, found bool, err error) {
-	cs := samlxml.Children(e, ns, local)
-	switch len(cs) {
-	case 0:
-		return nil, false, nil
-	case 1:
-		return cs[0], true, nil
-	}
-	return nil, false, fmt.Errorf("%w: %d %s elements, at most one allowed", ErrMalformed, len(cs), local)
-}
-
-// mustChild is child for an element that is required.
-func mustChild(e *etree.Element, ns, local string) (*etree.Element, error) {
-	c, found, err := child(e, ns, local)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, fmt.Errorf("%w: %s missing", ErrMalformed, local)
-	}
-	return c, nil
-}
+// samlVersion is the only SAML version the connector speaks; the element
+// readers and the time parser live in the SP core (broker/saml/sp).
+const samlVersion = "2.0"

@@ -14,6 +14,7 @@ import (
 	"github.com/ozg-broker/eidas-broker/adapters"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 	"github.com/ozg-broker/eidas-broker/broker/saml/samlxml"
+	"github.com/ozg-broker/eidas-broker/broker/saml/sp"
 	"github.com/ozg-broker/eidas-broker/broker/saml/xmlsec"
 	"github.com/ozg-broker/eidas-broker/broker/testfiles"
 	"github.com/ozg-broker/eidas-broker/config"
@@ -128,7 +129,7 @@ func keyInfoCerts(t *testing.T, raw []byte) []*x509.Certificate {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sig, ok, _ := child(doc.Root(), samlxml.NSDSig, "Signature")
+	sig, ok, _ := sp.Child(doc.Root(), samlxml.NSDSig, "Signature")
 	if !ok {
 		return nil
 	}
@@ -154,7 +155,7 @@ func TestVectorsMetadata(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sig, _, _ := child(root.Root(), samlxml.NSDSig, "Signature")
+		sig, _, _ := sp.Child(root.Root(), samlxml.NSDSig, "Signature")
 		var out []*x509.Certificate
 		for _, xc := range sig.FindElements(".//X509Certificate") {
 			c, err := parseCertBase64(samlxml.Text(xc))
@@ -305,7 +306,7 @@ func TestVectorsENAttributeMapping(t *testing.T) {
 	if err != nil {
 		t.Fatalf("decrypt (CR 1.4 algorithms): %v", err)
 	}
-	stmt, err := mustChild(as, samlxml.NSAssertion, "AttributeStatement")
+	stmt, err := sp.MustChild(as, samlxml.NSAssertion, "AttributeStatement")
 	if err != nil {
 		t.Fatal(err)
 	}

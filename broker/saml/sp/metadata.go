@@ -152,7 +152,7 @@ func parseEntity(ed *etree.Element, outer time.Time) (*Metadata, error) {
 	if m.ValidUntil, err = validUntil(ed, outer); err != nil {
 		return nil, err
 	}
-	if ext, ok, err := child(ed, samlxml.NSMetadata, "Extensions"); err != nil {
+	if ext, ok, err := Child(ed, samlxml.NSMetadata, "Extensions"); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMetadata, err)
 	} else if ok {
 		m.readExtensions(ext)
@@ -182,7 +182,7 @@ func parseEntity(ed *etree.Element, outer time.Time) (*Metadata, error) {
 	}
 	m.WantAuthnRequestsSigned = samlxml.AttrValue(role, "WantAuthnRequestsSigned") == "true"
 	m.AuthnRequestsSigned = samlxml.AttrValue(role, "AuthnRequestsSigned") == "true"
-	if ext, ok, err := child(role, samlxml.NSMetadata, "Extensions"); err != nil {
+	if ext, ok, err := Child(role, samlxml.NSMetadata, "Extensions"); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMetadata, err)
 	} else if ok {
 		m.readExtensions(ext)
@@ -270,7 +270,7 @@ func (m *Metadata) readExtensions(ext *etree.Element) {
 }
 
 func keyDescriptorCerts(kd *etree.Element) ([]*x509.Certificate, []error, error) {
-	ki, err := mustChild(kd, samlxml.NSDSig, "KeyInfo")
+	ki, err := MustChild(kd, samlxml.NSDSig, "KeyInfo")
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: KeyDescriptor: %w", ErrMetadata, err)
 	}

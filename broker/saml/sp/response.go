@@ -104,7 +104,7 @@ func ValidateResponse(raw []byte, exp Expect) (*Assertion, error) {
 	if err != nil {
 		return nil, err
 	}
-	status, err := mustChild(resp, samlxml.NSProtocol, "Status")
+	status, err := MustChild(resp, samlxml.NSProtocol, "Status")
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +195,7 @@ func (exp *Expect) checkInstant(e *etree.Element) error {
 }
 
 func checkIssuer(e *etree.Element, entityID string) error {
-	iss, err := mustChild(e, samlxml.NSAssertion, "Issuer")
+	iss, err := MustChild(e, samlxml.NSAssertion, "Issuer")
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrIssuer, err)
 	}
@@ -227,17 +227,17 @@ func checkIssuer(e *etree.Element, entityID string) error {
 //
 // Every mapped error also wraps ErrStatus.
 func StatusError(status *etree.Element) error {
-	sc, err := mustChild(status, samlxml.NSProtocol, "StatusCode")
+	sc, err := MustChild(status, samlxml.NSProtocol, "StatusCode")
 	if err != nil {
 		return err
 	}
 	top := samlxml.AttrValue(sc, "Value")
 	sub, third := "", ""
-	if s, ok, err := child(sc, samlxml.NSProtocol, "StatusCode"); err != nil {
+	if s, ok, err := Child(sc, samlxml.NSProtocol, "StatusCode"); err != nil {
 		return err
 	} else if ok {
 		sub = samlxml.AttrValue(s, "Value")
-		if t, ok, err := child(s, samlxml.NSProtocol, "StatusCode"); err != nil {
+		if t, ok, err := Child(s, samlxml.NSProtocol, "StatusCode"); err != nil {
 			return err
 		} else if ok {
 			third = samlxml.AttrValue(t, "Value")
@@ -253,7 +253,7 @@ func StatusError(status *etree.Element) error {
 		return fmt.Errorf("%w: StatusCode without Value", ErrMalformed)
 	}
 	msg := ""
-	if m, ok, _ := child(status, samlxml.NSProtocol, "StatusMessage"); ok {
+	if m, ok, _ := Child(status, samlxml.NSProtocol, "StatusMessage"); ok {
 		msg = samlxml.Truncate(samlxml.Text(m), maxStatusMessage)
 	}
 	err = fmt.Errorf("%w: %s / %s: %q", ErrStatus, shortStatus(top), shortStatus(sub), msg)
@@ -302,7 +302,7 @@ func (exp *Expect) CheckAssertion(as *etree.Element) (*Assertion, error) {
 		return nil, err
 	}
 
-	subj, err := mustChild(as, samlxml.NSAssertion, "Subject")
+	subj, err := MustChild(as, samlxml.NSAssertion, "Subject")
 	if err != nil {
 		return nil, err
 	}
@@ -313,7 +313,7 @@ func (exp *Expect) CheckAssertion(as *etree.Element) (*Assertion, error) {
 	if len(scs) != 1 || samlxml.AttrValue(scs[0], "Method") != samlxml.CMBearer {
 		return nil, fmt.Errorf("%w: need exactly one bearer SubjectConfirmation", ErrRecipient)
 	}
-	scd, err := mustChild(scs[0], samlxml.NSAssertion, "SubjectConfirmationData")
+	scd, err := MustChild(scs[0], samlxml.NSAssertion, "SubjectConfirmationData")
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRecipient, err)
 	}
@@ -331,7 +331,7 @@ func (exp *Expect) CheckAssertion(as *etree.Element) (*Assertion, error) {
 	}
 	ai.NotOnOrAfter = scdEnd
 
-	cond, err := mustChild(as, samlxml.NSAssertion, "Conditions")
+	cond, err := MustChild(as, samlxml.NSAssertion, "Conditions")
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrAudience, err)
 	}
@@ -380,11 +380,11 @@ func (exp *Expect) CheckAssertion(as *etree.Element) (*Assertion, error) {
 	if exp.ForceAuthn && ai.AuthnInstant.Before(exp.Issued.Add(-exp.Skew)) {
 		return nil, fmt.Errorf("%w: AuthnInstant before the request (ForceAuthn)", ErrExpired)
 	}
-	ctxEl, err := mustChild(authn[0], samlxml.NSAssertion, "AuthnContext")
+	ctxEl, err := MustChild(authn[0], samlxml.NSAssertion, "AuthnContext")
 	if err != nil {
 		return nil, err
 	}
-	ref, found, err := child(ctxEl, samlxml.NSAssertion, "AuthnContextClassRef")
+	ref, found, err := Child(ctxEl, samlxml.NSAssertion, "AuthnContextClassRef")
 	if err == nil && found {
 		ai.AuthnContextClassRef = samlxml.Text(ref)
 	}

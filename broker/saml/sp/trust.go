@@ -77,7 +77,7 @@ func VerifyMetadataElement(root *etree.Element, opts VerifyMetadataOptions) (*et
 // only candidates: the signature itself is checked afterwards, with these
 // and the anchors as the only keys.
 func chainedSigners(root *etree.Element, anchors []*x509.Certificate, now time.Time, ignoreTime bool) []*x509.Certificate {
-	sig, found, err := child(root, samlxml.NSDSig, "Signature")
+	sig, found, err := Child(root, samlxml.NSDSig, "Signature")
 	if err != nil || !found {
 		return nil
 	}

@@ -24,9 +24,10 @@ func parseTime(s string) (time.Time, error) {
 	return t, nil
 }
 
-// child returns the only child {ns}local of e; found is false when there is
-// none, and err is set when there is more than one (never guess which).
-func child(e *etree.Element, ns, local string) (c *etree.Element, found bool, err error) {
+// Child returns the only child {ns}local of e; found is false when there is
+// none, and err (ErrMalformed) is set when there is more than one (never
+// guess which).
+func Child(e *etree.Element, ns, local string) (c *etree.Element, found bool, err error) {
 	cs := samlxml.Children(e, ns, local)
 	switch len(cs) {
 	case 0:
@@ -37,9 +38,9 @@ func child(e *etree.Element, ns, local string) (c *etree.Element, found bool, er
 	return nil, false, fmt.Errorf("%w: %d %s elements, at most one allowed", ErrMalformed, len(cs), local)
 }
 
-// mustChild is child for an element that is required.
-func mustChild(e *etree.Element, ns, local string) (*etree.Element, error) {
-	c, found, err := child(e, ns, local)
+// MustChild is Child for an element that is required.
+func MustChild(e *etree.Element, ns, local string) (*etree.Element, error) {
+	c, found, err := Child(e, ns, local)
 	if err != nil {
 		return nil, err
 	}
