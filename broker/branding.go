@@ -21,6 +21,9 @@ type Branding struct {
 	// text on it; Text on Background for the page. Empty keeps the default.
 	Primary, OnPrimary, Text, Background string
 	Links                                []BrandLink
+	// TestBanner puts a TEST banner on every page (staging with
+	// simulators): nobody may mistake it for a real login.
+	TestBanner bool
 }
 
 // BrandLink is one footer link.
@@ -46,6 +49,7 @@ var LinkKinds = []string{"imprint", "privacy", "accessibility", "easy_language",
 type brandView struct {
 	Name    string
 	HasLogo bool
+	Test    bool
 	Links   []brandLinkView
 }
 
@@ -55,7 +59,7 @@ type brandLinkView struct {
 }
 
 func (b *Branding) view() brandView {
-	v := brandView{Name: b.OperatorName, HasLogo: len(b.Logo) > 0}
+	v := brandView{Name: b.OperatorName, HasLogo: len(b.Logo) > 0, Test: b.TestBanner}
 	if v.Name == "" {
 		v.Name = "Anmeldung im Portalverbund"
 	}

@@ -62,6 +62,8 @@ type Config struct {
 	Metrics *Metrics
 	// Audit receives the audit trail; nil records nothing.
 	Audit *audit.Log
+	// OnClose runs when the Server closes (simulators of a staging setup).
+	OnClose func()
 	// Limits turns on the overload protection (rate limits per source
 	// address and per client, in-flight cap); nil: none. See limits.go.
 	Limits *ratelimit.Config
@@ -106,6 +108,7 @@ type Server struct {
 	pages     *pages
 	branding  Branding
 	audit     *audit.Log
+	onClose   func()
 	ready     []func(context.Context) error
 	tokens    *tokenCrypto
 	metrics   *Metrics
@@ -129,7 +132,7 @@ func New(cfg Config) (*Server, error) {
 		issuer: strings.TrimSuffix(cfg.Issuer, "/"), raw: cfg.Store, subSecret: cfg.SubjectSecret,
 		secure: !cfg.InsecureCookies, log: cfg.Logger, now: cfg.Now, clients: map[string]*opClient{},
 		byID: map[string]*AdapterEntry{}, adapters: cfg.Adapters, ready: cfg.Ready,
-		lifetimes: map[assurance.Level]time.Duration{}, metrics: cfg.Metrics, branding: cfg.Branding, audit: cfg.Audit,
+		lifetimes: map[assurance.Level]time.Duration{}, metrics: cfg.Metrics, branding: cfg.Branding, audit: cfg.Audit, onClose: cfg.OnClose,
 	}
 	if s.metrics == nil {
 		s.metrics = NewMetrics()
@@ -212,6 +215,9 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // connections). The store belongs to the caller and stays open.
 func (s *Server) Close() error {
 	var errs []error
+	if s.onClose != nil {
+		defer s.onClose()
+	}
 	for i := range s.adapters {
 		if c, ok := s.adapters[i].Adapter.(io.Closer); ok {
 			if err := c.Close(); err != nil {

@@ -445,7 +445,7 @@ log: debug
 		{
 			name: "self-referencing alias",
 			yaml: base + "x: &a [*a]\n",
-			want: "t.yaml:8: x: unknown key (want one of: issuer, listen, admin_listen, admin_listen_allow_remote, store, keys, sessions, clients, adapters, eidas_service, secure_cookies, log, branding, audit, limits)",
+			want: "t.yaml:8: x: unknown key (want one of: issuer, listen, admin_listen, admin_listen_allow_remote, store, keys, sessions, clients, adapters, eidas_service, secure_cookies, log, branding, audit, environment, test_host, limits)",
 		},
 		{
 			name: "alias bomb",

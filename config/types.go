@@ -44,6 +44,10 @@ type Config struct {
 	Branding Branding `yaml:"branding"`
 	// Audit is the audit trail (off unless audit.output is set).
 	Audit Audit `yaml:"audit"`
+	// Environment is production (default) or staging (see EnvStaging).
+	Environment string `yaml:"environment"`
+	// TestHost marks the issuer's host as a test host (staging only).
+	TestHost string `yaml:"test_host"`
 	// Limits configures rate limits and the in-flight cap (see Limits).
 	Limits Limits `yaml:"limits"`
 }

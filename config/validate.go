@@ -105,6 +105,7 @@ func (d *decoder) validate(c *Config) {
 	d.validateEIDASService(c)
 	d.validateBranding(&c.Branding)
 	d.validateAudit(&c.Audit)
+	d.validateEnvironment(c)
 	for i := range c.Clients {
 		if cl := &c.Clients[i]; cl.Logo != "" {
 			cl.LogoData, cl.LogoType = d.loadLogo(joinKey(joinIndex("clients", i), "logo"), cl.Logo)

@@ -31,6 +31,7 @@ import (
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 	"github.com/ozg-broker/eidas-broker/broker/eidasservice"
 	"github.com/ozg-broker/eidas-broker/broker/eidasservice/democonnector"
+	"github.com/ozg-broker/eidas-broker/broker/store"
 	"github.com/ozg-broker/eidas-broker/broker/store/memory"
 	"github.com/ozg-broker/eidas-broker/cmd/broker/demoportal"
 	"github.com/ozg-broker/eidas-broker/config"
@@ -99,6 +100,44 @@ func newDemo(issuer, testdata string, log *slog.Logger) (*demoSetup, error) {
 	if err != nil {
 		return nil, err
 	}
+	up, err := wireSimulators(issuer, testdata, st, log)
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	closeAll := func() { up.close(); _ = st.Close() }
+	b, err := broker.New(broker.Config{
+		Issuer: issuer, Store: st, Keys: keys,
+		SubjectSecret: randomBytes(32), DataKey: randomBytes(32),
+		InsecureCookies: true, Logger: log,
+		// The demo operator's legal links point at the demo portal's
+		// placeholder pages, so every page shows the footer a real
+		// operator configures under branding.links.
+		Branding: broker.Branding{OperatorName: "Demo-Anmeldedienst (kein echter Dienst)", Links: demoportal.LegalLinks(issuer)},
+		Clients:  []broker.Client{up.client},
+		Adapters: up.entries,
+		Routes:   up.routes,
+	})
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	return &demoSetup{handler: b.Handler(), admin: b.AdminHandler(), secret: up.secret, close: closeAll}, nil
+}
+
+// simulators are the test upstreams of demo and staging: the adapters
+// wired to their simulators, the demo portal as a client, and the routes
+// of the simulators, the demo portal and the eIDAS-Service demo.
+type simulators struct {
+	entries []broker.AdapterEntry
+	client  broker.Client // the demo portal
+	secret  string        // its client secret
+	routes  func(chi.Router)
+	close   func()
+}
+
+// wireSimulators starts every simulator for issuer on store st.
+func wireSimulators(issuer, testdata string, st store.Store, log *slog.Logger) (*simulators, error) {
 	secret := base64.RawURLEncoding.EncodeToString(randomBytes(24))
 	portal := demoportal.New(issuer, demoClientID, secret, log)
 	var services []broker.Service
@@ -115,7 +154,6 @@ func newDemo(issuer, testdata string, log *slog.Logger) (*demoSetup, error) {
 		for _, c := range closers {
 			c()
 		}
-		_ = st.Close()
 	}
 	ok := false
 	defer func() {
@@ -197,35 +235,22 @@ func newDemo(issuer, testdata string, log *slog.Logger) (*demoSetup, error) {
 	// The demo identities come last: the real methods (with simulators)
 	// are what the demo is there to show.
 	entries = append(entries, broker.AdapterEntry{ID: "demo", Adapter: demo.New(nil)})
-	b, err := broker.New(broker.Config{
-		Issuer: issuer, Store: st, Keys: keys,
-		SubjectSecret: randomBytes(32), DataKey: randomBytes(32),
-		InsecureCookies: true, Logger: log,
-		// The demo operator's legal links point at the demo portal's
-		// placeholder pages, so every page shows the footer a real
-		// operator configures under branding.links.
-		Branding: broker.Branding{OperatorName: "Demo-Anmeldedienst (kein echter Dienst)", Links: demoportal.LegalLinks(issuer)},
-		Clients: []broker.Client{{
-			ID: demoClientID, Name: "Demo-Portal", RedirectURIs: []string{issuer + "/demo/callback"},
-			PostLogoutRedirectURIs: []string{issuer + "/demo/"},
-			AuthMethod:             "client_secret_basic", Secret: secret, MinLevel: assurance.Low,
-			AllowedClaims: []string{"given_name", "family_name", "birth_family_name", "birth_name", "birthdate", "place_of_birth",
-				"nationalities", "title", "address", "legal_entity", "document_type", "issuing_state"},
-			Services: services,
-		}},
-		Adapters: entries,
-		Routes: func(r chi.Router) {
-			portal.Routes(r)
-			r.Mount("/sim", sims)
-			r.Mount(eidasservice.PathPrefix, http.StripPrefix(eidasservice.PathPrefix, eidasDemo.Service.Routes()))
-			r.Mount("/demo/connector", http.StripPrefix("/demo/connector", eidasDemo.Connector.Handler()))
-		},
-	})
-	if err != nil {
-		return nil, err
+	client := broker.Client{
+		ID: demoClientID, Name: "Demo-Portal", RedirectURIs: []string{issuer + "/demo/callback"},
+		PostLogoutRedirectURIs: []string{issuer + "/demo/"},
+		AuthMethod:             "client_secret_basic", Secret: secret, MinLevel: assurance.Low,
+		AllowedClaims: []string{"given_name", "family_name", "birth_family_name", "birth_name", "birthdate", "place_of_birth",
+			"nationalities", "title", "address", "legal_entity", "document_type", "issuing_state"},
+		Services: services,
+	}
+	routes := func(r chi.Router) {
+		portal.Routes(r)
+		r.Mount("/sim", sims)
+		r.Mount(eidasservice.PathPrefix, http.StripPrefix(eidasservice.PathPrefix, eidasDemo.Service.Routes()))
+		r.Mount("/demo/connector", http.StripPrefix("/demo/connector", eidasDemo.Connector.Handler()))
 	}
 	ok = true
-	return &demoSetup{handler: b.Handler(), admin: b.AdminHandler(), secret: secret, close: closeAll}, nil
+	return &simulators{entries: entries, client: client, secret: secret, routes: routes, close: closeAll}, nil
 }
 
 // addWalletDemo wires the EUDI wallet simulator (PID provider and holder

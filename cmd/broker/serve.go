@@ -123,7 +123,13 @@ func serveRegistry() config.Registry {
 }
 
 func checkConfig(path string, stdout io.Writer) int {
-	return config.Check(path, serveRegistry(), stdout)
+	code := config.Check(path, serveRegistry(), stdout)
+	if code == 0 {
+		if cfg, err := config.Load(path, serveRegistry()); err == nil && cfg.Staging() {
+			fmt.Fprintf(stdout, "WARNING: %s: environment staging: serve offers the SIMULATORS of every upstream and the DEMO IDENTITIES (pages say TEST); never point real people or real portals at it\n", path)
+		}
+	}
+	return code
 }
 
 func cmdServe(args []string, stderr io.Writer) int {
@@ -254,8 +260,34 @@ func buildBroker(cfg *config.Config, st store.Store, log *slog.Logger, metrics *
 	bcfg.Logger = log
 	bcfg.Metrics = metrics
 	bcfg.Audit = trail
+	if cfg.Staging() {
+		// The simulators of every upstream and the demo identities join
+		// the configured adapters, on the configured store; every page
+		// says TEST. Config validation allowed this only for a loopback
+		// issuer or a host marked in test_host.
+		sims, err := wireSimulators(strings.TrimSuffix(cfg.Issuer, "/"), stagingTestdata, st, log)
+		if err != nil {
+			return nil, fmt.Errorf("staging simulators: %w", err)
+		}
+		bcfg.Adapters = append(bcfg.Adapters, sims.entries...)
+		bcfg.Clients = append(bcfg.Clients, sims.client)
+		bcfg.Routes, bcfg.OnClose = sims.routes, sims.close
+		bcfg.Branding.TestBanner = true
+		log.Warn("STAGING: simulators and demo identities are enabled; never use this for real people",
+			"demo_client", demoClientID)
+		b, err := broker.New(bcfg)
+		if err != nil {
+			sims.close()
+		}
+		return b, err
+	}
 	return broker.New(bcfg)
 }
+
+// stagingTestdata is where staging finds the simulators' test PKI (the
+// repository's testdata/, as for the demo; without it the ELSTER
+// certificate simulator is left out with a warning).
+const stagingTestdata = "testdata"
 
 // runtimeConfig turns the validated file into live dependencies.
 func runtimeConfig(cfg *config.Config, st store.Store) (broker.Config, error) {
