@@ -2,34 +2,17 @@ package bundid
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rsa"
 	"crypto/x509"
 	"errors"
-	"fmt"
 
 	"github.com/ozg-broker/eidas-broker/broker/saml/sp"
 	"github.com/ozg-broker/eidas-broker/broker/saml/xmlsec"
-	"github.com/ozg-broker/eidas-broker/config"
 )
 
-const maxPEM = 1 << 20
-
-func loadKey(path string) (crypto.Signer, error) {
-	b, err := sp.ReadFileLimited(path, maxPEM)
-	if err != nil {
-		return nil, err
-	}
-	return config.ParsePrivateKeyPEM(b)
-}
+func loadKey(path string) (crypto.Signer, error) { return sp.LoadKey(path) }
 
 func loadCerts(path string) ([]*x509.Certificate, error) {
-	b, err := sp.ReadFileLimited(path, maxPEM)
-	if err != nil {
-		return nil, err
-	}
-	certs, err := config.ParseCertificatesPEM(b)
+	certs, err := sp.LoadCerts(path)
 	if err == nil && len(certs) == 0 {
 		err = errors.New("no certificate in the file")
 	}
@@ -56,18 +39,5 @@ func signatureMethodFor(pub crypto.PublicKey) (string, error) {
 	if err := xmlsec.CheckPublicKey(pub); err != nil {
 		return "", err
 	}
-	switch k := pub.(type) {
-	case *rsa.PublicKey:
-		return xmlsec.SigRSAPSSSHA256, nil
-	case *ecdsa.PublicKey:
-		switch k.Curve {
-		case elliptic.P256():
-			return xmlsec.SigECDSASHA256, nil
-		case elliptic.P384():
-			return xmlsec.SigECDSASHA384, nil
-		case elliptic.P521():
-			return xmlsec.SigECDSASHA512, nil
-		}
-	}
-	return "", fmt.Errorf("no signature method for %T", pub)
+	return sp.SignatureMethodFor(pub)
 }

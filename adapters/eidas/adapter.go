@@ -15,6 +15,7 @@ import (
 	"github.com/ozg-broker/eidas-broker/adapters"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 	"github.com/ozg-broker/eidas-broker/broker/saml/samlxml"
+	"github.com/ozg-broker/eidas-broker/broker/saml/sp"
 	"github.com/ozg-broker/eidas-broker/broker/store"
 )
 
@@ -131,7 +132,7 @@ func (c *Config) Open(id string, deps adapters.Deps) (*Adapter, error) {
 			ct.mem = cc.Material.Metadata
 		}
 		if len(ct.anchors) == 0 {
-			certs, err := loadCerts(string(cc.TrustAnchorFile))
+			certs, err := sp.LoadCerts(string(cc.TrustAnchorFile))
 			if err != nil {
 				return nil, fmt.Errorf("eidas: open %s: country %s: trust anchor: %w", id, cc.Code, err)
 			}
@@ -153,26 +154,26 @@ func (a *Adapter) loadMaterial(e Config) error {
 		a.signer, a.signCert, a.decKey, a.encCert = m.SigningKey, m.SigningCert, m.DecryptionKey, m.EncryptionCert
 	} else {
 		var err error
-		if a.signer, err = loadKey(string(e.SigningKeyFile)); err != nil {
+		if a.signer, err = sp.LoadKey(string(e.SigningKeyFile)); err != nil {
 			return fmt.Errorf("signing key: %w", err)
 		}
-		certs, err := loadCerts(string(e.SigningCertFile))
+		certs, err := sp.LoadCerts(string(e.SigningCertFile))
 		if err != nil {
 			return fmt.Errorf("signing certificate: %w", err)
 		}
 		a.signCert = certs[0]
-		if a.decKey, err = loadKey(string(e.EncryptionKeyFile)); err != nil {
+		if a.decKey, err = sp.LoadKey(string(e.EncryptionKeyFile)); err != nil {
 			return fmt.Errorf("encryption key: %w", err)
 		}
-		if certs, err = loadCerts(string(e.EncryptionCertFile)); err != nil {
+		if certs, err = sp.LoadCerts(string(e.EncryptionCertFile)); err != nil {
 			return fmt.Errorf("encryption certificate: %w", err)
 		}
 		a.encCert = certs[0]
 	}
-	if err := checkKeyPair(a.signer, a.signCert); err != nil {
+	if err := sp.CheckKeyPair(a.signer, a.signCert); err != nil {
 		return fmt.Errorf("signing key: %w", err)
 	}
-	if err := checkKeyPair(a.decKey, a.encCert); err != nil {
+	if err := sp.CheckKeyPair(a.decKey, a.encCert); err != nil {
 		return fmt.Errorf("encryption key: %w", err)
 	}
 	if a.signCert.Equal(a.encCert) {

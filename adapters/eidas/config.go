@@ -13,6 +13,7 @@ import (
 
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 	"github.com/ozg-broker/eidas-broker/broker/saml/samlxml"
+	"github.com/ozg-broker/eidas-broker/broker/saml/sp"
 	"github.com/ozg-broker/eidas-broker/config"
 )
 
@@ -370,14 +371,14 @@ func (c *Config) Validate() []config.Problem {
 				add(p+".metadata_url", "%v", err)
 			}
 		case cc.MetadataFile != "":
-			if _, err := readFileLimited(string(cc.MetadataFile), int64(metadataLimits.MaxBytes)); err != nil {
+			if _, err := sp.ReadFileLimited(string(cc.MetadataFile), int64(metadataLimits.MaxBytes)); err != nil {
 				add(p+".metadata_file", "%v", err)
 			}
 		}
 		if cc.Material == nil || len(cc.Material.TrustAnchors) == 0 {
 			if cc.TrustAnchorFile == "" {
 				add(p+".trust_anchor_file", "required")
-			} else if _, err := loadCerts(string(cc.TrustAnchorFile)); err != nil {
+			} else if _, err := sp.LoadCerts(string(cc.TrustAnchorFile)); err != nil {
 				add(p+".trust_anchor_file", "%v", err)
 			}
 		}
@@ -408,17 +409,17 @@ func checkKeyFiles(add func(string, string, ...any), keyPath, certPath string, k
 	if keyFile == "" || certFile == "" {
 		return
 	}
-	key, err := loadKey(string(keyFile))
+	key, err := sp.LoadKey(string(keyFile))
 	if err != nil {
 		add(keyPath, "%v", err)
 		return
 	}
-	certs, err := loadCerts(string(certFile))
+	certs, err := sp.LoadCerts(string(certFile))
 	if err != nil {
 		add(certPath, "%v", err)
 		return
 	}
-	if err := checkKeyPair(key, certs[0]); err != nil {
+	if err := sp.CheckKeyPair(key, certs[0]); err != nil {
 		add(keyPath, "%v", err)
 	}
 	// Peers check our certificates' validity: an expired one makes every

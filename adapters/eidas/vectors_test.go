@@ -413,12 +413,12 @@ func TestVectorsKeySizes(t *testing.T) {
 		{"governikus/keys/eidassignertest_ec/eumw-test-ec", true, true},
 	} {
 		t.Run(filepath.Base(tc.base), func(t *testing.T) {
-			key, err := loadKey(filepath.Join(v, tc.base+".key.pem"))
+			key, err := sp.LoadKey(filepath.Join(v, tc.base+".key.pem"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			cert := vectorCerts(t, filepath.Join(v, tc.base+".cert.pem"))[0]
-			if err := checkKeyPair(key, cert); (err == nil) != tc.policyOK {
+			if err := sp.CheckKeyPair(key, cert); (err == nil) != tc.policyOK {
 				t.Fatalf("key policy: %v, want ok=%v", err, tc.policyOK)
 			} else if err != nil && !errors.Is(err, xmlsec.ErrWeakKey) {
 				t.Errorf("refused for another reason: %v", err)

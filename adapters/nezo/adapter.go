@@ -19,7 +19,6 @@ import (
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 	"github.com/ozg-broker/eidas-broker/broker/saml/samlxml"
 	"github.com/ozg-broker/eidas-broker/broker/saml/sp"
-	"github.com/ozg-broker/eidas-broker/broker/saml/xmlsec"
 	"github.com/ozg-broker/eidas-broker/broker/store"
 )
 
@@ -116,7 +115,7 @@ func (c *Config) Open(id string, deps adapters.Deps) (*Adapter, error) {
 		anchors, mem = m.TrustAnchors, m.Metadata
 	}
 	if len(anchors) == 0 {
-		certs, err := loadCerts(string(e.TrustAnchorFile))
+		certs, err := sp.LoadCerts(string(e.TrustAnchorFile))
 		if err != nil {
 			return nil, fmt.Errorf("nezo: open %s: trust anchor: %w", id, err)
 		}
@@ -144,49 +143,36 @@ func (a *Adapter) loadMaterial(e Config) error {
 		signKey, signCert, a.decKey, a.encCert = m.SigningKey, m.SigningCert, m.DecryptionKey, m.EncryptionCert
 	} else {
 		var err error
-		if signKey, err = loadKey(string(e.SigningKeyFile)); err != nil {
+		if signKey, err = sp.LoadKey(string(e.SigningKeyFile)); err != nil {
 			return fmt.Errorf("signing key: %w", err)
 		}
-		certs, err := loadCerts(string(e.SigningCertFile))
+		certs, err := sp.LoadCerts(string(e.SigningCertFile))
 		if err != nil {
 			return fmt.Errorf("signing certificate: %w", err)
 		}
 		signCert = certs[0]
-		if a.decKey, err = loadKey(string(e.EncryptionKeyFile)); err != nil {
+		if a.decKey, err = sp.LoadKey(string(e.EncryptionKeyFile)); err != nil {
 			return fmt.Errorf("encryption key: %w", err)
 		}
-		if certs, err = loadCerts(string(e.EncryptionCertFile)); err != nil {
+		if certs, err = sp.LoadCerts(string(e.EncryptionCertFile)); err != nil {
 			return fmt.Errorf("encryption certificate: %w", err)
 		}
 		a.encCert = certs[0]
 	}
-	if err := checkKeyPair(signKey, signCert); err != nil {
+	if err := sp.CheckKeyPair(signKey, signCert); err != nil {
 		return fmt.Errorf("signing key: %w", err)
 	}
-	if err := checkKeyPair(a.decKey, a.encCert); err != nil {
+	if err := sp.CheckKeyPair(a.decKey, a.encCert); err != nil {
 		return fmt.Errorf("encryption key: %w", err)
 	}
 	if signCert.Equal(a.encCert) {
 		return errors.New("signing and encryption certificates must differ")
 	}
-	alg, err := signatureMethodFor(signKey.Public())
+	alg, err := sp.SignatureMethodFor(signKey.Public())
 	if err != nil {
 		return err
 	}
 	a.signer = sp.Signer{Key: signKey, Cert: signCert, Alg: alg}
-	return nil
-}
-
-// checkKeyPair makes sure the certificate holds the key's public half and
-// the key meets the key policy (RSA ≥ 3072, P-256/384/521).
-func checkKeyPair(key crypto.Signer, cert *x509.Certificate) error {
-	if err := xmlsec.CheckPublicKey(key.Public()); err != nil {
-		return err
-	}
-	eq, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool })
-	if !ok || !eq.Equal(cert.PublicKey) {
-		return errors.New("the certificate does not belong to the private key")
-	}
 	return nil
 }
 

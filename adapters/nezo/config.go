@@ -28,7 +28,6 @@ const (
 	maxClockSkew            = 5 * time.Minute
 	minRefreshInterval      = time.Minute
 	maxRefreshInterval      = 7 * 24 * time.Hour
-	maxPEMFile              = 1 << 20
 )
 
 // Config is the `config:` block of an adapter of type "elster-nezo". Zero
@@ -218,7 +217,7 @@ func (c *Config) Validate() []config.Problem {
 	if e.Material == nil || len(e.Material.TrustAnchors) == 0 {
 		if e.TrustAnchorFile == "" {
 			add("trust_anchor_file", "required")
-		} else if _, err := loadCerts(string(e.TrustAnchorFile)); err != nil {
+		} else if _, err := sp.LoadCerts(string(e.TrustAnchorFile)); err != nil {
 			add("trust_anchor_file", "%v", err)
 		}
 	}
@@ -290,35 +289,19 @@ func checkKeyFiles(add func(string, string, ...any), keyPath, certPath string, k
 	if keyFile == "" || certFile == "" {
 		return
 	}
-	key, err := loadKey(string(keyFile))
+	key, err := sp.LoadKey(string(keyFile))
 	if err != nil {
 		add(keyPath, "%v", err)
 		return
 	}
-	certs, err := loadCerts(string(certFile))
+	certs, err := sp.LoadCerts(string(certFile))
 	if err != nil {
 		add(certPath, "%v", err)
 		return
 	}
-	if err := checkKeyPair(key, certs[0]); err != nil {
+	if err := sp.CheckKeyPair(key, certs[0]); err != nil {
 		add(keyPath, "%v", err)
 	}
-}
-
-func loadKey(path string) (crypto.Signer, error) {
-	b, err := sp.ReadFileLimited(path, maxPEMFile)
-	if err != nil {
-		return nil, err
-	}
-	return config.ParsePrivateKeyPEM(b)
-}
-
-func loadCerts(path string) ([]*x509.Certificate, error) {
-	b, err := sp.ReadFileLimited(path, maxPEMFile)
-	if err != nil {
-		return nil, err
-	}
-	return config.ParseCertificatesPEM(b)
 }
 
 // checkURL requires an absolute https URL without fragment or user info;
