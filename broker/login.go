@@ -58,7 +58,6 @@ func (s *Server) loadBoundTx(w http.ResponseWriter, r *http.Request) (*transacti
 		s.storeFailure(w, r, err, "login transaction")
 		return nil, false
 	}
-	c, cerr := r.Cookie(s.txCookieName(id))
 	if tx.Binding == "" && r.Method == http.MethodGet {
 		value := randomID()
 		tx, err = s.updateTx(r.Context(), id, func(t *transaction) error {
@@ -76,7 +75,8 @@ func (s *Server) loadBoundTx(w http.ResponseWriter, r *http.Request) (*transacti
 		s.setClientHint(w, tx.ClientID)
 		return tx, true
 	}
-	if cerr != nil || subtle.ConstantTimeCompare([]byte(hashKey(c.Value)), []byte(tx.Binding)) != 1 {
+	c, cerr := r.Cookie(s.txCookieName(id))
+	if !s.holdsBinding(r, tx) {
 		s.log.WarnContext(r.Context(), "login used from another browser", "tx", logID(id))
 		msg := msgOtherBrowser
 		if cerr != nil {
