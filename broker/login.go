@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -12,7 +13,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
-	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/ozg-broker/eidas-broker/adapters"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
@@ -60,7 +60,7 @@ func (s *Server) loadBoundTx(w http.ResponseWriter, r *http.Request) (*transacti
 	}
 	if tx.Binding == "" && r.Method == http.MethodGet {
 		value := randomID()
-		tx, err = s.updateTx(r.Context(), id, func(t *transaction) error {
+		tx, err = s.updateLoadedTx(r.Context(), tx, func(t *transaction) error {
 			if t.Binding != "" {
 				return errBoundElsewhere
 			}
@@ -177,7 +177,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 		note = msgCancelledUpstream
 	}
 	ms := s.offeredMethods(tx.Floor)
-	s.pages.methods(w, r, tx, client, ms, note, s.methodGroups(ms))
+	s.pages.methodPage(w, r, tx, ms, note, s.methodGroups)
 }
 
 // sessionUsable decides SSO reuse: not for prompt=login, not past max_age,
@@ -308,7 +308,7 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 	if state == nil {
 		state = []byte{}
 	}
-	_, err = s.updateTx(r.Context(), tx.ID, func(t *transaction) error {
+	_, err = s.updateLoadedTx(r.Context(), tx, func(t *transaction) error {
 		t.AdapterID, t.Option, t.AdapterState, t.Identity = a.ID, option, state, nil
 		// A new attempt: whatever an earlier one left undelivered or
 		// counted is void.
@@ -379,7 +379,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, adapters.ErrCancelled):
 		s.log.InfoContext(ctx, "person cancelled upstream", "tx", logID(tx.ID), "adapter", a.ID)
 		s.metrics.inc("broker_upstream_total", "adapter", a.ID, "result", "cancelled")
-		if tx, err = s.takeAdapterState(ctx, tx.ID, state, nil); err != nil {
+		if tx, err = s.takeAdapterState(ctx, tx, state, nil); err != nil {
 			s.callbackStateLost(w, r, tx, err)
 			return
 		}
@@ -410,7 +410,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 			"proved", proved.String(), "floor", tx.Floor.String())
 		s.metrics.inc("broker_upstream_total", "adapter", a.ID, "result", "below_floor")
 		s.auditTx(ctx, audit.LevelNotMet, tx, proved.String())
-		if tx, err = s.takeAdapterState(ctx, tx.ID, state, nil); err != nil {
+		if tx, err = s.takeAdapterState(ctx, tx, state, nil); err != nil {
 			s.callbackStateLost(w, r, tx, err)
 			return
 		}
@@ -422,7 +422,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		ident.AuthTime = s.now()
 	}
 	handle := randomID()
-	tx, err = s.takeAdapterState(ctx, tx.ID, state, func(t *transaction) {
+	tx, err = s.takeAdapterState(ctx, tx, state, func(t *transaction) {
 		t.Delivered, t.DeliveryHash, t.DeliveredACR = &ident, hashKey(handle), acr
 	})
 	if err != nil {
@@ -439,8 +439,8 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 // has decided, and applies f in the same compare-and-swap. It fails with
 // errNoPendingLogin when another request consumed it first (two deliveries
 // of one answer: only one wins) or a new attempt replaced it.
-func (s *Server) takeAdapterState(ctx context.Context, id string, state []byte, f func(*transaction)) (*transaction, error) {
-	return s.updateTx(ctx, id, func(t *transaction) error {
+func (s *Server) takeAdapterState(ctx context.Context, tx *transaction, state []byte, f func(*transaction)) (*transaction, error) {
+	return s.updateLoadedTx(ctx, tx, func(t *transaction) error {
 		if t.AdapterState == nil || !bytes.Equal(t.AdapterState, state) {
 			return errNoPendingLogin
 		}
@@ -461,7 +461,7 @@ func (s *Server) callbackRefused(w http.ResponseWriter, r *http.Request, tx *tra
 	ctx := r.Context()
 	s.metrics.inc("broker_upstream_total", "adapter", adapterID, "result", "failed")
 	var dropped bool
-	tx2, err := s.updateTx(ctx, tx.ID, func(t *transaction) error {
+	tx2, err := s.updateLoadedTx(ctx, tx, func(t *transaction) error {
 		if t.AdapterState == nil || !bytes.Equal(t.AdapterState, state) {
 			return errNoPendingLogin
 		}
@@ -586,14 +586,31 @@ func (s *Server) done(w http.ResponseWriter, r *http.Request) {
 		s.pages.errorPage(w, r, http.StatusForbidden, msgNotDelivered)
 		return
 	}
+	// The session's lifetime follows the proved level; checked before
+	// anything is consumed.
+	lifetime := s.lifetimes[tx.Delivered.Level]
+	expiry := tx.Delivered.AuthTime.Add(lifetime)
+	ttl := expiry.Sub(s.now())
+	if ttl <= 0 {
+		s.pages.retryPage(w, r, tx, http.StatusBadRequest, msgUpstreamFailed)
+		return
+	}
+	// One compare-and-swap consumes the handle and records the result of
+	// the login with the session it opens; of two requests with one
+	// handle, only one gets this far.
 	hash := tx.DeliveryHash
-	tx, err = s.updateTx(ctx, id, func(t *transaction) error {
+	client := s.clients[tx.ClientID]
+	cookieValue := randomID()
+	sid := hashKey(cookieValue)
+	tx, err = s.updateLoadedTx(ctx, tx, func(t *transaction) error {
 		if t.Delivered == nil || t.DeliveryHash != hash {
 			return errNoPendingLogin // the handle was used by a concurrent request
 		}
-		t.Identity, t.AuthTime, t.ACR = t.Delivered, t.Delivered.AuthTime, t.DeliveredACR
+		ident := *t.Delivered
+		t.Identity, t.AuthTime, t.ACR, t.SessionID = &ident, ident.AuthTime, t.DeliveredACR, sid
+		t.Subject = s.pairwiseSubject(client.c.Sector, t.AdapterID, ident.Subject)
 		if a := s.byID[t.AdapterID]; a != nil {
-			t.AMR = amrFor(a.Adapter.Info().Type, *t.Delivered)
+			t.AMR = amrFor(a.Adapter.Info().Type, ident)
 		}
 		t.Delivered, t.DeliveryHash, t.DeliveredACR = nil, "", ""
 		return nil
@@ -605,25 +622,14 @@ func (s *Server) done(w http.ResponseWriter, r *http.Request) {
 	if old, oldID, _ := s.currentSession(r); old != nil {
 		_ = s.raw.Delete(ctx, store.KindSession, oldID) // step-up replaces it
 	}
-	lifetime := s.lifetimes[tx.Identity.Level]
-	sess := &session{
-		AdapterID: tx.AdapterID, Identity: *tx.Identity,
-		Expiry: tx.Identity.AuthTime.Add(lifetime), Consents: map[string][]string{},
-	}
-	ttl := sess.Expiry.Sub(s.now())
-	if ttl <= 0 {
-		s.pages.retryPage(w, r, tx, http.StatusBadRequest, msgUpstreamFailed)
-		return
-	}
-	cookieValue := randomID()
-	sid := hashKey(cookieValue)
+	sess := &session{AdapterID: tx.AdapterID, Identity: *tx.Identity, Expiry: expiry, Consents: map[string][]string{}}
 	if err := s.data.create(ctx, store.KindSession, sid, sess, ttl); err != nil {
 		s.storeFailure(w, r, err, "session")
 		return
 	}
 	s.metrics.sessions.Inc()
 	http.SetCookie(w, s.cookie(s.sessionCookieName(), cookieValue, ttl))
-	s.finishWithSession(w, r, tx, sess, sid)
+	s.askConsent(w, r, tx, sess)
 }
 
 // finishWithSession derives what the portal gets and asks for consent
@@ -636,7 +642,7 @@ func (s *Server) finishWithSession(w http.ResponseWriter, r *http.Request, tx *t
 		return
 	}
 	authTime := sess.Identity.AuthTime
-	tx, err := s.updateTx(r.Context(), tx.ID, func(t *transaction) error {
+	tx, err := s.updateLoadedTx(r.Context(), tx, func(t *transaction) error {
 		ident := sess.Identity
 		t.Identity, t.SessionID, t.AuthTime, t.ACR = &ident, sid, authTime, acr
 		t.Subject = s.pairwiseSubject(client.c.Sector, sess.AdapterID, sess.Identity.Subject)
@@ -649,9 +655,16 @@ func (s *Server) finishWithSession(w http.ResponseWriter, r *http.Request, tx *t
 		s.txError(w, r, err)
 		return
 	}
+	s.askConsent(w, r, tx, sess)
+}
+
+// askConsent shows the consent page unless the client is implicit or the
+// person already agreed in this session.
+func (s *Server) askConsent(w http.ResponseWriter, r *http.Request, tx *transaction, sess *session) {
+	client := s.clients[tx.ClientID]
 	released := releasedClaims(tx.Identity.Claims, tx.Scopes, tx.Claims, client.allowed)
 	if client.c.ImplicitConsent || consented(sess, tx.ClientID, released) {
-		s.complete(w, r, tx)
+		s.complete(w, r, tx, sess.Expiry)
 		return
 	}
 	if slices.Contains(tx.Prompt, oidc.PromptNone) {
@@ -714,32 +727,45 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.auditTx(r.Context(), audit.ConsentGiven, tx, "")
-	s.complete(w, r, tx)
+	s.complete(w, r, tx, sess.Expiry)
 }
 
-// complete marks the transaction done and lets the library issue the code.
-func (s *Server) complete(w http.ResponseWriter, r *http.Request, tx *transaction) {
-	tx, err := s.updateTx(r.Context(), tx.ID, func(t *transaction) error {
-		t.Completed = true
-		return nil
-	})
+// complete issues the code: the grant is stored under the code's hash,
+// then the transaction is consumed. It must still be exactly the record
+// this request read or wrote (same sealed bytes, fresh nonce per write):
+// of two requests finishing one login, one takes it, and a transaction
+// changed meanwhile (a new attempt in another tab) yields no code. On any
+// failure the stored code is removed again; it was never delivered.
+func (s *Server) complete(w http.ResponseWriter, r *http.Request, tx *transaction, sessionExpiry time.Time) {
+	ctx := r.Context()
+	if tx.sealed == nil {
+		// Written by the re-reading updateTx: read what is stored now.
+		fresh, err := s.getTx(ctx, tx.ID)
+		if err != nil {
+			s.txError(w, r, err)
+			return
+		}
+		tx = fresh
+	}
+	code := randomID()
+	key := hashKey(code)
+	if err := s.data.create(ctx, store.KindCode, key, s.grantFor(tx, sessionExpiry), codeTTL); err != nil {
+		s.storeFailure(w, r, err, "code")
+		return
+	}
+	taken, err := s.raw.Take(ctx, store.KindTransaction, tx.ID)
+	if err == nil && !bytes.Equal(taken, tx.sealed) {
+		s.log.WarnContext(ctx, "login changed while its code was issued; no code given", "tx", logID(tx.ID))
+		err = fmt.Errorf("transaction changed: %w", store.ErrNotFound)
+	}
 	if err != nil {
+		_ = s.raw.Delete(ctx, store.KindCode, key)
 		s.txError(w, r, err)
 		return
 	}
-	code, err := op.CreateAuthRequestCode(r.Context(), tx, s.provider.Storage(), s.provider.Crypto())
-	if err != nil {
-		var se op.StatusError
-		if errors.As(err, &se) {
-			s.storeFailure(w, r, store.ErrUnavailable, "code")
-			return
-		}
-		s.log.ErrorContext(r.Context(), "issue code failed", "tx", logID(tx.ID), "err", err)
-		s.pages.errorPage(w, r, http.StatusInternalServerError, msgInternal)
-		return
-	}
-	s.log.InfoContext(r.Context(), "login completed", "tx", logID(tx.ID), "client", tx.ClientID, "acr", tx.ACR)
-	s.auditTx(r.Context(), audit.LoginCompleted, tx, "")
+	_ = s.raw.Delete(ctx, store.KindTransaction, "ref:"+tx.Ref)
+	s.log.InfoContext(ctx, "login completed", "tx", logID(tx.ID), "client", tx.ClientID, "acr", tx.ACR)
+	s.auditTx(ctx, audit.LoginCompleted, tx, "")
 	s.metrics.inc("broker_logins_total", "client", tx.ClientID, "result", "completed", "acr", tx.ACR)
 	http.SetCookie(w, s.expiredCookie(s.txCookieName(tx.ID)))
 	s.redirectToClient(w, r, tx, url.Values{"code": {code}})

@@ -61,37 +61,14 @@ func (o *opStorage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequ
 	return tx, nil
 }
 
-// SaveAuthCode is called once the person has consented: the transaction
-// becomes a grant stored under the code's hash, and the transaction is
-// consumed so the same login cannot produce a second code.
-//
-// The transaction is taken last, after the code is stored: a store failure
-// on the way (503) leaves the login where it was, so the person's retry
-// completes it. If another request consumed the transaction meanwhile, or
-// the take fails, the code just stored is removed again (it was never
-// delivered).
-func (o *opStorage) SaveAuthCode(ctx context.Context, id, code string) error {
-	tx, err := o.s.getTx(ctx, id)
-	if err != nil {
-		return storeError(err, oidc.ErrInvalidRequest().WithDescription("unknown or expired login"))
-	}
-	if !tx.Completed {
-		return oidc.ErrInteractionRequired()
-	}
-	g, err := o.s.grantFromTx(ctx, tx)
-	if err != nil {
-		return err
-	}
-	key := hashKey(code)
-	if err := o.s.data.create(ctx, store.KindCode, key, g, codeTTL); err != nil {
-		return storeError(err, nil)
-	}
-	if _, err := o.s.raw.Take(ctx, store.KindTransaction, id); err != nil {
-		_ = o.s.raw.Delete(ctx, store.KindCode, key)
-		return storeError(err, oidc.ErrInvalidRequest().WithDescription("unknown or expired login"))
-	}
-	_ = o.s.raw.Delete(ctx, store.KindTransaction, "ref:"+tx.Ref)
-	return nil
+// SaveAuthCode is part of the library's storage contract but not a way
+// to a code here: the library would call it from its own authorize
+// callback, and Server.complete issues every code itself (from the
+// transaction and session it has just checked, consuming the transaction
+// in the same step). Transactions report Done() false, so the library
+// never gets this far; should it, the answer is a refusal.
+func (o *opStorage) SaveAuthCode(context.Context, string, string) error {
+	return oidc.ErrInteractionRequired()
 }
 
 // AuthRequestByCode looks a code up without consuming it: redemption is

@@ -80,6 +80,7 @@ type pages struct {
 	static http.HandlerFunc
 	s      *Server
 	brand  brandView
+	cache  *pageCache
 }
 
 func newPages(s *Server) (*pages, error) {
@@ -101,7 +102,7 @@ func newPages(s *Server) (*pages, error) {
 		return nil, fmt.Errorf("static files: %w", err)
 	}
 	fileServer := http.StripPrefix("/static/", http.FileServerFS(sub))
-	return &pages{s: s, brand: s.branding.view(), tmpl: t, static: func(w http.ResponseWriter, r *http.Request) {
+	return &pages{s: s, brand: s.branding.view(), tmpl: t, cache: newPageCache(), static: func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		fileServer.ServeHTTP(w, r)
 	}}, nil
@@ -207,14 +208,27 @@ func (p *pages) view(r *http.Request, tx *transaction, title adapters.Text, data
 // no restriction beyond default-src for pages whose forms leave for
 // upstreams chosen at run time.
 func (p *pages) render(w http.ResponseWriter, status int, name string, data map[string]any, formAction ...string) {
+	page, err := p.execute(name, data)
+	if err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	writePage(w, status, page, formAction...)
+}
+
+func (p *pages) execute(name string, data map[string]any) ([]byte, error) {
 	// DE is the language test as a field: templates ask it dozens of
 	// times per page, and a field is much cheaper than a function call.
 	data["DE"] = data["Lang"] != "en"
 	var buf bytes.Buffer
 	if err := p.tmpl.ExecuteTemplate(&buf, name, data); err != nil {
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
+		return nil, err
 	}
+	return buf.Bytes(), nil
+}
+
+// writePage sends a rendered page with the pages' headers.
+func writePage(w http.ResponseWriter, status int, page []byte, formAction ...string) {
 	csp := "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'"
 	if len(formAction) > 0 {
 		csp += "; form-action 'self' " + strings.Join(formAction, " ")
@@ -224,7 +238,7 @@ func (p *pages) render(w http.ResponseWriter, status int, name string, data map[
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(page)
 }
 
 func origin(raw string) string {
@@ -253,11 +267,27 @@ func (p *pages) retryPage(w http.ResponseWriter, r *http.Request, tx *transactio
 	p.render(w, status, "error.html", p.view(r, tx, titleError, map[string]any{"Msg": msg}), origin(tx.RedirectURI))
 }
 
-func (p *pages) methods(w http.ResponseWriter, r *http.Request, tx *transaction, client *opClient, ms []method, note adapters.Text, groups *methodGroups) {
-	p.render(w, http.StatusOK, "methods.html", p.view(r, tx, titleMethods, map[string]any{
-		"Floor": tx.Floor, "Methods": ms, "AnyUsable": anyUsable(ms), "Note": note, "Levels": levelHelp, "Groups": groups,
-		"TTLMinutes": int(txTTL.Minutes()),
-	}), origin(tx.RedirectURI))
+// methodPage renders the method page, from methodPageCache when the same
+// page was rendered before (see there).
+func (p *pages) methodPage(w http.ResponseWriter, r *http.Request, tx *transaction, ms []method, note adapters.Text, groups func([]method) *methodGroups) {
+	lang := langOf(r, tx)
+	key := methodPageKey(lang, tx, ms, note)
+	page, ok := p.cache.get(key)
+	if !ok {
+		generic := *tx
+		generic.ID = string(p.cache.placeholder)
+		var err error
+		page, err = p.execute("methods.html", p.view(r, &generic, titleMethods, map[string]any{
+			"Floor": tx.Floor, "Methods": ms, "AnyUsable": anyUsable(ms), "Note": note, "Levels": levelHelp, "Groups": groups(ms),
+			"TTLMinutes": int(txTTL.Minutes()),
+		}))
+		if err != nil {
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		p.cache.put(key, page)
+	}
+	writePage(w, http.StatusOK, p.cache.fill(page, tx.ID), origin(tx.RedirectURI))
 }
 
 func (p *pages) unmet(w http.ResponseWriter, r *http.Request, tx *transaction, proved assurance.Level) {
@@ -297,9 +327,28 @@ func (p *pages) consent(w http.ResponseWriter, r *http.Request, tx *transaction,
 		}
 		items = append(items, consentItem{Label: label, Value: displayValue(released[name])})
 	}
-	p.render(w, http.StatusOK, "consent.html", p.view(r, tx, titleConsent, map[string]any{
-		"Services": services, "Items": items, "Level": tx.Identity.Level,
-	}), origin(tx.RedirectURI))
+	lang := langOf(r, tx)
+	b := pageKey("consent", lang, tx)
+	b.field(tx.Identity.Level.String())
+	if len(items) == 0 {
+		b.field("none")
+	}
+	key := b.String()
+	page, ok := p.cache.get(key)
+	if !ok {
+		generic := *tx
+		generic.ID = string(p.cache.placeholder)
+		var err error
+		page, err = p.execute("consent.html", p.view(r, &generic, titleConsent, map[string]any{
+			"Services": services, "HasItems": len(items) > 0, "Rows": template.HTML(p.cache.slot), "Level": tx.Identity.Level,
+		}))
+		if err != nil {
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		p.cache.put(key, page)
+	}
+	writePage(w, http.StatusOK, p.cache.fillSlot(page, tx.ID, consentRows(lang, items)), origin(tx.RedirectURI))
 }
 
 // displayValue renders a claim value for people.

@@ -63,7 +63,13 @@ type transaction struct {
 	AuthTime  time.Time          `json:"auth_time"`
 	ACR       string             `json:"acr"`
 	AMR       []string           `json:"amr"`
-	Completed bool               `json:"completed"` // consent given; a code may be issued
+
+	// Set by getTx, never stored: the revision and sealed bytes that were
+	// read, for updateLoadedTx's compare-and-swap and complete's check
+	// that the transaction it consumes is the one it issued the code for.
+	loaded bool
+	rev    uint64
+	sealed []byte
 }
 
 func (t *transaction) GetID() string                      { return t.ID }
@@ -79,7 +85,10 @@ func (t *transaction) GetResponseMode() oidc.ResponseMode { return t.ResponseMod
 func (t *transaction) GetScopes() []string                { return t.Scopes }
 func (t *transaction) GetState() string                   { return t.State }
 func (t *transaction) GetSubject() string                 { return t.Subject }
-func (t *transaction) Done() bool                         { return t.Completed }
+
+// Done is false: codes are issued only by Server.complete, never by the
+// library's own authorize-callback path.
+func (t *transaction) Done() bool { return false }
 func (t *transaction) GetCodeChallenge() *oidc.CodeChallenge {
 	return &oidc.CodeChallenge{Challenge: t.CodeChallenge, Method: oidc.CodeChallengeMethodS256}
 }

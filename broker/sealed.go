@@ -8,10 +8,13 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+
 	"errors"
 	"fmt"
 	"log/slog"
 	"time"
+
+	gojson "github.com/goccy/go-json"
 
 	"github.com/ozg-broker/eidas-broker/broker/store"
 )
@@ -120,7 +123,11 @@ func (s *sealedStore) open(kind store.Kind, key string, sealed []byte, v any) er
 	if err != nil {
 		return err
 	}
-	if err := json.Unmarshal(plain, v); err != nil {
+	// Decoding is the costliest part of reading a record with
+	// encoding/json (several times its encoding); go-json decodes the same
+	// JSON about three times faster. The records are our own, sealed and
+	// authenticated, so its parser never sees foreign input.
+	if err := gojson.Unmarshal(plain, v); err != nil {
 		return fmt.Errorf("decode %s record: %w", kind, err)
 	}
 	return nil
@@ -173,11 +180,17 @@ func (s *sealedStore) create(ctx context.Context, kind store.Kind, key string, v
 }
 
 func (s *sealedStore) get(ctx context.Context, kind store.Kind, key string, v any) (uint64, error) {
+	e, err := s.getEntry(ctx, kind, key, v)
+	return e.Revision, err
+}
+
+// getEntry is get that also returns the sealed bytes as stored.
+func (s *sealedStore) getEntry(ctx context.Context, kind store.Kind, key string, v any) (store.Entry, error) {
 	e, err := s.raw.Get(ctx, kind, key)
 	if err != nil {
-		return 0, err
+		return store.Entry{}, err
 	}
-	return e.Revision, s.open(kind, key, e.Value, v)
+	return e, s.open(kind, key, e.Value, v)
 }
 
 func (s *sealedStore) take(ctx context.Context, kind store.Kind, key string, v any) error {

@@ -17,7 +17,6 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/rs/cors"
-	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/text/language"
 
@@ -379,9 +378,11 @@ func (s *Server) createTx(ctx context.Context, tx *transaction) error {
 
 func (s *Server) getTx(ctx context.Context, id string) (*transaction, error) {
 	var tx transaction
-	if _, err := s.data.get(ctx, store.KindTransaction, id, &tx); err != nil {
+	e, err := s.data.getEntry(ctx, store.KindTransaction, id, &tx)
+	if err != nil {
 		return nil, err
 	}
+	tx.loaded, tx.rev, tx.sealed = true, e.Revision, e.Value
 	return &tx, nil
 }
 
@@ -395,23 +396,49 @@ func (s *Server) updateTx(ctx context.Context, id string, fn func(*transaction) 
 	return &tx, nil
 }
 
-// grantFromTx freezes what a code stands for.
-func (s *Server) grantFromTx(ctx context.Context, tx *transaction) (*grant, error) {
-	if tx.Identity == nil {
-		return nil, oidc.ErrInteractionRequired()
+// updateLoadedTx is updateTx for a transaction this request has just read
+// with getTx: fn runs on a copy of it, and the result is written with
+// compare-and-swap against the revision that was read, so the common case
+// costs one write instead of a second read and decode. Only when another
+// request changed the record meanwhile does it fall back to updateTx,
+// which reads the current record and runs fn on that (fn may therefore
+// run twice, as with updateTx). The result remembers the sealed bytes it
+// wrote (for complete's check), not a revision: a second update of it
+// goes through updateTx.
+func (s *Server) updateLoadedTx(ctx context.Context, tx *transaction, fn func(*transaction) error) (*transaction, error) {
+	if !tx.loaded {
+		return s.updateTx(ctx, tx.ID, fn)
 	}
+	t := *tx
+	t.loaded, t.rev, t.sealed = false, 0, nil
+	if err := fn(&t); err != nil {
+		return nil, err
+	}
+	b, err := s.data.seal(store.KindTransaction, t.ID, &t)
+	if err != nil {
+		return nil, err
+	}
+	switch err := s.raw.Swap(ctx, store.KindTransaction, t.ID, tx.rev, b, txTTL); {
+	case errors.Is(err, store.ErrConflict):
+		return s.updateTx(ctx, tx.ID, fn)
+	case err != nil:
+		return nil, err
+	}
+	t.sealed = b
+	return &t, nil
+}
+
+// grantFor freezes what a code stands for: the released identity of a
+// finished login, capped by the SSO session's expiry.
+func (s *Server) grantFor(tx *transaction, sessionExpiry time.Time) *grant {
 	c := s.clients[tx.ClientID]
-	var sess session
-	if _, err := s.data.get(ctx, store.KindSession, tx.SessionID, &sess); err != nil {
-		return nil, storeError(err, oidc.ErrLoginRequired().WithDescription("session ended"))
-	}
 	return &grant{
 		ID: tx.ID, ClientID: tx.ClientID, Subject: tx.Subject, Scopes: tx.Scopes, Nonce: tx.Nonce,
 		AuthTime: tx.AuthTime, ACR: tx.ACR, AMR: tx.AMR, Claims: tx.Claims,
 		Released:  releasedClaims(tx.Identity.Claims, tx.Scopes, tx.Claims, c.allowed),
-		SessionID: tx.SessionID, SessionExpiry: sess.Expiry, RedirectURI: tx.RedirectURI,
+		SessionID: tx.SessionID, SessionExpiry: sessionExpiry, RedirectURI: tx.RedirectURI,
 		CodeChallenge: tx.CodeChallenge, Services: tx.Services,
-	}, nil
+	}
 }
 
 // pairwiseSubject is DESIGN §3: base64url(HMAC-SHA256(secret, sector ‖

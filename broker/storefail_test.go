@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"net/http"
 
-	"golang.org/x/oauth2"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/oauth2"
 
 	"github.com/ozg-broker/eidas-broker/broker/store"
 	"github.com/ozg-broker/eidas-broker/broker/store/memory"
