@@ -131,10 +131,8 @@ func TestLogoutRefusesUnregisteredRedirect(t *testing.T) {
 func TestSecureCookiesUseHostPrefix(t *testing.T) {
 	e := newEnv(t, func(c *broker.Config) { c.InsecureCookies = false })
 	r := e.rp("portal", "portal-secret", rpRedirect)
-	r.browser.Jar = nil
-	r.browser.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	_, p := r.authorize()
-	resp, err := http.Get(p.loc.String())
+	// The authorization response shows the login page and binds it.
+	resp, err := http.Get(r.cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,9 +6,11 @@
 // A login is a state machine over one transaction (tx) in the store:
 //
 //	GET  /authorize              validate (zitadel/oidc + our checks), compute the floor,
-//	                             create tx, 302 /login/{tx}
-//	GET  /login/{tx}             bind tx to this browser (cookie); reuse the SSO session if it
-//	                             meets floor/max_age/prompt, else show methods able to reach the floor
+//	                             create tx bound to this browser (cookie); reuse the SSO session if
+//	                             it meets floor/max_age/prompt, else show methods able to reach the
+//	                             floor, in this response (no redirect)
+//	GET  /login/{tx}             the method page again (reload, language switch, after a cancel),
+//	                             for the bound browser only
 //	POST /login/{tx}/start       adapter.Begin; hand the browser over (redirect, POST form, page)
 //	ANY  /login/cb/{ref}         the upstream answers here (no cookie needed: cross-site SAML POST);
 //	                             adapter.Finish, then 303 /login/{tx}/done

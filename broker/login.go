@@ -48,9 +48,12 @@ func (s *Server) expiredCookie(name string) *http.Cookie {
 }
 
 // loadBoundTx loads the transaction of the URL and checks that this browser
-// is the one that started it. The first visit binds it (the ID reached the
-// browser by our own redirect); any other browser is refused. This is what
-// makes a leaked login URL useless to an attacker.
+// is the one that started it. Transactions are bound when created, in the
+// answer to /authorize (authorizeInline); one without a binding (created
+// by a replica of an older version, which redirected to this page) is
+// bound by its first visit, as then: the ID reached that browser by our
+// own redirect. Any other browser is refused. This is what makes a leaked
+// login URL useless to an attacker.
 func (s *Server) loadBoundTx(w http.ResponseWriter, r *http.Request) (*transaction, bool) {
 	id := chi.URLParam(r, "tx")
 	tx, err := s.getTx(r.Context(), id)
@@ -158,6 +161,12 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	s.showLogin(w, r, tx)
+}
+
+// showLogin continues a bound login: with the SSO session when it
+// suffices, else with the method page.
+func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, tx *transaction) {
 	client := s.clients[tx.ClientID]
 	sess, sid, err := s.currentSession(r)
 	if err != nil {

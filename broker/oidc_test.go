@@ -392,7 +392,7 @@ func TestLoginURLFromAnotherBrowserRefused(t *testing.T) {
 	r := e.rp("portal", "portal-secret", rpRedirect)
 	_, methods := r.authorize()
 	attacker := e.newBrowser()
-	resp, err := attacker.Get(methods.url.String())
+	resp, err := attacker.Get(e.srv.URL + "/login/" + txPath.FindStringSubmatch(methods.body)[1])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -554,7 +554,7 @@ func TestMetricsCountOutcomes(t *testing.T) {
 		`broker_logins_total{acr="http://eidas.europa.eu/LoA/high",client="portal",result="completed"} 1`,
 		`broker_sso_sessions_created_total 1`,
 		`broker_upstream_call_seconds_count{adapter="demo",outcome="ok",step="finish"} 1`,
-		`broker_http_request_seconds_bucket{code="2xx",route="/login/{tx}",le=`,
+		`broker_http_request_seconds_bucket{code="2xx",route="/login/{tx}/done",le=`,
 		`broker_store_operation_seconds_count{op="create",result="ok"}`,
 		`go_goroutines `,
 		`process_cpu_seconds_total`,

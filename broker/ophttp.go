@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -104,8 +105,69 @@ func (s *Server) authorizeGate(next http.Handler, w http.ResponseWriter, r *http
 		s.pages.errorPage(w, r, http.StatusBadRequest, msgBadRedirectURI)
 		return
 	}
-	next.ServeHTTP(w, r)
+	s.authorizeInline(next, w, r)
 }
+
+// authorizeInline runs the library's authorization endpoint and, where it
+// would redirect the browser to the login page of the transaction that
+// opServer.Authorize just created, shows that page in this response
+// instead. The browser saves a round trip, and the broker a read of the
+// record it has in hand.
+//
+// The transaction is bound to this browser from its creation: Authorize
+// stores the hash of a fresh binding value, and this response sets the
+// binding cookie with the page. (With a redirect, the first browser to
+// open the login URL bound it; now no other browser ever can.)
+func (s *Server) authorizeInline(next http.Handler, w http.ResponseWriter, r *http.Request) {
+	in := &inlineLogin{binding: randomID()}
+	catcher := &loginRedirectCatcher{ResponseWriter: w, in: in, s: s}
+	next.ServeHTTP(catcher, r.WithContext(context.WithValue(r.Context(), inlineLoginKey{}, in)))
+	if !catcher.caught {
+		return
+	}
+	tx := in.tx
+	http.SetCookie(w, s.cookie(s.txCookieName(tx.ID), in.binding, txTTL))
+	s.setClientHint(w, tx.ClientID)
+	s.showLogin(w, r, tx)
+}
+
+// inlineLogin carries the binding value into opServer.Authorize and the
+// transaction it created back out.
+type inlineLogin struct {
+	binding string
+	tx      *transaction
+}
+
+type inlineLoginKey struct{}
+
+// loginRedirectCatcher swallows the library's redirect to the login page
+// of in.tx (and only that): headers and body of any other answer, errors
+// to the portal included, pass through unchanged.
+type loginRedirectCatcher struct {
+	http.ResponseWriter
+	in     *inlineLogin
+	s      *Server
+	caught bool
+}
+
+func (c *loginRedirectCatcher) WriteHeader(status int) {
+	if c.in.tx != nil && (status == http.StatusFound || status == http.StatusSeeOther) &&
+		c.Header().Get("Location") == c.s.clients[c.in.tx.ClientID].LoginURL(c.in.tx.ID) {
+		c.caught = true
+		c.Header().Del("Location")
+		return
+	}
+	c.ResponseWriter.WriteHeader(status)
+}
+
+func (c *loginRedirectCatcher) Write(b []byte) (int, error) {
+	if c.caught {
+		return len(b), nil
+	}
+	return c.ResponseWriter.Write(b)
+}
+
+func (c *loginRedirectCatcher) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
 // clientEndpoint applies to the token and revocation endpoints, where
 // clients authenticate.

@@ -192,8 +192,15 @@ func (o *opServer) Authorize(ctx context.Context, r *op.ClientRequest[oidc.AuthR
 		CodeChallenge: req.CodeChallenge, Prompt: req.Prompt, MaxAge: maxAge, UILocales: locales,
 		HintSubject: hintSub, Floor: floor, EssentialACR: essential, Services: services, Claims: claims,
 	}
+	in, inline := ctx.Value(inlineLoginKey{}).(*inlineLogin)
+	if inline {
+		tx.Binding = hashKey(in.binding)
+	}
 	if err := o.s.createTx(ctx, tx); err != nil {
 		return nil, storeError(err, nil)
+	}
+	if inline {
+		in.tx = tx
 	}
 	o.s.log.InfoContext(ctx, "authorization started", "tx", logID(tx.ID), "client", tx.ClientID, "floor", floor.String())
 	return op.NewRedirect(client.LoginURL(tx.ID)), nil

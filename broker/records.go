@@ -14,7 +14,7 @@ import (
 type transaction struct {
 	ID      string    `json:"id"`
 	Ref     string    `json:"ref"`     // second reference for cookie-less upstream callbacks
-	Binding string    `json:"binding"` // hash of the browser-binding cookie, set on first visit
+	Binding string    `json:"binding"` // hash of the browser-binding cookie, set at /authorize
 	Created time.Time `json:"created"`
 
 	ClientID      string            `json:"client_id"`

@@ -46,8 +46,13 @@ func People() []Person {
 
 // Adapter is the demo-identities adapter.
 type Adapter struct {
-	now  func() time.Time
-	page *template.Template
+	now func() time.Time
+	// pages holds the picker rendered once per floor, with placeholders
+	// for the callback URL and the nonce: the demo is what load tests and
+	// benchmarks log in with, so its page should not cost a template
+	// execution per login.
+	pages               map[assurance.Level][]byte
+	callbackPH, noncePH []byte
 }
 
 var _ adapters.Adapter = (*Adapter)(nil)
@@ -57,7 +62,28 @@ func New(now func() time.Time) *Adapter {
 	if now == nil {
 		now = time.Now
 	}
-	return &Adapter{now: now, page: template.Must(template.New("demo").Parse(pageHTML))}
+	a := &Adapter{now: now, pages: map[assurance.Level][]byte{}, callbackPH: placeholder(), noncePH: placeholder()}
+	page := template.Must(template.New("demo").Parse(pageHTML))
+	for l := assurance.Unspecified; l <= assurance.NotNotifiedHigh; l++ {
+		var buf bytes.Buffer
+		// The placeholders are base64url, which the template's URL and
+		// attribute escaping leave as they are.
+		if err := page.Execute(&buf, map[string]any{
+			"Callback": "/" + string(a.callbackPH), "Nonce": string(a.noncePH), "People": People(), "Floor": l.String(),
+			"Levels": []string{"low", "substantial", "high"},
+		}); err != nil {
+			panic("demo: page template: " + err.Error()) // a constant template: a programming error
+		}
+		a.pages[l] = buf.Bytes()
+	}
+	return a
+}
+
+// placeholder is a random base64url string no text of the page contains.
+func placeholder() []byte {
+	var b [24]byte
+	_, _ = rand.Read(b[:])
+	return []byte(base64.RawURLEncoding.EncodeToString(b[:]))
 }
 
 // Info implements adapters.Adapter.
@@ -77,15 +103,15 @@ func (a *Adapter) Begin(_ context.Context, req adapters.Request) (adapters.Hando
 		return adapters.Handoff{}, nil, fmt.Errorf("demo: nonce: %w", err)
 	}
 	nonce := base64.RawURLEncoding.EncodeToString(b[:])
-	var buf bytes.Buffer
-	err := a.page.Execute(&buf, map[string]any{
-		"Callback": req.CallbackURL, "Nonce": nonce, "People": People(), "Floor": req.MinLevel.String(),
-		"Levels": []string{"low", "substantial", "high"},
-	})
-	if err != nil {
-		return adapters.Handoff{}, nil, fmt.Errorf("demo: page: %w", err)
+	page, ok := a.pages[req.MinLevel]
+	if !ok {
+		return adapters.Handoff{}, nil, fmt.Errorf("demo: no page for level %v", req.MinLevel)
 	}
-	return adapters.Handoff{Page: buf.Bytes()}, []byte(nonce), nil
+	// The callback is the broker's own URL (issuer, path, reference);
+	// escaped for the attribute all the same.
+	page = bytes.Replace(page, append([]byte("/"), a.callbackPH...), []byte(template.HTMLEscapeString(req.CallbackURL)), 1)
+	page = bytes.Replace(page, a.noncePH, []byte(nonce), 1)
+	return adapters.Handoff{Page: page}, []byte(nonce), nil
 }
 
 // Finish checks the nonce and returns the chosen person at the chosen level.

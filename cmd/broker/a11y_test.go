@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -122,15 +122,17 @@ func tabTo(t *testing.T, ctx context.Context, id string) {
 	t.Fatalf("Tab never reached #%s%s", id, browsertest.Screenshot(t, ctx, "tab-"+id))
 }
 
-// currentTx reads the login's transaction ID off the method page's URL.
+// currentTx reads the login's transaction ID off the method page's form
+// (the page answers the authorization request itself, so the address is
+// /authorize).
 func currentTx(t *testing.T, ctx context.Context) string {
 	t.Helper()
-	u, err := browsertest.Run(ctx, chromedp.Evaluate[string](`location.pathname`))
+	u, err := browsertest.Run(ctx, chromedp.Evaluate[string](`document.querySelector('form[action$="/start"]').getAttribute('action')`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var tx string
-	if _, err := fmt.Sscanf(u, "/login/%s", &tx); err != nil || tx == "" {
+	tx, ok := strings.CutPrefix(strings.TrimSuffix(u, "/start"), "/login/")
+	if !ok || tx == "" || strings.Contains(tx, "/") {
 		t.Fatalf("not on a login page: %s", u)
 	}
 	return tx
