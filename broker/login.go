@@ -328,7 +328,9 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 		s.txError(w, r, err)
 		return
 	}
-	s.log.InfoContext(r.Context(), "upstream login started", "tx", logID(tx.ID), "adapter", a.ID, "option", option)
+	// Debug: the outcome ("upstream login verified" or refused) is logged
+	// at info for every answer; one info line less per login.
+	s.log.DebugContext(r.Context(), "upstream login started", "tx", logID(tx.ID), "adapter", a.ID, "option", option)
 	s.pages.handoff(w, r, tx, handoff)
 }
 
@@ -364,6 +366,13 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if tx.AdapterState == nil {
+		if r.Method == http.MethodGet && tx.Identity != nil && s.holdsBinding(r, tx) {
+			// The browser that finished this login reloads the callback
+			// (the eID refresh address): it continues where the login is.
+			// The answer is not processed again.
+			http.Redirect(w, r, s.issuer+"/login/"+tx.ID, http.StatusSeeOther)
+			return
+		}
 		s.log.WarnContext(ctx, "upstream answer without a pending login (replay?)", "tx", logID(tx.ID))
 		s.pages.errorPage(w, r, http.StatusBadRequest, msgReplay)
 		return
@@ -430,6 +439,21 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	if ident.AuthTime.IsZero() {
 		ident.AuthTime = s.now()
 	}
+	s.log.InfoContext(ctx, "upstream login verified", "tx", logID(tx.ID), "adapter", a.ID, "loa", proved.String())
+	s.metrics.inc("broker_upstream_total", "adapter", a.ID, "result", "verified")
+	if s.holdsBinding(r, tx) {
+		// The browser that delivered the answer also started the login
+		// (a same-site callback sends the binding cookie): both halves of
+		// the binding are in this request, so the login goes on here,
+		// without the detour through /done.
+		s.openSession(w, r, tx, ident, acr, func(t *transaction) error {
+			if t.AdapterState == nil || !bytes.Equal(t.AdapterState, state) {
+				return errNoPendingLogin
+			}
+			return nil
+		})
+		return
+	}
 	handle := randomID()
 	tx, err = s.takeAdapterState(ctx, tx, state, func(t *transaction) {
 		t.Delivered, t.DeliveryHash, t.DeliveredACR = &ident, hashKey(handle), acr
@@ -438,8 +462,6 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		s.callbackStateLost(w, r, tx, err)
 		return
 	}
-	s.log.InfoContext(ctx, "upstream login verified", "tx", logID(tx.ID), "adapter", a.ID, "loa", proved.String())
-	s.metrics.inc("broker_upstream_total", "adapter", a.ID, "result", "verified")
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, s.issuer+"/login/"+tx.ID+"/done?"+url.Values{"h": {handle}}.Encode(), http.StatusSeeOther)
 }
@@ -595,33 +617,46 @@ func (s *Server) done(w http.ResponseWriter, r *http.Request) {
 		s.pages.errorPage(w, r, http.StatusForbidden, msgNotDelivered)
 		return
 	}
+	hash := tx.DeliveryHash
+	s.openSession(w, r, tx, *tx.Delivered, tx.DeliveredACR, func(t *transaction) error {
+		if t.Delivered == nil || t.DeliveryHash != hash {
+			return errNoPendingLogin // the handle was used by a concurrent request
+		}
+		return nil
+	})
+}
+
+// openSession records an identity the upstream proved in tx, under one
+// compare-and-swap whose precondition is pending (the answer or the handle
+// this request brings is still the open one: of two requests with one
+// answer, only one gets past it), opens the SSO session and goes on to
+// consent.
+func (s *Server) openSession(w http.ResponseWriter, r *http.Request, tx *transaction, ident adapters.Identity, acr string, pending func(*transaction) error) {
+	ctx := r.Context()
 	// The session's lifetime follows the proved level; checked before
 	// anything is consumed.
-	lifetime := s.lifetimes[tx.Delivered.Level]
-	expiry := tx.Delivered.AuthTime.Add(lifetime)
+	expiry := ident.AuthTime.Add(s.lifetimes[ident.Level])
 	ttl := expiry.Sub(s.now())
 	if ttl <= 0 {
 		s.pages.retryPage(w, r, tx, http.StatusBadRequest, msgUpstreamFailed)
 		return
 	}
-	// One compare-and-swap consumes the handle and records the result of
-	// the login with the session it opens; of two requests with one
-	// handle, only one gets this far.
-	hash := tx.DeliveryHash
 	client := s.clients[tx.ClientID]
 	cookieValue := randomID()
 	sid := hashKey(cookieValue)
-	tx, err = s.updateLoadedTx(ctx, tx, func(t *transaction) error {
-		if t.Delivered == nil || t.DeliveryHash != hash {
-			return errNoPendingLogin // the handle was used by a concurrent request
+	id := tx.ID
+	tx, err := s.updateLoadedTx(ctx, tx, func(t *transaction) error {
+		if err := pending(t); err != nil {
+			return err
 		}
-		ident := *t.Delivered
-		t.Identity, t.AuthTime, t.ACR, t.SessionID = &ident, ident.AuthTime, t.DeliveredACR, sid
-		t.Subject = s.pairwiseSubject(client.c.Sector, t.AdapterID, ident.Subject)
-		if a := s.byID[t.AdapterID]; a != nil {
-			t.AMR = amrFor(a.Adapter.Info().Type, ident)
-		}
+		t.AdapterState, t.Failures, t.Failure = nil, 0, ""
 		t.Delivered, t.DeliveryHash, t.DeliveredACR = nil, "", ""
+		proved := ident
+		t.Identity, t.AuthTime, t.ACR, t.SessionID = &proved, proved.AuthTime, acr, sid
+		t.Subject = s.pairwiseSubject(client.c.Sector, t.AdapterID, proved.Subject)
+		if a := s.byID[t.AdapterID]; a != nil {
+			t.AMR = amrFor(a.Adapter.Info().Type, proved)
+		}
 		return nil
 	})
 	if err != nil {

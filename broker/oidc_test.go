@@ -554,7 +554,7 @@ func TestMetricsCountOutcomes(t *testing.T) {
 		`broker_logins_total{acr="http://eidas.europa.eu/LoA/high",client="portal",result="completed"} 1`,
 		`broker_sso_sessions_created_total 1`,
 		`broker_upstream_call_seconds_count{adapter="demo",outcome="ok",step="finish"} 1`,
-		`broker_http_request_seconds_bucket{code="2xx",route="/login/{tx}/done",le=`,
+		`broker_http_request_seconds_bucket{code="2xx",route="/authorize",le=`,
 		`broker_store_operation_seconds_count{op="create",result="ok"}`,
 		`go_goroutines `,
 		`process_cpu_seconds_total`,

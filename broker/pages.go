@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/ozg-broker/eidas-broker/adapters"
@@ -237,6 +238,9 @@ func writePage(w http.ResponseWriter, status int, page []byte, formAction ...str
 	h.Set("Content-Security-Policy", csp)
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
+	// With the length known, net/http sends the page in one piece
+	// instead of chunked.
+	h.Set("Content-Length", strconv.Itoa(len(page)))
 	w.WriteHeader(status)
 	_, _ = w.Write(page)
 }

@@ -196,3 +196,33 @@ func TestRelayedCancelEndsQuietly(t *testing.T) {
 		t.Fatalf("want the relay page, got %d loc %v", p.status, p.loc)
 	}
 }
+
+// TestCallbackBindingHalves: a callback that brings the binding cookie
+// (same-site) carries both halves of the binding and goes straight on to
+// consent; one without it (a cross-site POST, where SameSite=Lax cookies
+// stay behind) goes through /done, where the starting browser's cookie
+// and the handle complete the login.
+func TestCallbackBindingHalves(t *testing.T) {
+	e := newEnv(t, nil)
+
+	// Same-site: the consent page answers the callback itself.
+	r, f, _, handoff := relaySetup(t, e)
+	resp := deliver(t, e, r.browser, handoff, "login")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("same-site callback: status %d, location %q; want the consent page", resp.StatusCode, resp.Header.Get("Location"))
+	}
+
+	// Cross-site: no cookie on the callback, a redirect to /done with the
+	// handle, which the starting browser (cookie sent on the top-level
+	// GET) completes.
+	r, f, txID, handoff := relaySetup(t, e)
+	resp = deliver(t, e, &http.Client{}, handoff, "login")
+	loc, _ := resp.Location()
+	if resp.StatusCode != http.StatusSeeOther || loc == nil || !strings.HasPrefix(loc.Path, "/login/"+txID+"/done") || loc.Query().Get("h") == "" {
+		t.Fatalf("cookie-less callback: %d %v; want 303 to /done with a handle", resp.StatusCode, loc)
+	}
+	q := r.callbackParams(r.consent(r.get(loc.String())), f)
+	if _, err := r.exchange(f, q.Get("code")); err != nil {
+		t.Fatalf("login through /done: %v", err)
+	}
+}
