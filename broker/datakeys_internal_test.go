@@ -5,12 +5,14 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"strings"
 	"testing"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/ozg-broker/eidas-broker/broker/store"
@@ -177,8 +179,8 @@ func TestTokenCryptoRotation(t *testing.T) {
 	oldA.Active = false
 	before := newTokenCrypto([]DataKey{a})
 	tok, err := before.Encrypt("token-id:subject")
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || !strings.HasPrefix(tok, tokenPrefix) {
+		t.Fatalf("token %q: %v", tok, err)
 	}
 	var k32 [32]byte
 	copy(k32[:], tokenKey(a.Key))
@@ -186,6 +188,10 @@ func TestTokenCryptoRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	jwe := jweToken(t, a, "jwe-id:subject")
+	tampered := []byte(tok)
+	tampered[len(tampered)-3] ^= 1
+	relabelled := strings.Replace(tok, base64.RawURLEncoding.EncodeToString([]byte("A")), base64.RawURLEncoding.EncodeToString([]byte("B")), 1)
 	for _, tc := range []struct {
 		name  string
 		keys  []DataKey
@@ -198,6 +204,12 @@ func TestTokenCryptoRotation(t *testing.T) {
 		{"legacy, kept", []DataKey{b, oldA}, legacy, "legacy-id:subject"},
 		{"legacy, removed", []DataKey{b}, legacy, ""},
 		{"garbage", []DataKey{a}, "not-a-jwe", ""},
+		{"compact format", []DataKey{a}, tok, "token-id:subject"},
+		{"tampered", []DataKey{a}, string(tampered), ""},
+		{"key ID swapped", []DataKey{a, func() DataKey { k := b; k.Key = a.Key; k.Active = false; return k }()}, relabelled, ""},
+		{"truncated", []DataKey{a}, tok[:20], ""},
+		{"JWE of the previous version, kept", []DataKey{oldA, b}, jwe, "jwe-id:subject"},
+		{"JWE of the previous version, removed", []DataKey{b}, jwe, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := newTokenCrypto(tc.keys).Decrypt(tc.token)
@@ -212,6 +224,25 @@ func TestTokenCryptoRotation(t *testing.T) {
 			}
 		})
 	}
+}
+
+// jweToken is an access token as the previous version issued it: compact
+// JWE, A256GCMKW with A256GCM, kid = data key ID.
+func jweToken(t *testing.T, k DataKey, plain string) string {
+	t.Helper()
+	enc, err := jose.NewEncrypter(jose.A256GCM, jose.Recipient{Algorithm: jose.A256GCMKW, Key: tokenKey(k.Key), KeyID: k.ID}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := enc.Encrypt([]byte(plain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := obj.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // opCrypto is the OIDC library's own token encryption, which the broker
