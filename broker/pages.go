@@ -141,7 +141,7 @@ const langCookie = "broker_lang"
 // switch (the lang parameter, then the cookie it set) before the portal's
 // ui_locales, before the browser's Accept-Language, before German.
 func langOf(r *http.Request, tx *transaction) string {
-	if q := r.URL.Query().Get("lang"); q == "de" || q == "en" {
+	if q := langParam(r); q != "" {
 		return q
 	}
 	if c, err := r.Cookie(langCookie); err == nil && (c.Value == "de" || c.Value == "en") {
@@ -153,11 +153,23 @@ func langOf(r *http.Request, tx *transaction) string {
 	return pickLang(nil, r)
 }
 
+// langParam is the explicit switch, de or en, else "". Most requests
+// have no lang parameter; they skip parsing the query.
+func langParam(r *http.Request) string {
+	if !strings.Contains(r.URL.RawQuery, "lang=") {
+		return ""
+	}
+	if q := r.URL.Query().Get("lang"); q == "de" || q == "en" {
+		return q
+	}
+	return ""
+}
+
 // rememberLang stores an explicit language switch in the cookie, so the
 // choice holds on every later page of the login, adapters' included.
 func rememberLang(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if q := r.URL.Query().Get("lang"); q == "de" || q == "en" {
+		if q := langParam(r); q != "" {
 			http.SetCookie(w, &http.Cookie{Name: langCookie, Value: q, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
 		}
 		next.ServeHTTP(w, r)
