@@ -233,10 +233,10 @@ func (s *Server) offeredMethods(floor assurance.Level) []method {
 	for i := range s.adapters {
 		a := &s.adapters[i]
 		info := a.Adapter.Info()
-		m := method{ID: a.ID, Name: info.Name, Level: a.effectiveMax("")}
+		m := method{ID: a.ID, Name: info.Name, Level: a.effectiveMaxIn(info, "")}
 		if len(info.Options) > 0 {
 			for _, o := range info.Options {
-				l := a.effectiveMax(o.ID)
+				l := a.effectiveMaxIn(info, o.ID)
 				switch {
 				case l.Satisfies(floor):
 					o.Level = l

@@ -3,6 +3,8 @@ package broker
 import (
 	"bytes"
 	"html/template"
+	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,7 +31,16 @@ type pageCache struct {
 	placeholder []byte // stands for the transaction ID
 	slot        []byte // stands for the consent page's claim rows
 	mu          sync.Mutex
-	pages       map[string][]byte
+	pages       map[string]*skeleton
+}
+
+// skeleton is a cached page cut at its placeholders, so that a request
+// writes the pieces and its own values straight into the response
+// instead of building a copy of the page.
+type skeleton struct {
+	head [][]byte // the page up to the slot (all of it if none), cut at each transaction ID
+	tail [][]byte // after the slot, cut likewise; nil when the page has no slot
+	size int      // bytes of all pieces
 }
 
 // maxCachedPages bounds the cache: service sets come from requests
@@ -38,38 +49,55 @@ type pageCache struct {
 const maxCachedPages = 512
 
 func newPageCache() *pageCache {
-	return &pageCache{placeholder: []byte(randomID()), slot: []byte(randomID()), pages: map[string][]byte{}}
+	return &pageCache{placeholder: []byte(randomID()), slot: []byte(randomID()), pages: map[string]*skeleton{}}
 }
 
-func (c *pageCache) get(key string) ([]byte, bool) {
+func (c *pageCache) get(key string) (*skeleton, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	b, ok := c.pages[key]
-	return b, ok
+	sk, ok := c.pages[key]
+	return sk, ok
 }
 
-func (c *pageCache) put(key string, page []byte) {
+// put cuts a page rendered with the placeholders and keeps it under key.
+func (c *pageCache) put(key string, page []byte) *skeleton {
+	sk := &skeleton{size: len(page) - bytes.Count(page, c.placeholder)*len(c.placeholder)}
+	before, after, slotted := bytes.Cut(page, c.slot)
+	sk.head = bytes.Split(before, c.placeholder)
+	if slotted {
+		sk.tail = bytes.Split(after, c.placeholder)
+		sk.size -= len(c.slot)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.pages) >= maxCachedPages {
 		clear(c.pages)
 	}
-	c.pages[key] = page
+	c.pages[key] = sk
+	return sk
 }
 
-// fill returns the cached page with txID in place of the placeholder.
-func (c *pageCache) fill(page []byte, txID string) []byte {
-	return bytes.ReplaceAll(page, c.placeholder, []byte(txID))
-}
-
-// fillSlot returns the page with txID put in and rows in place of the slot.
-func (c *pageCache) fillSlot(page []byte, txID string, rows []byte) []byte {
-	before, after, ok := bytes.Cut(c.fill(page, txID), c.slot)
-	if !ok {
-		return before
+// write sends the page with txID in place of each placeholder and rows in
+// place of the slot.
+func (sk *skeleton) write(w http.ResponseWriter, txID string, rows []byte, formAction ...string) {
+	n := sk.size + (len(sk.head)-1)*len(txID) + len(rows)
+	if sk.tail != nil {
+		n += (len(sk.tail) - 1) * len(txID)
 	}
-	out := make([]byte, 0, len(before)+len(rows)+len(after))
-	return append(append(append(out, before...), rows...), after...)
+	pageHeaders(w, http.StatusOK, n, formAction...)
+	parts := func(ps [][]byte) {
+		for i, p := range ps {
+			if i > 0 {
+				_, _ = io.WriteString(w, txID)
+			}
+			_, _ = w.Write(p)
+		}
+	}
+	parts(sk.head)
+	if sk.tail != nil {
+		_, _ = w.Write(rows)
+		parts(sk.tail)
+	}
 }
 
 // keyBuilder writes length-prefixed fields, so that no two different

@@ -76,6 +76,9 @@ func TestCachedPagesAreEachLogins(t *testing.T) {
 			if p.status != http.StatusOK {
 				t.Fatalf("%s: %d %s", name, p.status, p.body)
 			}
+			if !strings.HasSuffix(strings.TrimSpace(p.body), "</html>") {
+				t.Errorf("%s page cut short (Content-Length of the pieces?)", name)
+			}
 			if !strings.Contains(p.body, tc.own.tx) || strings.Contains(p.body, tc.other.tx) {
 				t.Errorf("%s page of %s… does not carry its own transaction only", name, tc.own.tx[:8])
 			}

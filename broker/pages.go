@@ -242,6 +242,12 @@ func (p *pages) execute(name string, data map[string]any) ([]byte, error) {
 
 // writePage sends a rendered page with the pages' headers.
 func writePage(w http.ResponseWriter, status int, page []byte, formAction ...string) {
+	pageHeaders(w, status, len(page), formAction...)
+	_, _ = w.Write(page)
+}
+
+// pageHeaders writes the status and headers of a page of length bytes.
+func pageHeaders(w http.ResponseWriter, status, length int, formAction ...string) {
 	csp := "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'"
 	if len(formAction) > 0 {
 		csp += "; form-action 'self' " + strings.Join(formAction, " ")
@@ -252,9 +258,8 @@ func writePage(w http.ResponseWriter, status int, page []byte, formAction ...str
 	h.Set("Cache-Control", "no-store")
 	// With the length known, net/http sends the page in one piece
 	// instead of chunked.
-	h.Set("Content-Length", strconv.Itoa(len(page)))
+	h.Set("Content-Length", strconv.Itoa(length))
 	w.WriteHeader(status)
-	_, _ = w.Write(page)
 }
 
 func origin(raw string) string {
@@ -288,12 +293,11 @@ func (p *pages) retryPage(w http.ResponseWriter, r *http.Request, tx *transactio
 func (p *pages) methodPage(w http.ResponseWriter, r *http.Request, tx *transaction, ms []method, note adapters.Text, groups func([]method) *methodGroups) {
 	lang := langOf(r, tx)
 	key := methodPageKey(lang, tx, ms, note)
-	page, ok := p.cache.get(key)
+	sk, ok := p.cache.get(key)
 	if !ok {
 		generic := *tx
 		generic.ID = string(p.cache.placeholder)
-		var err error
-		page, err = p.execute("methods.html", p.view(r, &generic, titleMethods, map[string]any{
+		page, err := p.execute("methods.html", p.view(r, &generic, titleMethods, map[string]any{
 			"Floor": tx.Floor, "Methods": ms, "AnyUsable": anyUsable(ms), "Note": note, "Levels": levelHelp, "Groups": groups(ms),
 			"TTLMinutes": int(txTTL.Minutes()),
 		}))
@@ -301,9 +305,9 @@ func (p *pages) methodPage(w http.ResponseWriter, r *http.Request, tx *transacti
 			http.Error(w, "internal error", http.StatusInternalServerError)
 			return
 		}
-		p.cache.put(key, page)
+		sk = p.cache.put(key, page)
 	}
-	writePage(w, http.StatusOK, p.cache.fill(page, tx.ID), origin(tx.RedirectURI))
+	sk.write(w, tx.ID, nil, origin(tx.RedirectURI))
 }
 
 func (p *pages) unmet(w http.ResponseWriter, r *http.Request, tx *transaction, proved assurance.Level) {
@@ -350,21 +354,20 @@ func (p *pages) consent(w http.ResponseWriter, r *http.Request, tx *transaction,
 		b.field("none")
 	}
 	key := b.String()
-	page, ok := p.cache.get(key)
+	sk, ok := p.cache.get(key)
 	if !ok {
 		generic := *tx
 		generic.ID = string(p.cache.placeholder)
-		var err error
-		page, err = p.execute("consent.html", p.view(r, &generic, titleConsent, map[string]any{
+		page, err := p.execute("consent.html", p.view(r, &generic, titleConsent, map[string]any{
 			"Services": services, "HasItems": len(items) > 0, "Rows": template.HTML(p.cache.slot), "Level": tx.Identity.Level,
 		}))
 		if err != nil {
 			http.Error(w, "internal error", http.StatusInternalServerError)
 			return
 		}
-		p.cache.put(key, page)
+		sk = p.cache.put(key, page)
 	}
-	writePage(w, http.StatusOK, p.cache.fillSlot(page, tx.ID, consentRows(lang, items)), origin(tx.RedirectURI))
+	sk.write(w, tx.ID, consentRows(lang, items), origin(tx.RedirectURI))
 }
 
 // displayValue renders a claim value for people.

@@ -457,7 +457,12 @@ func (s *Server) pairwiseSubject(sector, adapterID, upstream string) string {
 // effectiveMax is the highest level an adapter (or one of its options) can
 // reach after the admin's cap.
 func (a *AdapterEntry) effectiveMax(option string) assurance.Level {
-	info := a.Adapter.Info()
+	return a.effectiveMaxIn(a.Adapter.Info(), option)
+}
+
+// effectiveMaxIn is effectiveMax for an Info already fetched (Info may
+// build its option list afresh on every call).
+func (a *AdapterEntry) effectiveMaxIn(info adapters.Info, option string) assurance.Level {
 	max := info.MaxLevel
 	if option != "" {
 		max = assurance.Unspecified
