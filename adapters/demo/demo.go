@@ -74,6 +74,10 @@ func New(now func() time.Time) *Adapter {
 		}); err != nil {
 			panic("demo: page template: " + err.Error()) // a constant template: a programming error
 		}
+		cb, n := bytes.Index(buf.Bytes(), append([]byte("/"), a.callbackPH...)), bytes.Index(buf.Bytes(), a.noncePH)
+		if cb < 0 || n < cb {
+			panic("demo: page template: callback must come before the nonce") // Begin fills them in this order
+		}
 		a.pages[l] = buf.Bytes()
 	}
 	return a
@@ -109,9 +113,13 @@ func (a *Adapter) Begin(_ context.Context, req adapters.Request) (adapters.Hando
 	}
 	// The callback is the broker's own URL (issuer, path, reference);
 	// escaped for the attribute all the same.
-	page = bytes.Replace(page, append([]byte("/"), a.callbackPH...), []byte(template.HTMLEscapeString(req.CallbackURL)), 1)
-	page = bytes.Replace(page, a.noncePH, []byte(nonce), 1)
-	return adapters.Handoff{Page: page}, []byte(nonce), nil
+	cb := template.HTMLEscapeString(req.CallbackURL)
+	out := make([]byte, 0, len(page)+len(cb)+len(nonce))
+	before, after, _ := bytes.Cut(page, append([]byte("/"), a.callbackPH...))
+	out = append(append(out, before...), cb...)
+	before, after, _ = bytes.Cut(after, a.noncePH)
+	out = append(append(append(out, before...), nonce...), after...)
+	return adapters.Handoff{Page: out}, []byte(nonce), nil
 }
 
 // Finish checks the nonce and returns the chosen person at the chosen level.
