@@ -148,7 +148,11 @@ func (s *Store) Create(ctx context.Context, kind store.Kind, key string, value [
 	if err := keyspace.CheckTTL(ttl); err != nil {
 		return fmt.Errorf("redis store: create %s: %w", kind, err)
 	}
-	ok, err := s.client.SetNX(ctx, k, encode(newRevision(), value), roundTTL(ttl)).Result()
+	return createResult(ctx, kind, s.client.SetNX(ctx, k, encode(newRevision(), value), roundTTL(ttl)))
+}
+
+func createResult(ctx context.Context, kind store.Kind, cmd *redis.BoolCmd) error {
+	ok, err := cmd.Result()
 	if err != nil {
 		return unavailable(ctx, "create", kind, err)
 	}
@@ -164,7 +168,11 @@ func (s *Store) Get(ctx context.Context, kind store.Kind, key string) (store.Ent
 	if err != nil {
 		return store.Entry{}, err
 	}
-	raw, err := s.client.Get(ctx, k).Bytes()
+	return getResult(ctx, kind, s.client.Get(ctx, k))
+}
+
+func getResult(ctx context.Context, kind store.Kind, cmd *redis.StringCmd) (store.Entry, error) {
+	raw, err := cmd.Bytes()
 	if err != nil {
 		return store.Entry{}, readErr(ctx, "get", kind, err)
 	}
@@ -184,10 +192,19 @@ func (s *Store) Swap(ctx context.Context, kind store.Kind, key string, rev uint6
 	if err := keyspace.CheckTTL(ttl); err != nil {
 		return fmt.Errorf("redis store: swap %s: %w", kind, err)
 	}
+	return swapResult(ctx, kind, swapScript.Run(ctx, s.client, []string{k}, swapArgs(rev, value, ttl)...))
+}
+
+// swapArgs are the script's arguments: the expected revision bytes, the new
+// entry and its TTL in milliseconds.
+func swapArgs(rev uint64, value []byte, ttl time.Duration) []any {
 	var want [revLen]byte
 	binary.BigEndian.PutUint64(want[:], rev)
-	ms := strconv.FormatInt(roundTTL(ttl).Milliseconds(), 10)
-	res, err := swapScript.Run(ctx, s.client, []string{k}, want[:], encode(rev+1, value), ms).Int64()
+	return []any{want[:], encode(rev+1, value), strconv.FormatInt(roundTTL(ttl).Milliseconds(), 10)}
+}
+
+func swapResult(ctx context.Context, kind store.Kind, cmd *redis.Cmd) error {
+	res, err := cmd.Int64()
 	if err != nil {
 		return unavailable(ctx, "swap", kind, err)
 	}
@@ -211,7 +228,11 @@ func (s *Store) Take(ctx context.Context, kind store.Kind, key string) ([]byte, 
 	if err != nil {
 		return nil, err
 	}
-	raw, err := s.client.GetDel(ctx, k).Bytes()
+	return takeResult(ctx, kind, s.client.GetDel(ctx, k))
+}
+
+func takeResult(ctx context.Context, kind store.Kind, cmd *redis.StringCmd) ([]byte, error) {
+	raw, err := cmd.Bytes()
 	if err != nil {
 		return nil, readErr(ctx, "take", kind, err)
 	}
@@ -228,7 +249,11 @@ func (s *Store) Delete(ctx context.Context, kind store.Kind, key string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.client.Del(ctx, k).Err(); err != nil {
+	return deleteResult(ctx, kind, s.client.Del(ctx, k))
+}
+
+func deleteResult(ctx context.Context, kind store.Kind, cmd *redis.IntCmd) error {
+	if err := cmd.Err(); err != nil {
 		return unavailable(ctx, "delete", kind, err)
 	}
 	return nil

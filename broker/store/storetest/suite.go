@@ -64,6 +64,8 @@ var cases = []struct {
 	{"values_binary", testValuesBinary},
 	{"values_copied", testValuesCopied},
 	{"delete", testDelete},
+	{"batch", testBatch},
+	{"batch_take_concurrent", testBatchTakeConcurrent},
 	{"invalid_arguments", testInvalidArguments},
 	{"cancelled_context", testCancelledContext},
 	{"closed", testClosed},
@@ -650,8 +652,21 @@ func everyMethod(ctx context.Context, s store.Store, kind store.Kind, key string
 	_, errs["Take"] = s.Take(ctx, kind, key)
 	errs["Delete"] = s.Delete(ctx, kind, key)
 	errs["Ping"] = s.Ping(ctx)
+	res := store.Batch(ctx, s, []store.Op{
+		{Verb: store.OpCreate, Kind: kind, Key: key + "-new", Value: []byte("v"), TTL: longTTL},
+		{Verb: store.OpGet, Kind: kind, Key: key},
+		{Verb: store.OpSwap, Kind: kind, Key: key, Rev: rev, Value: []byte("v2"), TTL: longTTL},
+		{Verb: store.OpTake, Kind: kind, Key: key},
+		{Verb: store.OpDelete, Kind: kind, Key: key},
+	})
+	for i, m := range batchMethods {
+		errs[m] = res[i].Err
+	}
 	return errs
 }
+
+// batchMethods names the operations everyMethod sends in one batch.
+var batchMethods = []string{"Batch create", "Batch get", "Batch swap", "Batch take", "Batch delete"}
 
 // WantUnavailable calls every method of s except Close with a live context
 // and fails t unless each returns an error wrapping store.ErrUnavailable. It
@@ -662,7 +677,7 @@ func everyMethod(ctx context.Context, s store.Store, kind store.Kind, key string
 func WantUnavailable(t *testing.T, s store.Store) {
 	t.Helper()
 	errs := everyMethod(t.Context(), s, store.KindCode, "k", 1)
-	for _, m := range []string{"Create", "Get", "Swap", "Take", "Delete", "Ping"} {
+	for _, m := range append([]string{"Create", "Get", "Swap", "Take", "Delete", "Ping"}, batchMethods...) {
 		if !errors.Is(errs[m], store.ErrUnavailable) {
 			t.Errorf("%s: err = %v, want ErrUnavailable", m, errs[m])
 		}
