@@ -70,6 +70,51 @@ func TestSweepReclaimsExpired(t *testing.T) {
 	}
 }
 
+// TestBoundedUnderSustainedLoad runs a long stream of logins' worth of
+// writes on the fake clock: one entry every 10 ms with a TTL of one second,
+// half of them updated once and a third taken, none read after it expired.
+// The store must hold about what is alive (100 entries), never the
+// 100,000 written.
+func TestBoundedUnderSustainedLoad(t *testing.T) {
+	ctx := context.Background()
+	clock := storetest.NewClock(time.Unix(0, 0))
+	s := memory.New(memory.WithClock(clock.Now))
+	defer s.Close()
+
+	const (
+		n     = 100_000
+		every = 10 * time.Millisecond
+		ttl   = time.Second
+		alive = int(ttl / every)
+	)
+	most := 0
+	for i := range n {
+		clock.Advance(every)
+		key := strconv.Itoa(i)
+		if err := s.Create(ctx, store.KindTransaction, key, []byte("tx"), ttl); err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			e, err := s.Get(ctx, store.KindTransaction, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Swap(ctx, store.KindTransaction, key, e.Revision, []byte("tx2"), ttl); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i%3 == 0 {
+			if _, err := s.Take(ctx, store.KindTransaction, key); err != nil {
+				t.Fatal(err)
+			}
+		}
+		most = max(most, s.Len())
+	}
+	if most > alive+1 {
+		t.Fatalf("held up to %d entries with at most %d alive", most, alive+1)
+	}
+}
+
 // TestSwapKeepsHeapConsistent mixes swaps that move expiries both ways with
 // deletes and takes, then checks that exactly the right entries expire.
 func TestSwapKeepsHeapConsistent(t *testing.T) {
