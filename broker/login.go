@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -759,7 +758,8 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request) {
 	client := s.clients[tx.ClientID]
 	released := releasedClaims(tx.Identity.Claims, tx.Scopes, tx.Claims, client.allowed)
 	var sess session
-	err := s.data.update(r.Context(), store.KindSession, tx.SessionID, &sess, func() (time.Duration, error) {
+	// The consent is written with the code, in one round trip (complete).
+	consentWrite, err := s.prepareUpdate(r.Context(), store.KindSession, tx.SessionID, &sess, func() (time.Duration, error) {
 		if sess.Consents == nil {
 			sess.Consents = map[string][]string{}
 		}
@@ -771,16 +771,13 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.auditTx(r.Context(), audit.ConsentGiven, tx, "")
-	s.complete(w, r, tx, sess.Expiry)
+	s.complete(w, r, tx, sess.Expiry, consentWrite)
 }
 
-// complete issues the code: the grant is stored under the code's hash,
-// then the transaction is consumed. It must still be exactly the record
-// this request read or wrote (same sealed bytes, fresh nonce per write):
-// of two requests finishing one login, one takes it, and a transaction
-// changed meanwhile (a new attempt in another tab) yields no code. On any
-// failure the stored code is removed again; it was never delivered.
-func (s *Server) complete(w http.ResponseWriter, r *http.Request, tx *transaction, sessionExpiry time.Time) {
+// complete issues the code (issueCode: stored with the companion writes,
+// then the transaction consumed, in two round trips) and sends it to the
+// portal.
+func (s *Server) complete(w http.ResponseWriter, r *http.Request, tx *transaction, sessionExpiry time.Time, with ...companionWrite) {
 	ctx := r.Context()
 	if tx.sealed == nil {
 		// Written by the re-reading updateTx: read what is stored now.
@@ -791,23 +788,11 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, tx *transactio
 		}
 		tx = fresh
 	}
-	code := randomID()
-	key := hashKey(code)
-	if err := s.data.create(ctx, store.KindCode, key, s.grantFor(tx, sessionExpiry), codeTTL); err != nil {
-		s.storeFailure(w, r, err, "code")
-		return
-	}
-	taken, err := s.raw.Take(ctx, store.KindTransaction, tx.ID)
-	if err == nil && !bytes.Equal(taken, tx.sealed) {
-		s.log.WarnContext(ctx, "login changed while its code was issued; no code given", "tx", logID(tx.ID))
-		err = fmt.Errorf("transaction changed: %w", store.ErrNotFound)
-	}
+	code, err := s.issueCode(ctx, tx, sessionExpiry, with...)
 	if err != nil {
-		_ = s.raw.Delete(ctx, store.KindCode, key)
 		s.txError(w, r, err)
 		return
 	}
-	_ = s.raw.Delete(ctx, store.KindTransaction, "ref:"+tx.Ref)
 	s.log.InfoContext(ctx, "login completed", "tx", logID(tx.ID), "client", tx.ClientID, "acr", tx.ACR)
 	s.auditTx(ctx, audit.LoginCompleted, tx, "")
 	s.metrics.inc("broker_logins_total", "client", tx.ClientID, "result", "completed", "acr", tx.ACR)

@@ -195,3 +195,14 @@ func (t timedStore) Delete(ctx context.Context, kind store.Kind, key string) err
 	t.observe("delete", start, err)
 	return err
 }
+
+// Batch keeps the store's one round trip for a batch and observes each
+// operation with the batch's duration.
+func (t timedStore) Batch(ctx context.Context, ops []store.Op) []store.Result {
+	start := time.Now()
+	res := store.Batch(ctx, t.Store, ops)
+	for i, op := range ops {
+		t.observe(op.Verb.String(), start, res[i].Err)
+	}
+	return res
+}

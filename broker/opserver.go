@@ -350,12 +350,15 @@ func (o *opServer) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.Ac
 	if r.Data.RedirectURI != g.RedirectURI {
 		return nil, oidc.ErrInvalidGrant().WithDescription("redirect_uri does not match")
 	}
-	if err := st.markUsed(ctx, store.KindCode, key, g.ID); err != nil {
-		return nil, err
-	}
+	// The reuse marker goes out with the new tokens, in one round trip,
+	// before the take.
+	ctx, marker := withUsedMarker(ctx, store.KindCode, key, g, o.s.now())
 	ctx = withSigningAlg(ctx, r.Client.(*opClient).c.IDTokenAlg)
 	resp, err := op.CreateTokenResponse(ctx, g, r.Client, o.Provider(), true, r.Data.Code, "")
 	if err != nil {
+		return nil, err
+	}
+	if err := marker.flush(ctx, st); err != nil {
 		return nil, err
 	}
 	if _, err := o.s.raw.Take(ctx, store.KindCode, key); err != nil {
@@ -396,12 +399,15 @@ func (o *opServer) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.Re
 	if err := st.grantAlive(ctx, g); err != nil {
 		return nil, err
 	}
-	if err := st.markUsed(ctx, store.KindRefresh, key, g.ID); err != nil {
-		return nil, err
-	}
+	// The reuse marker goes out with the new tokens, in one round trip,
+	// before the take.
+	ctx, marker := withUsedMarker(ctx, store.KindRefresh, key, g, o.s.now())
 	ctx = withSigningAlg(ctx, r.Client.(*opClient).c.IDTokenAlg)
 	resp, err := op.CreateTokenResponse(ctx, g, r.Client, o.Provider(), true, "", r.Data.RefreshToken)
 	if err != nil {
+		return nil, err
+	}
+	if err := marker.flush(ctx, st); err != nil {
 		return nil, err
 	}
 	if _, err := o.s.raw.Take(ctx, store.KindRefresh, key); err != nil {

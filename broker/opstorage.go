@@ -95,8 +95,8 @@ func (o *opStorage) peekGrant(ctx context.Context, kind store.Kind, key, desc st
 // markUsed leaves the reuse marker before a code or refresh token is taken,
 // so that the marker exists whenever the key is gone. An existing marker is
 // one written by an earlier attempt of the same redemption.
-func (o *opStorage) markUsed(ctx context.Context, kind store.Kind, key, family string) error {
-	err := o.s.raw.Create(ctx, kind, usedPrefix+key, []byte(family), usedMarkerTTL)
+func (o *opStorage) markUsed(ctx context.Context, kind store.Kind, key, family string, ttl time.Duration) error {
+	err := o.s.raw.Create(ctx, kind, usedPrefix+key, []byte(family), ttl)
 	if err != nil && !errors.Is(err, store.ErrExists) {
 		return storeError(err, nil)
 	}
@@ -120,7 +120,7 @@ func (o *opStorage) grantAlive(ctx context.Context, g *grant) error {
 const (
 	usedPrefix     = "used:"
 	revokedPrefix  = "revoked:"
-	usedMarkerTTL  = 12 * time.Hour // the longest any token of a family can live
+	usedMarkerTTL  = 12 * time.Hour // the longest any token of a family can live (familyLifetime)
 	familyRevocTTL = 12 * time.Hour
 )
 
@@ -159,8 +159,8 @@ func (o *opStorage) CreateAccessToken(ctx context.Context, req op.TokenRequest) 
 	}
 	id := randomID()
 	exp := o.s.now().Add(accessTokenTTL)
-	if err := o.s.data.create(ctx, store.KindAccess, id, g, accessTokenTTL); err != nil {
-		return "", time.Time{}, storeError(err, nil)
+	if err := o.createTokens(ctx, g, []store.Op{{Kind: store.KindAccess, Key: id, TTL: accessTokenTTL}}); err != nil {
+		return "", time.Time{}, err
 	}
 	return id, exp, nil
 }
@@ -176,13 +176,14 @@ func (o *opStorage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Tok
 	if ttl <= 0 {
 		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("session expired")
 	}
-	accessID, exp, err := o.CreateAccessToken(ctx, req)
+	accessID, refresh := randomID(), randomID()
+	exp := o.s.now().Add(accessTokenTTL)
+	err := o.createTokens(ctx, g, []store.Op{
+		{Kind: store.KindAccess, Key: accessID, TTL: accessTokenTTL},
+		{Kind: store.KindRefresh, Key: hashKey(refresh), TTL: ttl},
+	})
 	if err != nil {
 		return "", "", time.Time{}, err
-	}
-	refresh := randomID()
-	if err := o.s.data.create(ctx, store.KindRefresh, hashKey(refresh), g, ttl); err != nil {
-		return "", "", time.Time{}, storeError(err, nil)
 	}
 	return accessID, refresh, exp, nil
 }

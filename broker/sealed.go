@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"time"
 
 	gojson "github.com/goccy/go-json"
@@ -205,6 +206,10 @@ func (s *sealedStore) take(ctx context.Context, kind store.Kind, key string, v a
 // the record keeps; it must be pure, since it may run more than once.
 func (s *sealedStore) update(ctx context.Context, kind store.Kind, key string, v any, fn func() (time.Duration, error)) error {
 	for range 5 {
+		// A retry must not inherit what fn set in the last attempt where
+		// the fresh JSON leaves a field out (omitempty) or a map keeps
+		// keys: decoding merges into what v holds.
+		reflect.ValueOf(v).Elem().SetZero()
 		rev, err := s.get(ctx, kind, key, v)
 		if err != nil {
 			return err

@@ -281,7 +281,7 @@ func (s *Server) buildHandler(extra func(chi.Router)) error {
 		r.Get("/{tx}/done", s.done)
 		r.Post("/{tx}/cancel", s.cancel)
 	})
-	r.Post("/consent/{tx}", s.consent)
+	r.With(s.withSessionPrefetch).Post("/consent/{tx}", s.consent)
 	r.Get("/logout/done", s.loggedOut)
 	r.Get("/logout/confirm", s.logoutConfirm)
 	r.Post("/logout/confirm", s.logoutConfirmed)
@@ -370,15 +370,23 @@ func securityHeaders(next http.Handler) http.Handler {
 }
 
 func (s *Server) createTx(ctx context.Context, tx *transaction) error {
-	if err := s.data.create(ctx, store.KindTransaction, tx.ID, tx, txTTL); err != nil {
+	b, err := s.data.seal(store.KindTransaction, tx.ID, tx)
+	if err != nil {
 		return err
 	}
-	return s.raw.Create(ctx, store.KindTransaction, "ref:"+tx.Ref, []byte(tx.ID), txTTL)
+	// Both IDs are fresh and random, so the two writes are independent: one
+	// round trip. A failure of either fails the request; a half that was
+	// written expires with the transaction's TTL.
+	res := store.Batch(ctx, s.raw, []store.Op{
+		{Verb: store.OpCreate, Kind: store.KindTransaction, Key: tx.ID, Value: b, TTL: txTTL},
+		{Verb: store.OpCreate, Kind: store.KindTransaction, Key: "ref:" + tx.Ref, Value: []byte(tx.ID), TTL: txTTL},
+	})
+	return errors.Join(res[0].Err, res[1].Err)
 }
 
 func (s *Server) getTx(ctx context.Context, id string) (*transaction, error) {
 	var tx transaction
-	e, err := s.data.getEntry(ctx, store.KindTransaction, id, &tx)
+	e, err := s.getTxEntry(ctx, id, &tx)
 	if err != nil {
 		return nil, err
 	}

@@ -76,6 +76,7 @@ func cmdLoad(args []string, stdout, stderr io.Writer) int {
 		firstErr  error
 		wg        sync.WaitGroup
 	)
+	defer reportRSS(stdout, &next)()
 	start := time.Now()
 	for range *conc {
 		wg.Add(1)
