@@ -193,3 +193,51 @@ func (s *Server) issueCode(ctx context.Context, tx *transaction, sessionExpiry t
 	}
 	return code, nil
 }
+
+// updateLoadedTxWith is updateLoadedTx whose compare-and-swap carries the
+// writes in with (creates under fresh random keys, which nothing reads
+// before this returns) in the same round trip. They are sent whatever the
+// swap's outcome. It returns the updated transaction and, joined, the
+// errors of with; a nil transaction means the update itself failed, and
+// the caller removes what with created.
+func (s *Server) updateLoadedTxWith(ctx context.Context, tx *transaction, fn func(*transaction) error, with ...store.Op) (*transaction, error) {
+	if !tx.loaded || len(with) == 0 {
+		t, err := s.updateLoadedTx(ctx, tx, fn)
+		if err != nil {
+			return nil, err
+		}
+		var werr error
+		for _, r := range store.Batch(ctx, s.raw, with) {
+			werr = errors.Join(werr, r.Err)
+		}
+		return t, werr
+	}
+	t := *tx
+	t.loaded, t.rev, t.sealed = false, 0, nil
+	if err := fn(&t); err != nil {
+		return nil, err
+	}
+	b, err := s.data.seal(store.KindTransaction, t.ID, &t)
+	if err != nil {
+		return nil, err
+	}
+	ops := make([]store.Op, 0, 1+len(with))
+	ops = append(ops, store.Op{Verb: store.OpSwap, Kind: store.KindTransaction, Key: t.ID, Rev: tx.rev, Value: b, TTL: txTTL})
+	res := store.Batch(ctx, s.raw, append(ops, with...))
+	var werr error
+	for _, r := range res[1:] {
+		werr = errors.Join(werr, r.Err)
+	}
+	switch err := res[0].Err; {
+	case errors.Is(err, store.ErrConflict):
+		t2, err := s.updateTx(ctx, tx.ID, fn)
+		if err != nil {
+			return nil, errors.Join(err, werr)
+		}
+		return t2, werr
+	case err != nil:
+		return nil, errors.Join(err, werr)
+	}
+	t.sealed = b
+	return &t, werr
+}

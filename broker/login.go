@@ -644,7 +644,16 @@ func (s *Server) openSession(w http.ResponseWriter, r *http.Request, tx *transac
 	cookieValue := randomID()
 	sid := hashKey(cookieValue)
 	id := tx.ID
-	tx, err := s.updateLoadedTx(ctx, tx, func(t *transaction) error {
+	// The session (under a fresh random key) is created in the same round
+	// trip as the compare-and-swap; if that fails, it is removed again,
+	// its cookie never sent.
+	sess := &session{AdapterID: tx.AdapterID, Identity: ident, Expiry: expiry, Consents: map[string][]string{}}
+	sealedSess, err := s.data.seal(store.KindSession, sid, sess)
+	if err != nil {
+		s.storeFailure(w, r, err, "session")
+		return
+	}
+	tx, err = s.updateLoadedTxWith(ctx, tx, func(t *transaction) error {
 		if err := pending(t); err != nil {
 			return err
 		}
@@ -657,18 +666,18 @@ func (s *Server) openSession(w http.ResponseWriter, r *http.Request, tx *transac
 			t.AMR = amrFor(a.Adapter.Info().Type, proved)
 		}
 		return nil
-	})
-	if err != nil {
+	}, store.Op{Verb: store.OpCreate, Kind: store.KindSession, Key: sid, Value: sealedSess, TTL: ttl})
+	if tx == nil {
+		_ = s.raw.Delete(ctx, store.KindSession, sid)
 		s.callbackStateLost(w, r, &transaction{ID: id}, err)
+		return
+	}
+	if err != nil {
+		s.storeFailure(w, r, err, "session")
 		return
 	}
 	if old, oldID, _ := s.currentSession(r); old != nil {
 		_ = s.raw.Delete(ctx, store.KindSession, oldID) // step-up replaces it
-	}
-	sess := &session{AdapterID: tx.AdapterID, Identity: *tx.Identity, Expiry: expiry, Consents: map[string][]string{}}
-	if err := s.data.create(ctx, store.KindSession, sid, sess, ttl); err != nil {
-		s.storeFailure(w, r, err, "session")
-		return
 	}
 	s.metrics.sessions.Inc()
 	http.SetCookie(w, s.cookie(s.sessionCookieName(), cookieValue, ttl))

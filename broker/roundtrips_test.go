@@ -95,21 +95,22 @@ func TestLoginRedisRoundTrips(t *testing.T) {
 	// The first login loads the store's scripts into Redis (a NOSCRIPT
 	// answer, then EVAL: one extra round trip once per script and server);
 	// the second shows the steady state, which is what the budget is for.
-	_ = countedLogin(t, e, hook)
-	steps := countedLogin(t, e, hook)
-
-	var b strings.Builder
-	b.WriteString("\n| step | HTTP request | Redis round trips | commands |\n|---|---|---|---|\n")
-	total := 0
-	for _, s := range steps {
-		total += s.trips
-		b.WriteString("| " + s.name + " | " + s.request + " | " + strconv.Itoa(s.trips) + " | " + strings.Join(s.calls, ", ") + " |\n")
-		if s.trips > maxRoundTripsPerStep {
-			t.Errorf("%s: %d Redis round trips (%s), want at most %d", s.name, s.trips, strings.Join(s.calls, ", "), maxRoundTripsPerStep)
+	_ = countedLogin(t, e, hook, false)
+	for _, crossSite := range []bool{false, true} {
+		steps := countedLogin(t, e, hook, crossSite)
+		var b strings.Builder
+		b.WriteString("\n| step | HTTP request | Redis round trips | commands |\n|---|---|---|---|\n")
+		total := 0
+		for _, s := range steps {
+			total += s.trips
+			b.WriteString("| " + s.name + " | " + s.request + " | " + strconv.Itoa(s.trips) + " | " + strings.Join(s.calls, ", ") + " |\n")
+			if s.trips > maxRoundTripsPerStep {
+				t.Errorf("%s: %d Redis round trips (%s), want at most %d", s.name, s.trips, strings.Join(s.calls, ", "), maxRoundTripsPerStep)
+			}
 		}
+		b.WriteString("| **whole login** | " + strconv.Itoa(len(steps)) + " requests | " + strconv.Itoa(total) + " | |\n")
+		t.Log(b.String())
 	}
-	b.WriteString("| **whole login** | " + strconv.Itoa(len(steps)) + " requests | " + strconv.Itoa(total) + " | |\n")
-	t.Log(b.String())
 }
 
 type step struct {
@@ -120,7 +121,9 @@ type step struct {
 
 // countedLogin runs one login request by request, with a browser that
 // follows no redirect, so that each request's round trips are its own.
-func countedLogin(t *testing.T, e *env, hook *roundTrips) []step {
+// crossSite delivers the upstream answer without the browser's cookies,
+// as a foreign SAML node's POST arrives, which takes the way through /done.
+func countedLogin(t *testing.T, e *env, hook *roundTrips, crossSite bool) []step {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -169,9 +172,18 @@ func countedLogin(t *testing.T, e *env, hook *roundTrips) []step {
 		t.Fatalf("no method form: %.300s", p.body)
 	}
 	p = run("start", "POST /login/{tx}/start", post("/login/"+m[1]+"/start", url.Values{"method": {"demo"}}), http.StatusOK)
-	p = run("adapter callback", "POST /login/cb/{ref}", post(p.formAction(), url.Values{"nonce": {p.field("nonce")},
-		"person": {"erika"}, "level": {"high"}, "action": {"login"}}), http.StatusSeeOther)
-	p = run("done", "GET /login/{tx}/done", get(p.loc.String()), http.StatusOK)
+	cb := post(p.formAction(), url.Values{"nonce": {p.field("nonce")}, "person": {"erika"}, "level": {"high"}, "action": {"login"}})
+	if crossSite {
+		// A cross-site POST (a foreign SAML node) brings no cookie: the
+		// answer waits under a one-time handle for /done.
+		jar := browser.Jar
+		browser.Jar = nil
+		p = run("adapter callback (cross-site)", "POST /login/cb/{ref}", cb, http.StatusSeeOther)
+		browser.Jar = jar
+		p = run("done", "GET /login/{tx}/done", get(p.loc.String()), http.StatusOK)
+	} else {
+		p = run("adapter callback", "POST /login/cb/{ref}", cb, http.StatusOK)
+	}
 	cm := regexp.MustCompile(`action="(/consent/[^"]+)"`).FindStringSubmatch(p.body)
 	if cm == nil {
 		t.Fatalf("no consent page: %.300s", p.body)
