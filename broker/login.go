@@ -396,10 +396,12 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, adapters.ErrCancelled):
 		s.log.InfoContext(ctx, "person cancelled upstream", "tx", logID(tx.ID), "adapter", a.ID)
 		s.metrics.inc("broker_upstream_total", "adapter", a.ID, "result", "cancelled")
-		if tx, err = s.takeAdapterState(ctx, tx, state, nil); err != nil {
+		taken, err := s.takeAdapterState(ctx, tx, state, nil)
+		if err != nil {
 			s.callbackStateLost(w, r, tx, err)
 			return
 		}
+		tx = taken
 		if !s.holdsBinding(r, tx) {
 			s.endRelayed(w, r, tx, "cancellation delivered by a browser without the binding cookie")
 			return
@@ -427,11 +429,12 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 			"proved", proved.String(), "floor", tx.Floor.String())
 		s.metrics.inc("broker_upstream_total", "adapter", a.ID, "result", "below_floor")
 		s.auditTx(ctx, audit.LevelNotMet, tx, proved.String())
-		if tx, err = s.takeAdapterState(ctx, tx, state, nil); err != nil {
+		taken, err := s.takeAdapterState(ctx, tx, state, nil)
+		if err != nil {
 			s.callbackStateLost(w, r, tx, err)
 			return
 		}
-		s.pages.unmet(w, r, tx, proved)
+		s.pages.unmet(w, r, taken, proved)
 		return
 	}
 	ident.Level = proved
@@ -454,13 +457,15 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	handle := randomID()
-	tx, err = s.takeAdapterState(ctx, tx, state, func(t *transaction) {
+	// On an error tx stays the one read: callbackStateLost names it.
+	taken, err := s.takeAdapterState(ctx, tx, state, func(t *transaction) {
 		t.Delivered, t.DeliveryHash, t.DeliveredACR = &ident, hashKey(handle), acr
 	})
 	if err != nil {
 		s.callbackStateLost(w, r, tx, err)
 		return
 	}
+	tx = taken
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, s.issuer+"/login/"+tx.ID+"/done?"+url.Values{"h": {handle}}.Encode(), http.StatusSeeOther)
 }

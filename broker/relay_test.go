@@ -1,10 +1,16 @@
 package broker_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/ozg-broker/eidas-broker/broker/store"
+	"github.com/ozg-broker/eidas-broker/broker/store/memory"
 )
 
 // relaySetup starts a login in the attacker's browser and returns the
@@ -224,5 +230,57 @@ func TestCallbackBindingHalves(t *testing.T) {
 	q := r.callbackParams(r.consent(r.get(loc.String())), f)
 	if _, err := r.exchange(f, q.Get("code")); err != nil {
 		t.Fatalf("login through /done: %v", err)
+	}
+}
+
+// rewindingStore puts the transaction back to how the start step read it
+// (no pending upstream attempt) just before the callback writes: what a
+// concurrent delivery of the same answer, which consumed the attempt
+// first, leaves behind.
+type rewindingStore struct {
+	store.Store
+	snapshot []byte
+	armed    atomic.Bool
+}
+
+func (s *rewindingStore) Get(ctx context.Context, kind store.Kind, key string) (store.Entry, error) {
+	e, err := s.Store.Get(ctx, kind, key)
+	if err == nil && kind == store.KindTransaction && s.snapshot == nil && !strings.HasPrefix(key, "ref:") {
+		s.snapshot = append([]byte{}, e.Value...)
+	}
+	return e, err
+}
+
+func (s *rewindingStore) Swap(ctx context.Context, kind store.Kind, key string, rev uint64, value []byte, ttl time.Duration) error {
+	if kind == store.KindTransaction && s.armed.CompareAndSwap(true, false) {
+		if cur, err := s.Store.Get(ctx, kind, key); err == nil {
+			_ = s.Store.Swap(ctx, kind, key, cur.Revision, s.snapshot, ttl)
+		}
+	}
+	return s.Store.Swap(ctx, kind, key, rev, value, ttl)
+}
+
+// TestCallbackLosingTheRaceGetsReplayPage: of two deliveries of one
+// answer, the one that finds the attempt consumed gets the replay page
+// (it used to crash on the transaction it no longer had).
+func TestCallbackLosingTheRaceGetsReplayPage(t *testing.T) {
+	for _, withCookie := range []bool{false, true} {
+		mem := memory.New()
+		t.Cleanup(func() { _ = mem.Close() })
+		st := &rewindingStore{Store: mem}
+		e := newEnvWithStore(t, st, nil)
+		r, _, _, handoff := relaySetup(t, e)
+		st.armed.Store(true)
+		b := &http.Client{}
+		if withCookie {
+			b = r.browser
+		}
+		resp := deliver(t, e, b, handoff, "login")
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("cookie %v: status %d, want the replay page (400)", withCookie, resp.StatusCode)
+		}
+		if st.armed.Load() {
+			t.Fatal("the rewind never happened")
+		}
 	}
 }
