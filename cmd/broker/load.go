@@ -371,11 +371,35 @@ func formOf(page string) (string, url.Values, error) {
 	if m == nil {
 		return "", nil, errors.New("no form on the page")
 	}
+	return html.UnescapeString(m[1]), hiddenFields(page), nil
+}
+
+// hiddenFields reads the page's hidden inputs (name, then value, as the
+// broker's and the simulators' templates write them). It scans with
+// strings.Index rather than a regular expression: the SAML hand-off pages
+// carry base64 values of tens of kilobytes, and the driver shares the
+// measured core with the broker.
+func hiddenFields(page string) url.Values {
+	const open, mid = `<input type="hidden" name="`, `" value="`
 	v := url.Values{}
-	for _, h := range reHidden.FindAllStringSubmatch(page, -1) {
-		v.Add(html.UnescapeString(h[1]), html.UnescapeString(h[2]))
+	for {
+		i := strings.Index(page, open)
+		if i < 0 {
+			return v
+		}
+		page = page[i+len(open):]
+		name, _, ok := strings.Cut(page, `"`)
+		if !ok || !strings.HasPrefix(page[len(name):], mid) {
+			continue
+		}
+		rest := page[len(name)+len(mid):]
+		value, _, ok := strings.Cut(rest, `"`)
+		if !ok {
+			return v
+		}
+		v.Add(html.UnescapeString(name), html.UnescapeString(value))
+		page = rest[len(value):]
 	}
-	return html.UnescapeString(m[1]), v, nil
 }
 
 // loadBrowser is one login's browser: its cookies, and the address of the

@@ -56,11 +56,7 @@ func postForm(page string) (string, url.Values, error) {
 	if m == nil {
 		return "", nil, fmt.Errorf("no form on the page")
 	}
-	v := url.Values{}
-	for _, f := range reHidden.FindAllStringSubmatch(page, -1) {
-		v.Add(html.UnescapeString(f[1]), html.UnescapeString(f[2]))
-	}
-	return html.UnescapeString(m[1]), v, nil
+	return html.UnescapeString(m[1]), hiddenFields(page), nil
 }
 
 // bundidLeg logs in through the BundID simulator at STORK 4: the signed
