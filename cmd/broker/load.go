@@ -188,12 +188,17 @@ func runLoad(o loadOptions) (*loadResult, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
-	lg, err := newLoginDriver(ctx, target, o.method, o.eidasKeys, o.testdata)
+	lg, err := newLoginDriver(ctx, target, o.method, o.eidasKeys)
 	if err != nil {
 		return nil, err
 	}
 	if err := lg.probe(ctx); err != nil {
 		return nil, err
+	}
+	if o.method == "elster" {
+		if lg.elster, err = loadElsterCert(o.testdata); err != nil {
+			return nil, err
+		}
 	}
 	var (
 		next      atomic.Int64
@@ -331,7 +336,7 @@ type loginDriver struct {
 	elster    *elsterCert // the ELSTER leg's test certificate
 }
 
-func newLoginDriver(ctx context.Context, t loadTarget, method, eidasKeys, testdata string) (*loginDriver, error) {
+func newLoginDriver(ctx context.Context, t loadTarget, method, eidasKeys string) (*loginDriver, error) {
 	dctx := ctx
 	if t.demo {
 		dctx = oidc.InsecureIssuerURLContext(ctx, t.issuer)
@@ -347,11 +352,6 @@ func newLoginDriver(ctx context.Context, t loadTarget, method, eidasKeys, testda
 		verifier: p.Verifier(&oidc.Config{ClientID: t.client}),
 	}
 	l.cfg.Endpoint.AuthStyle = oauth2.AuthStyleInHeader
-	if method == "elster" {
-		if l.elster, err = loadElsterCert(testdata); err != nil {
-			return nil, err
-		}
-	}
 	return l, nil
 }
 
