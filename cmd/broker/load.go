@@ -43,20 +43,26 @@ type loadOptions struct {
 
 // loadResult is one run's summary; its JSON form is load --json's line.
 type loadResult struct {
-	Method      string   `json:"method"`
-	Issuer      string   `json:"issuer"`
-	External    bool     `json:"external"`
-	EIDASKeys   string   `json:"eidas_keys,omitempty"`
-	Concurrency int      `json:"concurrency"`
-	Count       int      `json:"count"` // logins attempted
-	OK          int      `json:"ok"`
-	Errors      int      `json:"errors"`
-	DurationS   float64  `json:"duration_s"`
-	Rate        float64  `json:"logins_per_s"`
-	P50         float64  `json:"p50_ms"`
-	P95         float64  `json:"p95_ms"`
-	P99         float64  `json:"p99_ms"`
-	Max         float64  `json:"max_ms"`
+	Method      string  `json:"method"`
+	Issuer      string  `json:"issuer"`
+	External    bool    `json:"external"`
+	EIDASKeys   string  `json:"eidas_keys,omitempty"`
+	Concurrency int     `json:"concurrency"`
+	Count       int     `json:"count"` // logins attempted
+	OK          int     `json:"ok"`
+	Errors      int     `json:"errors"`
+	DurationS   float64 `json:"duration_s"`
+	Rate        float64 `json:"logins_per_s"`
+	P50         float64 `json:"p50_ms"`
+	P95         float64 `json:"p95_ms"`
+	P99         float64 `json:"p99_ms"`
+	Max         float64 `json:"max_ms"`
+	// CPUPerLogin is the load tool process's CPU time (user and system)
+	// per successful login: with the in-process demo, broker, simulators
+	// and driver together, so 1000/CPUPerLogin is logins per second per
+	// core even on a busy machine; against an external broker, the
+	// driver's share only.
+	CPUPerLogin float64  `json:"process_cpu_ms_per_login"`
 	Reasons     []string `json:"error_reasons,omitempty"` // the first few distinct ones
 }
 
@@ -91,7 +97,13 @@ func cmdLoad(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "load:", msg)
 		return 2
 	}
-	res, err := runLoad(o)
+	// Progress lines (memory at checkpoints) go to stdout for people and
+	// to stderr with --json, which keeps stdout one JSON line.
+	progress := stdout
+	if o.json {
+		progress = stderr
+	}
+	res, err := runLoad(o, progress)
 	if err != nil {
 		fmt.Fprintln(stderr, "load:", err)
 		var r refusal
@@ -154,8 +166,8 @@ type refusal struct{ msg string }
 func (r refusal) Error() string { return r.msg }
 
 // runLoad starts the target (the in-process demo unless o.issuer is set)
-// and runs the logins.
-func runLoad(o loadOptions) (*loadResult, error) {
+// and runs the logins; memory checkpoints go to progress.
+func runLoad(o loadOptions, progress io.Writer) (*loadResult, error) {
 	if o.cpuprofile != "" {
 		f, err := os.Create(o.cpuprofile)
 		if err != nil {
@@ -208,8 +220,8 @@ func runLoad(o loadOptions) (*loadResult, error) {
 		failures  int
 		wg        sync.WaitGroup
 	)
-	defer reportRSS(stdout, &next)()
-	start := time.Now()
+	defer reportRSS(progress, &next)()
+	start, cpu0 := time.Now(), processCPU()
 	for range o.concurrency {
 		wg.Add(1)
 		go func() {
@@ -232,7 +244,7 @@ func runLoad(o loadOptions) (*loadResult, error) {
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), processCPU()-cpu0
 	slices.Sort(latencies)
 	ms := func(p float64) float64 {
 		if len(latencies) == 0 {
@@ -248,6 +260,9 @@ func runLoad(o loadOptions) (*loadResult, error) {
 	}
 	if o.method == "eidas" {
 		res.EIDASKeys = o.eidasKeys
+	}
+	if len(latencies) > 0 {
+		res.CPUPerLogin = float64(cpu.Microseconds()) / 1000 / float64(len(latencies))
 	}
 	return res, nil
 }
@@ -265,6 +280,13 @@ func (r *loadResult) print(w io.Writer) {
 		r.Method, keys, where, r.OK, r.Errors, time.Duration(r.DurationS*float64(time.Second)).Round(time.Millisecond), r.Concurrency)
 	fmt.Fprintf(w, "throughput: %.1f logins/s\n", r.Rate)
 	fmt.Fprintf(w, "latency: p50 %.2fms  p95 %.2fms  p99 %.2fms  max %.2fms\n", r.P50, r.P95, r.P99, r.Max)
+	if r.CPUPerLogin > 0 {
+		what := "demo, simulators and driver"
+		if r.External {
+			what = "the driver only"
+		}
+		fmt.Fprintf(w, "CPU per login: %.2f ms (this process: %s)\n", r.CPUPerLogin, what)
+	}
 }
 
 // loadTarget is the broker the logins run against and the client they

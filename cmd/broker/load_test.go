@@ -63,6 +63,9 @@ func TestLoadMethods(t *testing.T) {
 			if res.Method != r.method || res.External || res.Concurrency != 2 || res.Rate <= 0 || res.P50 <= 0 || res.P99 < res.P95 || res.P95 < res.P50 || res.Max < res.P99 {
 				t.Fatalf("summary %+v", res)
 			}
+			if processCPU() > 0 && res.CPUPerLogin <= 0 {
+				t.Fatalf("no CPU per login: %+v", res)
+			}
 			if (r.method == "eidas") != (res.EIDASKeys == r.keys) {
 				t.Fatalf("eidas_keys %q for method %s", res.EIDASKeys, r.method)
 			}
