@@ -3,6 +3,7 @@ package eidas
 import (
 	"context"
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -37,7 +38,11 @@ type Adapter struct {
 	signCert *x509.Certificate
 	signAlg  string
 	decKey   crypto.Signer
-	encCert  *x509.Certificate
+	// openKey is decKey as assertion decryption uses it: an ECDSA key
+	// converted to its ECDH form once here, not on every Response (the
+	// conversion recomputes the public point).
+	openKey crypto.PrivateKey
+	encCert *x509.Certificate
 
 	personType PersonType
 	requested  []requested
@@ -175,6 +180,14 @@ func (a *Adapter) loadMaterial(e Config) error {
 	}
 	if err := sp.CheckKeyPair(a.decKey, a.encCert); err != nil {
 		return fmt.Errorf("encryption key: %w", err)
+	}
+	a.openKey = a.decKey
+	if k, ok := a.decKey.(*ecdsa.PrivateKey); ok {
+		// A curve without an ECDH form keeps the ECDSA key, so that
+		// decryption reports it as before.
+		if ek, err := k.ECDH(); err == nil {
+			a.openKey = ek
+		}
 	}
 	if a.signCert.Equal(a.encCert) {
 		return errors.New("signing and encryption certificates must differ (eIDAS requires separate keys)")

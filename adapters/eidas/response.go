@@ -87,7 +87,7 @@ func (a *Adapter) expect(c *country, md *Metadata, st *loginState, now, issued t
 	return sp.Expect{
 		Peer: md, EntityID: a.entityID, ACSURL: a.acsURL,
 		RequestID: st.ID, Issued: issued, Now: now, Skew: a.skew, MaxAnswerAge: maxAnswerAge,
-		Policy: c.policy(), DecryptionKey: a.decKey,
+		Policy: c.policy(), DecryptionKey: a.openKey,
 		// ForceAuthn="true": the person must have authenticated for this
 		// request, not earlier.
 		ForceAuthn: true,

@@ -95,12 +95,23 @@ func randomBytes(n int) []byte {
 // Simulators whose test PKI is not under testdata are left out with a
 // warning, so the demo still starts from a bare binary.
 func newDemo(issuer, testdata string, log *slog.Logger) (*demoSetup, error) {
+	return newDemoWith(issuer, testdata, log, demoOptions{})
+}
+
+// demoOptions vary the demo for the load tool.
+type demoOptions struct {
+	// eidasRSA gives the eIDAS connector RSA-3072 keys (RSASSA-PSS,
+	// RSA-OAEP) instead of P-256 (ECDSA, ECDH-ES).
+	eidasRSA bool
+}
+
+func newDemoWith(issuer, testdata string, log *slog.Logger, opts demoOptions) (*demoSetup, error) {
 	st := memory.New()
 	keys, err := broker.GenerateSigningKeys()
 	if err != nil {
 		return nil, err
 	}
-	up, err := wireSimulators(issuer, testdata, st, log)
+	up, err := wireSimulatorsWith(issuer, testdata, st, log, opts)
 	if err != nil {
 		_ = st.Close()
 		return nil, err
@@ -138,6 +149,10 @@ type simulators struct {
 
 // wireSimulators starts every simulator for issuer on store st.
 func wireSimulators(issuer, testdata string, st store.Store, log *slog.Logger) (*simulators, error) {
+	return wireSimulatorsWith(issuer, testdata, st, log, demoOptions{})
+}
+
+func wireSimulatorsWith(issuer, testdata string, st store.Store, log *slog.Logger, opts demoOptions) (*simulators, error) {
 	secret := base64.RawURLEncoding.EncodeToString(randomBytes(24))
 	portal := demoportal.New(issuer, demoClientID, secret, log)
 	var services []broker.Service
@@ -192,7 +207,10 @@ func wireSimulators(issuer, testdata string, st store.Store, log *slog.Logger) (
 	if err != nil {
 		return nil, fmt.Errorf("eIDAS simulator: %w", err)
 	}
-	eidasKeys, err := eidassim.GenerateMaterial(false)
+	// The connector's own keys: P-256 unless the load tool asks for RSA.
+	// (The simulated nodes sign with their own keys: Austria RSA-3072,
+	// the others P-256.)
+	eidasKeys, err := eidassim.GenerateMaterial(opts.eidasRSA)
 	if err != nil {
 		return nil, fmt.Errorf("eIDAS keys: %w", err)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,7 +14,9 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"regexp"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -24,112 +27,289 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// cmdLoad is the load tool: it starts the demo in-process on a loopback
-// port and runs whole logins against it (authorize, method page, demo
-// identity, consent, code exchange, ID-token verification), from several
-// goroutines, bounded in count and time. Only loopback is ever contacted.
+// loadOptions are the load tool's flags.
+type loadOptions struct {
+	logins, concurrency int
+	timeout             time.Duration
+	method              string
+	// issuer, client, secret and redirect name an external broker; empty
+	// issuer: the in-process demo on loopback.
+	issuer, client, secret, redirect string
+	eidasKeys                        string // ec or rsa
+	testdata                         string
+	json                             bool
+	cpuprofile                       string
+}
+
+// loadResult is one run's summary; its JSON form is load --json's line.
+type loadResult struct {
+	Method      string  `json:"method"`
+	Issuer      string  `json:"issuer"`
+	External    bool    `json:"external"`
+	EIDASKeys   string  `json:"eidas_keys,omitempty"`
+	Concurrency int     `json:"concurrency"`
+	Count       int     `json:"count"` // logins attempted
+	OK          int     `json:"ok"`
+	Errors      int     `json:"errors"`
+	DurationS   float64 `json:"duration_s"`
+	Rate        float64 `json:"logins_per_s"`
+	P50         float64 `json:"p50_ms"`
+	P95         float64 `json:"p95_ms"`
+	P99         float64 `json:"p99_ms"`
+	Max         float64 `json:"max_ms"`
+	// CPUPerLogin is the load tool process's CPU time (user and system)
+	// per successful login: with the in-process demo, broker, simulators
+	// and driver together, so 1000/CPUPerLogin is logins per second per
+	// core even on a busy machine; against an external broker, the
+	// driver's share only.
+	CPUPerLogin float64  `json:"process_cpu_ms_per_login"`
+	Reasons     []string `json:"error_reasons,omitempty"` // the first few distinct ones
+}
+
+// maxReasons bounds the distinct failure reasons a run reports.
+const maxReasons = 5
+
+// cmdLoad is the load tool: it runs whole logins (authorize, method page,
+// the method's upstream through its simulator, consent, code exchange,
+// ID-token verification) from several goroutines, bounded in count and
+// time, against the demo started in-process on a loopback port or, with
+// --issuer, against a broker somewhere else.
 func cmdLoad(args []string, stdout, stderr io.Writer) int {
+	methods := strings.Join(slices.Sorted(maps.Keys(loadLegs(""))), ", ")
+	var o loadOptions
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
-	n := fs.Int("logins", 500, "number of whole logins")
-	conc := fs.Int("concurrency", 4, "logins in flight at once")
-	limit := fs.Duration("timeout", 2*time.Minute, "stop after this long whatever is left")
-	method := fs.String("method", "demo", "login method: "+strings.Join(slices.Sorted(maps.Keys(loadLegs(""))), ", "))
+	fs.IntVar(&o.logins, "logins", 500, "number of whole logins")
+	fs.IntVar(&o.concurrency, "concurrency", 4, "logins in flight at once")
+	fs.DurationVar(&o.timeout, "timeout", 2*time.Minute, "stop after this long whatever is left")
+	fs.StringVar(&o.method, "method", "demo", "login method: "+methods)
+	fs.StringVar(&o.issuer, "issuer", "", "drive the broker at this issuer instead of the in-process demo (it must offer the method's adapter and simulator: environment staging, or a demo)")
+	fs.StringVar(&o.client, "client", "", "with --issuer: the client ID")
+	fs.StringVar(&o.secret, "secret", "", "with --issuer: the client secret (client_secret_basic)")
+	fs.StringVar(&o.redirect, "redirect", "", "with --issuer: the client's registered redirect URI (never fetched; the code is taken from the redirect)")
+	fs.StringVar(&o.eidasKeys, "eidas-keys", "ec", "eidas method: ec (P-256: ECDSA signatures, ECDH-ES key agreement; the Swedish simulator) or rsa (RSA-3072: RSASSA-PSS, RSA-OAEP; the Austrian simulator)")
+	fs.StringVar(&o.testdata, "testdata", "testdata", "the repository's testdata/ (simulator PKI; the ELSTER test certificate)")
+	fs.BoolVar(&o.json, "json", false, "print one JSON line instead of the human summary")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run (demo and driver) to this file")
 	if !parseFlags(fs, args, stderr) {
 		return 2
 	}
-	if _, ok := loadLegs("")[*method]; !ok {
-		fmt.Fprintf(stderr, "load: --method must be one of %s\n", strings.Join(slices.Sorted(maps.Keys(loadLegs(""))), ", "))
+	if msg := o.check(); msg != "" {
+		fmt.Fprintln(stderr, "load:", msg)
 		return 2
 	}
-	if *n < 1 || *conc < 1 || *conc > 256 {
-		fmt.Fprintln(stderr, "load: --logins ≥ 1 and 1 ≤ --concurrency ≤ 256")
-		return 2
+	// Progress lines (memory at checkpoints) go to stdout for people and
+	// to stderr with --json, which keeps stdout one JSON line.
+	progress := stdout
+	if o.json {
+		progress = stderr
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	res, err := runLoad(o, progress)
 	if err != nil {
 		fmt.Fprintln(stderr, "load:", err)
+		var r refusal
+		if errors.As(err, &r) {
+			return 2
+		}
 		return 1
 	}
-	base := "http://" + ln.Addr().String()
-	d, err := newDemo(base, "testdata", newLogger(io.Discard, "error"))
-	if err != nil {
-		fmt.Fprintln(stderr, "load:", err)
+	if o.json {
+		b, _ := json.Marshal(res)
+		fmt.Fprintln(stdout, string(b))
+	} else {
+		res.print(stdout)
+	}
+	if res.Errors > 0 {
+		if !o.json {
+			for _, r := range res.Reasons {
+				fmt.Fprintln(stderr, "failure:", r)
+			}
+		}
 		return 1
 	}
-	defer d.close()
-	srv := &http.Server{Handler: d.handler, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
+	return 0
+}
 
-	ctx, cancel := context.WithTimeout(context.Background(), *limit)
+// check validates the flags; it returns what is wrong, or "".
+func (o *loadOptions) check() string {
+	if _, ok := loadLegs("")[o.method]; !ok {
+		return "--method must be one of " + strings.Join(slices.Sorted(maps.Keys(loadLegs(""))), ", ")
+	}
+	if o.logins < 1 || o.concurrency < 1 || o.concurrency > 256 {
+		return "--logins ≥ 1 and 1 ≤ --concurrency ≤ 256"
+	}
+	if o.eidasKeys != "ec" && o.eidasKeys != "rsa" {
+		return "--eidas-keys must be ec or rsa"
+	}
+	if o.issuer == "" {
+		if o.client != "" || o.secret != "" || o.redirect != "" {
+			return "--client, --secret and --redirect go with --issuer"
+		}
+		return ""
+	}
+	u, err := url.Parse(o.issuer)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Sprintf("--issuer %q: want the broker's issuer URL, such as https://login-test.example.de", o.issuer)
+	}
+	if o.client == "" || o.secret == "" || o.redirect == "" {
+		return "--issuer needs --client, --secret and --redirect (a client of that broker with client_secret_basic)"
+	}
+	if r, err := url.Parse(o.redirect); err != nil || r.Scheme == "" || r.Host == "" {
+		return fmt.Sprintf("--redirect %q: want an absolute URI", o.redirect)
+	}
+	return ""
+}
+
+// refusal is an error that is the operator's to fix (exit code 2): the
+// external broker does not offer what the method needs.
+type refusal struct{ msg string }
+
+func (r refusal) Error() string { return r.msg }
+
+// runLoad starts the target (the in-process demo unless o.issuer is set)
+// and runs the logins; memory checkpoints go to progress.
+func runLoad(o loadOptions, progress io.Writer) (*loadResult, error) {
+	if o.cpuprofile != "" {
+		f, err := os.Create(o.cpuprofile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	target := loadTarget{issuer: strings.TrimSuffix(o.issuer, "/"), client: o.client, secret: o.secret, redirect: o.redirect}
+	if o.issuer == "" {
+		// The in-process demo listens on loopback only.
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		base := "http://" + ln.Addr().String()
+		d, err := newDemoWith(base, o.testdata, newLogger(io.Discard, "error"), demoOptions{eidasRSA: o.eidasKeys == "rsa"})
+		if err != nil {
+			_ = ln.Close()
+			return nil, err
+		}
+		defer d.close()
+		srv := &http.Server{Handler: d.handler, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		defer srv.Close()
+		target = loadTarget{issuer: base, client: demoClientID, secret: d.secret, redirect: base + "/demo/callback", demo: true}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
-	lg, err := newLoginDriver(ctx, base, d.secret, *method)
+	lg, err := newLoginDriver(ctx, target, o.method, o.eidasKeys)
 	if err != nil {
-		fmt.Fprintln(stderr, "load:", err)
-		return 1
+		return nil, err
+	}
+	if err := lg.probe(ctx); err != nil {
+		return nil, err
+	}
+	if o.method == "elster" {
+		if lg.elster, err = loadElsterCert(o.testdata); err != nil {
+			return nil, err
+		}
 	}
 	var (
 		next      atomic.Int64
 		mu        sync.Mutex
 		latencies []time.Duration
+		reasons   []string
 		failures  int
-		firstErr  error
 		wg        sync.WaitGroup
 	)
-	defer reportRSS(stdout, &next)()
-	start := time.Now()
-	for range *conc {
+	defer reportRSS(progress, &next)()
+	start, cpu0 := time.Now(), processCPU()
+	for range o.concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for next.Add(1) <= int64(*n) && ctx.Err() == nil {
+			for next.Add(1) <= int64(o.logins) && ctx.Err() == nil {
 				t0 := time.Now()
 				err := lg.login(ctx)
+				d := time.Since(t0)
 				mu.Lock()
 				if err != nil {
 					failures++
-					if firstErr == nil {
-						firstErr = err
+					if r := err.Error(); len(reasons) < maxReasons && !slices.Contains(reasons, r) {
+						reasons = append(reasons, r)
 					}
 				} else {
-					latencies = append(latencies, time.Since(t0))
+					latencies = append(latencies, d)
 				}
 				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), processCPU()-cpu0
 	slices.Sort(latencies)
-	pct := func(p float64) time.Duration {
+	ms := func(p float64) float64 {
 		if len(latencies) == 0 {
 			return 0
 		}
-		return latencies[int(p*float64(len(latencies)-1))]
+		return float64(latencies[int(p*float64(len(latencies)-1))].Microseconds()) / 1000
 	}
-	fmt.Fprintf(stdout, "method %s – logins: %d ok, %d failed in %s with concurrency %d\n", *method, len(latencies), failures, elapsed.Round(time.Millisecond), *conc)
-	fmt.Fprintf(stdout, "throughput: %.1f logins/s\n", float64(len(latencies))/elapsed.Seconds())
-	fmt.Fprintf(stdout, "latency: p50 %s  p95 %s  p99 %s  max %s\n", pct(0.50).Round(10*time.Microsecond),
-		pct(0.95).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), pct(1).Round(10*time.Microsecond))
-	if failures > 0 {
-		fmt.Fprintln(stderr, "first failure:", firstErr)
-		return 1
+	res := &loadResult{
+		Method: o.method, Issuer: target.issuer, External: !target.demo, Concurrency: o.concurrency,
+		Count: len(latencies) + failures, OK: len(latencies), Errors: failures,
+		DurationS: elapsed.Seconds(), Rate: float64(len(latencies)) / elapsed.Seconds(),
+		P50: ms(0.50), P95: ms(0.95), P99: ms(0.99), Max: ms(1), Reasons: reasons,
 	}
-	return 0
+	if o.method == "eidas" {
+		res.EIDASKeys = o.eidasKeys
+	}
+	if len(latencies) > 0 {
+		res.CPUPerLogin = float64(cpu.Microseconds()) / 1000 / float64(len(latencies))
+	}
+	return res, nil
+}
+
+func (r *loadResult) print(w io.Writer) {
+	where := "in-process demo"
+	if r.External {
+		where = r.Issuer
+	}
+	keys := ""
+	if r.EIDASKeys != "" {
+		keys = " (" + r.EIDASKeys + " keys)"
+	}
+	fmt.Fprintf(w, "method %s%s against %s – logins: %d ok, %d failed in %s with concurrency %d\n",
+		r.Method, keys, where, r.OK, r.Errors, time.Duration(r.DurationS*float64(time.Second)).Round(time.Millisecond), r.Concurrency)
+	fmt.Fprintf(w, "throughput: %.1f logins/s\n", r.Rate)
+	fmt.Fprintf(w, "latency: p50 %.2fms  p95 %.2fms  p99 %.2fms  max %.2fms\n", r.P50, r.P95, r.P99, r.Max)
+	if r.CPUPerLogin > 0 {
+		what := "demo, simulators and driver"
+		if r.External {
+			what = "the driver only"
+		}
+		fmt.Fprintf(w, "CPU per login: %.2f ms (this process: %s)\n", r.CPUPerLogin, what)
+	}
+}
+
+// loadTarget is the broker the logins run against and the client they
+// log in to.
+type loadTarget struct {
+	issuer, client, secret, redirect string
+	demo                             bool // the in-process demo
 }
 
 // legFunc is a method's part of a login: from the page the method's start
-// returned to the page after the upstream answered (consent).
-type legFunc func(fetch fetchFunc, find findFunc, page string) (string, error)
+// returned to the page after the upstream answered (consent). base is the
+// broker's issuer URL (the simulators live under base/sim/).
+type legFunc func(l *loginDriver, b *loadBrowser, page string) (string, error)
 
-// loadLegs are the values of load --method: the demo identities, the EUDI
-// wallet simulator, ELSTER's NEZO login against its simulator (signed
-// AuthnRequest, encrypted and signed Response, SP core), and the
-// interoperable accounts (accountLegs). base is the demo's URL.
+// loadLegs are the values of load --method: the demo identities, the
+// German eID card and ELSTER certificate logins, the EU eIDAS node, the
+// EUDI wallet simulator, ELSTER's NEZO login (signed AuthnRequest,
+// encrypted and signed Response, SP core), and the interoperable accounts
+// (accountLegs). base is the broker's URL.
 func loadLegs(base string) map[string]legFunc {
-	m := map[string]legFunc{"demo": demoLeg, walletMethod: walletLeg,
+	m := map[string]legFunc{"demo": demoLeg, walletMethod: walletLeg, "eid": eidLeg, "elster": elsterLeg,
 		demoNEZOID: samlLeg("NEZO", url.Values{"account": {"musterbau"}, "action": {"login"}}),
-		"eidas":    samlLeg("eIDAS", url.Values{"citizen": {"anna"}, "action": {"login"}}),
+		"eidas":    eidasLeg,
 	}
 	for k, v := range accountLegs(base) {
 		m[k] = v
@@ -137,11 +317,21 @@ func loadLegs(base string) map[string]legFunc {
 	return m
 }
 
+// eidasCountry is the simulated member state (and its citizen) of each
+// --eidas-keys: Sweden's simulated node signs with P-256, Austria's with
+// RSA-3072.
+var eidasCountry = map[string][2]string{"ec": {"SE", "sven"}, "rsa": {"AT", "anna"}}
+
+// eidasLeg drives the eIDAS node simulator of the chosen country.
+func eidasLeg(l *loginDriver, b *loadBrowser, page string) (string, error) {
+	return samlLeg("eIDAS", url.Values{"citizen": {eidasCountry[l.eidasKeys][1]}, "action": {"login"}})(l, b, page)
+}
+
 // samlLeg drives a SAML upstream's simulator: the broker's auto-POST to
 // the IdP, the simulator's choice page (answered with choice), its
 // auto-POST back to our ACS, which forwards (307) to the login's callback.
 func samlLeg(name string, choice url.Values) legFunc {
-	return func(fetch fetchFunc, _ findFunc, page string) (string, error) {
+	return func(_ *loginDriver, b *loadBrowser, page string) (string, error) {
 		for step, extra := range []url.Values{nil, choice, nil} {
 			action, form, err := formOf(page)
 			if err != nil {
@@ -150,7 +340,7 @@ func samlLeg(name string, choice url.Values) legFunc {
 			for k, v := range extra {
 				form[k] = v
 			}
-			if _, page, err = fetch(http.MethodPost, action, form); err != nil {
+			if page, err = b.post(action, form); err != nil {
 				return "", err
 			}
 		}
@@ -158,29 +348,33 @@ func samlLeg(name string, choice url.Values) legFunc {
 	}
 }
 
-// loadStartOptions are extra fields of a method's start form (the eIDAS
-// country of the demo's simulator).
-var loadStartOptions = map[string]url.Values{"eidas": {"option": {"AT"}}}
-
-// loginDriver performs one whole demo login as a browser and a portal would.
+// loginDriver performs one whole login as a browser and a portal would.
 type loginDriver struct {
-	base     string
-	cfg      oauth2.Config
-	verifier *oidc.IDTokenVerifier
-	method   string // the login page's method: demo or eudi-wallet
+	target    loadTarget
+	cfg       oauth2.Config
+	verifier  *oidc.IDTokenVerifier
+	method    string // the load method
+	eidasKeys string
+	elster    *elsterCert // the ELSTER leg's test certificate
 }
 
-func newLoginDriver(ctx context.Context, base, secret, method string) (*loginDriver, error) {
-	p, err := oidc.NewProvider(oidc.InsecureIssuerURLContext(ctx, base), base)
-	if err != nil {
-		return nil, fmt.Errorf("discovery: %w", err)
+func newLoginDriver(ctx context.Context, t loadTarget, method, eidasKeys string) (*loginDriver, error) {
+	dctx := ctx
+	if t.demo {
+		dctx = oidc.InsecureIssuerURLContext(ctx, t.issuer)
 	}
-	return &loginDriver{
-		method: method, base: base,
-		cfg: oauth2.Config{ClientID: demoClientID, ClientSecret: secret, RedirectURL: base + "/demo/callback",
+	p, err := oidc.NewProvider(dctx, t.issuer)
+	if err != nil {
+		return nil, fmt.Errorf("discovery at %s: %w", t.issuer, err)
+	}
+	l := &loginDriver{
+		target: t, method: method, eidasKeys: eidasKeys,
+		cfg: oauth2.Config{ClientID: t.client, ClientSecret: t.secret, RedirectURL: t.redirect,
 			Endpoint: p.Endpoint(), Scopes: []string{oidc.ScopeOpenID, "profile"}},
-		verifier: p.Verifier(&oidc.Config{ClientID: demoClientID}),
-	}, nil
+		verifier: p.Verifier(&oidc.Config{ClientID: t.client}),
+	}
+	l.cfg.Endpoint.AuthStyle = oauth2.AuthStyleInHeader
+	return l, nil
 }
 
 var (
@@ -189,6 +383,8 @@ var (
 	reNonce   = regexp.MustCompile(`name="nonce" value="([^"]+)"`)
 	reConsent = regexp.MustCompile(`action="(/consent/[^"]+)"`)
 	reHidden  = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)"`)
+	reOffered = regexp.MustCompile(`name="method" value="([^"]+)"`)
+	reOption  = regexp.MustCompile(`name="option" value="([^"]+)" *(disabled)?`)
 )
 
 // formOf reads the first form of a page: its action and hidden fields.
@@ -197,50 +393,165 @@ func formOf(page string) (string, url.Values, error) {
 	if m == nil {
 		return "", nil, errors.New("no form on the page")
 	}
-	v := url.Values{}
-	for _, h := range reHidden.FindAllStringSubmatch(page, -1) {
-		v.Add(html.UnescapeString(h[1]), html.UnescapeString(h[2]))
-	}
-	return html.UnescapeString(m[1]), v, nil
+	return html.UnescapeString(m[1]), hiddenFields(page), nil
 }
 
-func (l *loginDriver) login(ctx context.Context) error {
+// hiddenFields reads the page's hidden inputs (name, then value, as the
+// broker's and the simulators' templates write them). It scans with
+// strings.Index rather than a regular expression: the SAML hand-off pages
+// carry base64 values of tens of kilobytes, and the driver shares the
+// measured core with the broker.
+func hiddenFields(page string) url.Values {
+	const open, mid = `<input type="hidden" name="`, `" value="`
+	v := url.Values{}
+	for {
+		i := strings.Index(page, open)
+		if i < 0 {
+			return v
+		}
+		page = page[i+len(open):]
+		name, _, ok := strings.Cut(page, `"`)
+		if !ok || !strings.HasPrefix(page[len(name):], mid) {
+			continue
+		}
+		rest := page[len(name)+len(mid):]
+		value, _, ok := strings.Cut(rest, `"`)
+		if !ok {
+			return v
+		}
+		v.Add(html.UnescapeString(name), html.UnescapeString(value))
+		page = rest[len(value):]
+	}
+}
+
+// loadBrowser is one login's browser: its cookies, and the address of the
+// page it shows, against which relative links resolve and from which
+// form posts carry Origin and Sec-Fetch-Site as a browser sets them.
+type loadBrowser struct {
+	ctx  context.Context
+	c    *http.Client
+	page *url.URL
+	last *http.Response // the last response (body read and closed)
+}
+
+func (l *loginDriver) newBrowser(ctx context.Context) *loadBrowser {
 	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(r *http.Request, _ []*http.Request) error {
-		if strings.HasPrefix(r.URL.Path, "/demo/callback") {
-			return http.ErrUseLastResponse // the portal's part is done below, by the code exchange
+	stop := strings.SplitN(l.target.redirect, "?", 2)[0]
+	return &loadBrowser{ctx: ctx, c: &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(r *http.Request, _ []*http.Request) error {
+		u := *r.URL
+		u.RawQuery, u.Fragment = "", ""
+		if u.String() == stop {
+			return http.ErrUseLastResponse // the portal's part is done by the code exchange
 		}
 		return nil
-	}}
-	fetch := func(method, u string, form url.Values) (*http.Response, string, error) {
-		var body io.Reader
-		if form != nil {
-			body = strings.NewReader(form.Encode())
-		}
-		req, err := http.NewRequestWithContext(ctx, method, u, body)
-		if err != nil {
-			return nil, "", err
-		}
-		if form != nil {
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		}
-		resp, err := browser.Do(req)
-		if err != nil {
-			return nil, "", err
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		return resp, string(b), err
+	}}}
+}
+
+func (b *loadBrowser) get(u string) (string, error) { return b.do(http.MethodGet, u, nil) }
+
+func (b *loadBrowser) post(u string, form url.Values) (string, error) {
+	return b.do(http.MethodPost, u, form)
+}
+
+// do fetches u (relative to the current page) and returns the body. A
+// status of 400 or more is an error naming the status and the path.
+func (b *loadBrowser) do(method, u string, form url.Values) (string, error) {
+	target, err := url.Parse(u)
+	if err != nil {
+		return "", err
 	}
-	find := func(re *regexp.Regexp, page, what string) (string, error) {
-		m := re.FindStringSubmatch(page)
-		if m == nil {
-			return "", fmt.Errorf("no %s on the page", what)
-		}
-		return html.UnescapeString(m[1]), nil
+	if b.page != nil {
+		target = b.page.ResolveReference(target)
 	}
-	state, nonce, verifier := rand.Text(), rand.Text(), oauth2.GenerateVerifier()
-	_, page, err := fetch(http.MethodGet, l.cfg.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oidc.Nonce(nonce)), nil)
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequestWithContext(b.ctx, method, target.String(), body)
+	if err != nil {
+		return "", err
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if method == http.MethodPost && b.page != nil {
+		origin := b.page.Scheme + "://" + b.page.Host
+		req.Header.Set("Origin", origin)
+		site := "cross-site"
+		if target.Scheme+"://"+target.Host == origin {
+			site = "same-origin"
+		}
+		req.Header.Set("Sec-Fetch-Site", site)
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	page, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return "", err
+	}
+	b.last, b.page = resp, resp.Request.URL
+	if resp.StatusCode >= 400 {
+		return "", fmt.Errorf("%s %s: status %d", method, resp.Request.URL.Path, resp.StatusCode)
+	}
+	return string(page), nil
+}
+
+// find returns the first submatch of re on page, unescaped.
+func find(re *regexp.Regexp, page, what string) (string, error) {
+	m := re.FindStringSubmatch(page)
+	if m == nil {
+		return "", fmt.Errorf("no %s on the page", what)
+	}
+	return html.UnescapeString(m[1]), nil
+}
+
+// authorize starts a portal login and returns the method page.
+func (l *loginDriver) authorize(b *loadBrowser) (state, nonce, verifier, page string, err error) {
+	state, nonce, verifier = rand.Text(), rand.Text(), oauth2.GenerateVerifier()
+	page, err = b.get(l.cfg.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oidc.Nonce(nonce)))
+	return state, nonce, verifier, page, err
+}
+
+// probe runs the first step once and refuses clearly when the broker
+// does not offer the method (an external broker without the demo
+// adapters and simulators), instead of counting the same failure for
+// every login.
+func (l *loginDriver) probe(ctx context.Context) error {
+	b := l.newBrowser(ctx)
+	_, _, _, page, err := l.authorize(b)
+	if err != nil {
+		return fmt.Errorf("authorize at %s: %w", l.target.issuer, err)
+	}
+	var offered []string
+	for _, m := range reOffered.FindAllStringSubmatch(page, -1) {
+		offered = append(offered, html.UnescapeString(m[1]))
+	}
+	id := loadAdapterID(l.method)
+	if !slices.Contains(offered, id) {
+		return refusal{fmt.Sprintf("method %s: %s does not offer the adapter %q to client %q (its login page offers: %s); "+
+			"only a broker that runs the demo adapters and their simulators (broker demo, or serve with environment: staging) can be driven with --method %s",
+			l.method, l.target.issuer, id, l.target.client, strings.Join(offered, ", "), l.method)}
+	}
+	if l.method == "eidas" {
+		want := eidasCountry[l.eidasKeys][0]
+		for _, m := range reOption.FindAllStringSubmatch(page, -1) {
+			if m[1] == want && m[2] == "" {
+				return nil
+			}
+		}
+		return refusal{fmt.Sprintf("method eidas: %s offers no usable country %s (the simulated node of --eidas-keys %s)", l.target.issuer, want, l.eidasKeys)}
+	}
+	return nil
+}
+
+// login performs one whole login: authorize, method page, the method's
+// leg, consent, code exchange with PKCE, ID-token verification.
+func (l *loginDriver) login(ctx context.Context) error {
+	b := l.newBrowser(ctx)
+	state, nonce, verifier, page, err := l.authorize(b)
 	if err != nil {
 		return err
 	}
@@ -248,32 +559,25 @@ func (l *loginDriver) login(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	method := l.method
-	if method == "" {
-		method = "demo"
+	start := url.Values{"method": {loadAdapterID(l.method)}}
+	if l.method == "eidas" {
+		start.Set("option", eidasCountry[l.eidasKeys][0])
 	}
-	start := url.Values{"method": {loadAdapterID(method)}}
-	for k, v := range loadStartOptions[method] {
-		start[k] = v
-	}
-	if _, page, err = fetch(http.MethodPost, l.base+startURL, start); err != nil {
+	if page, err = b.post(startURL, start); err != nil {
 		return err
 	}
-	leg, ok := loadLegs(l.base)[method]
-	if !ok {
-		return fmt.Errorf("unknown method %q", method)
-	}
-	if page, err = leg(fetch, find, page); err != nil {
-		return err
+	leg := loadLegs(l.target.issuer)[l.method]
+	if page, err = leg(l, b, page); err != nil {
+		return fmt.Errorf("%s: %w", l.method, err)
 	}
 	consent, err := find(reConsent, page, "consent form")
 	if err != nil {
+		return fmt.Errorf("after %s (%s): %w", l.method, b.page.Path, err)
+	}
+	if _, err = b.post(consent, url.Values{"action": {"allow"}}); err != nil {
 		return err
 	}
-	resp, _, err := fetch(http.MethodPost, l.base+consent, url.Values{"action": {"allow"}})
-	if err != nil {
-		return err
-	}
+	resp := b.last
 	loc, err := resp.Location()
 	if err != nil || loc.Query().Get("state") != state || loc.Query().Get("code") == "" {
 		return fmt.Errorf("no code for the portal (status %d)", resp.StatusCode)
@@ -293,13 +597,8 @@ func (l *loginDriver) login(ctx context.Context) error {
 	return nil
 }
 
-type (
-	fetchFunc func(method, u string, form url.Values) (*http.Response, string, error)
-	findFunc  func(re *regexp.Regexp, page, what string) (string, error)
-)
-
 // demoLeg logs in with the demo identity page and returns the next page.
-func demoLeg(fetch fetchFunc, find findFunc, page string) (string, error) {
+func demoLeg(_ *loginDriver, b *loadBrowser, page string) (string, error) {
 	cb, err := find(reAction, page, "demo form")
 	if err != nil {
 		return "", err
@@ -308,8 +607,7 @@ func demoLeg(fetch fetchFunc, find findFunc, page string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	_, page, err = fetch(http.MethodPost, cb, url.Values{"nonce": {n}, "person": {"erika"}, "level": {"high"}, "action": {"login"}})
-	return page, err
+	return b.post(cb, url.Values{"nonce": {n}, "person": {"erika"}, "level": {"high"}, "action": {"login"}})
 }
 
 const walletMethod = "eudi-wallet"
@@ -323,12 +621,12 @@ var (
 // opens the wallet link (the simulator fetches and checks the signed
 // request object), agrees with Erika's SD-JWT VC PID, and follows the
 // response's redirect back into the broker. It returns the next page.
-func walletLeg(fetch fetchFunc, find findFunc, page string) (string, error) {
+func walletLeg(_ *loginDriver, b *loadBrowser, page string) (string, error) {
 	link, err := find(reWalletLink, page, "wallet link")
 	if err != nil {
 		return "", err
 	}
-	if _, page, err = fetch(http.MethodGet, link, nil); err != nil {
+	if page, err = b.get(link); err != nil {
 		return "", err
 	}
 	action, err := find(reAction, page, "wallet consent form")
@@ -339,6 +637,5 @@ func walletLeg(fetch fetchFunc, find findFunc, page string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	_, page, err = fetch(http.MethodPost, action, url.Values{"h": {h}, "person": {"erika"}, "format": {"dc+sd-jwt"}, "action": {"agree"}})
-	return page, err
+	return b.post(action, url.Values{"h": {h}, "person": {"erika"}, "format": {"dc+sd-jwt"}, "action": {"agree"}})
 }

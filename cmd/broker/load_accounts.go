@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"html"
-	"net/http"
 	"net/url"
 	"regexp"
 
@@ -14,11 +13,11 @@ import (
 // the demo's URL (the simulators' pages post to relative actions).
 func accountLegs(base string) map[string]legFunc {
 	return map[string]legFunc{
-		"oidc-upstream": func(fetch fetchFunc, find findFunc, page string) (string, error) {
-			return oidcUpstreamLeg(base, fetch, find, page)
+		"oidc-upstream": func(_ *loginDriver, b *loadBrowser, page string) (string, error) {
+			return oidcUpstreamLeg(base, b, page)
 		},
-		"bundid": func(fetch fetchFunc, find findFunc, page string) (string, error) {
-			return bundidLeg(base, fetch, find, page)
+		"bundid": func(_ *loginDriver, b *loadBrowser, page string) (string, error) {
+			return bundidLeg(base, b, page)
 		},
 	}
 }
@@ -42,14 +41,12 @@ var (
 // oidcUpstreamLeg logs in through the Landeskonto OIDC simulator at
 // "hoch": the broker redirected to the simulated OP, its page is answered,
 // and the redirects run back through the adapter's callback to consent.
-func oidcUpstreamLeg(base string, fetch fetchFunc, find findFunc, page string) (string, error) {
+func oidcUpstreamLeg(base string, b *loadBrowser, page string) (string, error) {
 	id, err := find(reSimRequest, page, "Landeskonto simulator form")
 	if err != nil {
 		return "", err
 	}
-	_, page, err = fetch(http.MethodPost, base+"/sim/landeskonto/authorize",
-		url.Values{"request": {id}, "person": {"erika"}, "acr": {oidcsim.ACRHoch}})
-	return page, err
+	return b.post(base+"/sim/landeskonto/authorize", url.Values{"request": {id}, "person": {"erika"}, "acr": {oidcsim.ACRHoch}})
 }
 
 // postForm reads an auto-submitting form (the broker's SAML handoff, the
@@ -59,35 +56,30 @@ func postForm(page string) (string, url.Values, error) {
 	if m == nil {
 		return "", nil, fmt.Errorf("no form on the page")
 	}
-	v := url.Values{}
-	for _, f := range reHidden.FindAllStringSubmatch(page, -1) {
-		v.Add(html.UnescapeString(f[1]), html.UnescapeString(f[2]))
-	}
-	return html.UnescapeString(m[1]), v, nil
+	return html.UnescapeString(m[1]), hiddenFields(page), nil
 }
 
 // bundidLeg logs in through the BundID simulator at STORK 4: the signed
 // AuthnRequest is posted to the simulator, the person's choice is
 // answered, and the signed, encrypted Response is posted to the ACS,
 // which forwards it to the login's callback.
-func bundidLeg(base string, fetch fetchFunc, find findFunc, page string) (string, error) {
+func bundidLeg(base string, b *loadBrowser, page string) (string, error) {
 	action, fields, err := postForm(page) // the AuthnRequest handoff
 	if err != nil {
 		return "", err
 	}
-	if _, page, err = fetch(http.MethodPost, action, fields); err != nil {
+	if page, err = b.post(action, fields); err != nil {
 		return "", err
 	}
 	id, err := find(reSimRequest, page, "BundID simulator form")
 	if err != nil {
 		return "", err
 	}
-	if _, page, err = fetch(http.MethodPost, base+"/sim/bundid/answer", url.Values{"request": {id}, "person": {"erika"}, "level": {"4"}}); err != nil {
+	if page, err = b.post(base+"/sim/bundid/answer", url.Values{"request": {id}, "person": {"erika"}, "level": {"4"}}); err != nil {
 		return "", err
 	}
 	if action, fields, err = postForm(page); err != nil { // the SAML Response
 		return "", err
 	}
-	_, page, err = fetch(http.MethodPost, action, fields)
-	return page, err
+	return b.post(action, fields)
 }

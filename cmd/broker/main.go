@@ -27,7 +27,7 @@ commands:
   check-config  validate a config file and print every problem with file:line: path
   keygen        print a new key: --alg ES256|RS256 (PEM), --data-key or --subject-secret (base64)
   saml          eIDAS interop tools: verify --cert FILE|--metadata FILE MSG, decrypt --key KEY.pem MSG, inspect FILE|-
-  load          load tool: whole demo logins on loopback (--logins N --concurrency C)
+  load          load tool: whole logins per method (--method M --logins N --concurrency C [--json]); in-process demo on loopback, or --issuer URL --client ID --secret S --redirect URI
 `
 
 func run(args []string, stdout, stderr io.Writer) int {

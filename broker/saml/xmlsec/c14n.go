@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/beevik/etree"
@@ -218,20 +217,22 @@ func (w *c14nWriter) element(e *etree.Element, parentScope, rendered nsScope, al
 			}
 		}
 	}
-	sort.Slice(decls, func(i, j int) bool { return decls[i].prefix < decls[j].prefix })
-	sort.Slice(attrs, func(i, j int) bool {
-		if attrs[i].uri != attrs[j].uri {
-			return attrs[i].uri < attrs[j].uri
-		}
-		return attrs[i].local < attrs[j].local
-	})
-
-	name := e.Tag
-	if e.Space != "" {
-		name = e.Space + ":" + e.Tag
+	// slices.SortFunc rather than sort.Slice: no reflection and no
+	// allocation for every element of every message.
+	if len(decls) > 1 {
+		slices.SortFunc(decls, func(a, b nsDecl) int { return strings.Compare(a.prefix, b.prefix) })
 	}
+	if len(attrs) > 1 {
+		slices.SortFunc(attrs, func(a, b c14nAttr) int {
+			if c := strings.Compare(a.uri, b.uri); c != 0 {
+				return c
+			}
+			return strings.Compare(a.local, b.local)
+		})
+	}
+
 	w.buf.WriteByte('<')
-	w.buf.WriteString(name)
+	w.writeName(e)
 	for _, d := range decls {
 		if d.prefix == "" {
 			w.buf.WriteString(` xmlns="`)
@@ -293,12 +294,21 @@ func (w *c14nWriter) element(e *etree.Element, parentScope, rendered nsScope, al
 		}
 	}
 	w.buf.WriteString("</")
-	w.buf.WriteString(name)
+	w.writeName(e)
 	w.buf.WriteByte('>')
 	if w.maxBytes > 0 && w.buf.Len() > w.maxBytes {
 		return fmt.Errorf("%w: canonical form exceeds %d bytes", ErrTooLarge, w.maxBytes)
 	}
 	return nil
+}
+
+// writeName writes e's qualified name.
+func (w *c14nWriter) writeName(e *etree.Element) {
+	if e.Space != "" {
+		w.buf.WriteString(e.Space)
+		w.buf.WriteByte(':')
+	}
+	w.buf.WriteString(e.Tag)
 }
 
 func escapeText(b *bytes.Buffer, s string) {

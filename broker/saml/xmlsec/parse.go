@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -87,11 +88,19 @@ func parseInScope(data []byte, limits Limits, scope nsScope) (*etree.Document, e
 	if !utf8.Valid(data) {
 		return nil, fmt.Errorf("parse xml: %w", ErrInvalidUTF8)
 	}
-	p := &parser{data: data, limits: limits, doc: etree.NewDocument()}
 	if scope == nil {
 		scope = baseScope()
 	}
-	if err := p.run(scope); err != nil {
+	// The fast tokenizer reads the plain XML that SAML is written in; at
+	// anything else it gives up and the decoder parses the input afresh
+	// (see fastTokenizer).
+	p := &parser{data: data, limits: limits, doc: etree.NewDocument()}
+	err := p.run(scope, (&fastTokenizer{data: data}).next)
+	if errors.Is(err, errSlowPath) {
+		p = &parser{data: data, limits: limits, doc: etree.NewDocument()}
+		err = p.run(scope, decoderTokens(data))
+	}
+	if err != nil {
 		return nil, fmt.Errorf("parse xml: %w", err)
 	}
 	if root := p.doc.Root(); root != nil {
@@ -131,7 +140,33 @@ type openElement struct {
 	scope nsScope
 }
 
-func (p *parser) run(initial nsScope) error {
+// tokenFunc yields the next raw token and its byte range in the input,
+// or io.EOF.
+type tokenFunc func() (xml.Token, int, int, error)
+
+// decoderTokens reads data with encoding/xml in strict mode.
+func decoderTokens(data []byte) tokenFunc {
+	dec := xml.NewDecoder(bytes.NewReader(data))
+	dec.Strict = true
+	dec.CharsetReader = nil
+	return func() (xml.Token, int, int, error) {
+		start := int(dec.InputOffset())
+		tok, err := dec.RawToken()
+		if err == io.EOF {
+			return nil, start, start, io.EOF
+		}
+		if err != nil {
+			var se *xml.SyntaxError
+			if errors.As(err, &se) {
+				return nil, 0, 0, fmt.Errorf("%w: line %d: %s", ErrMalformed, se.Line, se.Msg)
+			}
+			return nil, 0, 0, fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
+		return tok, start, int(dec.InputOffset()), nil
+	}
+}
+
+func (p *parser) run(initial nsScope, next tokenFunc) error {
 	// The decoder refuses a non-UTF-8 declaration before returning it as a
 	// token, so look at the declaration first for a precise error.
 	if bytes.HasPrefix(p.data, []byte("<?xml")) && len(p.data) > 5 && isXMLSpace(p.data[5]) {
@@ -141,26 +176,17 @@ func (p *parser) run(initial nsScope) error {
 			}
 		}
 	}
-	dec := xml.NewDecoder(bytes.NewReader(p.data))
-	dec.Strict = true
-	dec.CharsetReader = nil
 	var stack []openElement
 	sawRoot := false
 	first := true
 	for {
-		start := dec.InputOffset()
-		tok, err := dec.RawToken()
+		tok, start, end, err := next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			var se *xml.SyntaxError
-			if errors.As(err, &se) {
-				return fmt.Errorf("%w: line %d: %s", ErrMalformed, se.Line, se.Msg)
-			}
-			return fmt.Errorf("%w: %v", ErrMalformed, err)
+			return err
 		}
-		end := dec.InputOffset()
 		isFirst := first
 		first = false
 		switch t := tok.(type) {
@@ -243,7 +269,13 @@ func (p *parser) startElement(t xml.StartElement, raw []byte, parentScope nsScop
 		return nil, nil, err
 	}
 	values := make([]string, len(t.Attr))
-	rawValues := rawAttrValues(raw)
+	// Only a tag with a literal tab or line break can hold a value that
+	// needs normalising; most tags have none, and their raw values need
+	// not be cut out.
+	var rawValues []string
+	if bytes.ContainsAny(raw, "\t\n\r") {
+		rawValues = rawAttrValues(raw)
+	}
 	for i, a := range t.Attr {
 		values[i] = a.Value
 		if i < len(rawValues) && strings.ContainsAny(rawValues[i], "\t\n\r") {
@@ -287,7 +319,15 @@ func (p *parser) startElement(t xml.StartElement, raw []byte, parentScope nsScop
 
 	el := etree.NewElement(t.Name.Local)
 	el.Space = t.Name.Space
-	seen := make(map[[2]string]struct{}, len(t.Attr))
+	// Duplicates by expanded name: a short list suffices for the usual
+	// handful of attributes; a map keeps many attributes linear.
+	var seenList [][2]string
+	var seen map[[2]string]struct{}
+	if len(t.Attr) > 8 {
+		seen = make(map[[2]string]struct{}, len(t.Attr))
+	} else {
+		seenList = make([][2]string, 0, len(t.Attr))
+	}
 	for i, a := range t.Attr {
 		if err := checkName(a.Name); err != nil {
 			return nil, nil, err
@@ -308,10 +348,17 @@ func (p *parser) startElement(t xml.StartElement, raw []byte, parentScope nsScop
 			}
 			key = [2]string{uri, a.Name.Local}
 		}
-		if _, dup := seen[key]; dup {
-			return nil, nil, fmt.Errorf("%w: %q", ErrDuplicateAttr, a.Name.Local)
+		if seen != nil {
+			if _, dup := seen[key]; dup {
+				return nil, nil, fmt.Errorf("%w: %q", ErrDuplicateAttr, a.Name.Local)
+			}
+			seen[key] = struct{}{}
+		} else {
+			if slices.Contains(seenList, key) {
+				return nil, nil, fmt.Errorf("%w: %q", ErrDuplicateAttr, a.Name.Local)
+			}
+			seenList = append(seenList, key)
 		}
-		seen[key] = struct{}{}
 		name := a.Name.Local
 		if a.Name.Space != "" {
 			name = a.Name.Space + ":" + a.Name.Local
