@@ -149,10 +149,29 @@ type Handoff struct {
 	// or style).
 	Content []byte
 	Title   string
+	// Needs loosen the broker's page policy for Content, only as far as
+	// the page needs; the zero value is the strictest.
+	Needs ContentNeeds
 	// Page is a complete HTML page of the adapter's own, rendered as is
 	// (e.g. the ELSTER certificate page with its own script). It is served
 	// with a strict CSP.
 	Page []byte
+}
+
+// ContentNeeds are what a Content page needs beyond the broker's strict
+// page policy. Each is granted for that one page only.
+type ContentNeeds struct {
+	// Fetch lets the page's script ask the broker's own origin
+	// (connect-src 'self'), e.g. to poll the state of a login.
+	Fetch bool
+	// DataImages lets the page show data: images (img-src data:), e.g. a
+	// QR code rendered on the server.
+	DataImages bool
+	// SameOriginReferrer sets the page's referrer policy to same-origin
+	// instead of no-referrer, so that browsers without Fetch Metadata send
+	// the broker's origin (not "null") in the Origin header of the page's
+	// form posts, for adapters that check it.
+	SameOriginReferrer bool
 }
 
 // Identity is what an adapter proved about a person.

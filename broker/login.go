@@ -327,6 +327,11 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 		s.txError(w, r, err)
 		return
 	}
+	if err := s.renewRef(r.Context(), tx); err != nil {
+		// The upstream's answer may then find the login gone; the person
+		// is told so there and can start again.
+		s.log.WarnContext(r.Context(), "login reference not renewed", "tx", logID(tx.ID), "err", err)
+	}
 	// Debug: the outcome ("upstream login verified" or refused) is logged
 	// at info for every answer; one info line less per login.
 	s.log.DebugContext(r.Context(), "upstream login started", "tx", logID(tx.ID), "adapter", a.ID, "option", option)
@@ -608,6 +613,9 @@ func (s *Server) done(w http.ResponseWriter, r *http.Request) {
 		s.pages.errorPage(w, r, http.StatusForbidden, msgOtherBrowser)
 		return
 	}
+	// The consent page comes next: the binding lasts as long as the
+	// transaction the completion renews.
+	s.renewBinding(w, r, tx)
 	if tx.Identity != nil || tx.Delivered == nil {
 		// Already finished here (a reload), or nothing delivered yet.
 		http.Redirect(w, r, s.issuer+"/login/"+tx.ID, http.StatusSeeOther)

@@ -210,6 +210,7 @@ func (p *pages) view(r *http.Request, tx *transaction, title adapters.Text, data
 				data["Services"] = p.s.servicesOf(tx, c)
 			}
 		}
+		p.expiryHook(data, tx, tx.Renewed)
 	case r.Method == http.MethodGet:
 		data["LangBase"] = r.URL.Path
 	}
@@ -252,6 +253,7 @@ func pageHeaders(w http.ResponseWriter, status, length int, formAction ...string
 	if len(formAction) > 0 {
 		csp += "; form-action 'self' " + strings.Join(formAction, " ")
 	}
+	csp = extendPolicy(csp, data)
 	h := w.Header()
 	h.Set("Content-Security-Policy", csp)
 	h.Set("Content-Type", "text/html; charset=utf-8")
@@ -404,10 +406,7 @@ func nonEmpty(parts ...string) []string {
 func (p *pages) handoff(w http.ResponseWriter, r *http.Request, tx *transaction, h adapters.Handoff) {
 	switch {
 	case h.Content != nil:
-		// The adapter's content in the broker's layout; html/template
-		// does not escape it: it is the adapter's own rendered HTML.
-		title := adapters.Text{DE: h.Title, EN: h.Title}
-		p.render(w, http.StatusOK, "adapter.html", p.view(r, tx, title, map[string]any{"Content": template.HTML(h.Content)}))
+		p.adapterContent(w, r, tx, h)
 	case h.RedirectURL != "":
 		http.Redirect(w, r, h.RedirectURL, http.StatusSeeOther)
 	case h.PostURL != "":

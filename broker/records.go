@@ -16,6 +16,10 @@ type transaction struct {
 	Ref     string    `json:"ref"`     // second reference for cookie-less upstream callbacks
 	Binding string    `json:"binding"` // hash of the browser-binding cookie, set at /authorize
 	Created time.Time `json:"created"`
+	// Renewed is when the record's time to live last started again
+	// (every update renews it), so pages can tell the person when the
+	// login expires.
+	Renewed time.Time `json:"renewed,omitempty"`
 
 	ClientID      string            `json:"client_id"`
 	RedirectURI   string            `json:"redirect_uri"`

@@ -280,6 +280,7 @@ func (s *Server) buildHandler(extra func(chi.Router)) error {
 		r.Post("/{tx}/start", s.start)
 		r.Get("/{tx}/done", s.done)
 		r.Post("/{tx}/cancel", s.cancel)
+		r.Post("/{tx}/extend", s.extendLogin)
 	})
 	r.With(s.withSessionPrefetch).Post("/consent/{tx}", s.consent)
 	r.Get("/logout/done", s.loggedOut)
@@ -397,7 +398,10 @@ func (s *Server) getTx(ctx context.Context, id string) (*transaction, error) {
 // updateTx applies fn with compare-and-swap; fn may run more than once.
 func (s *Server) updateTx(ctx context.Context, id string, fn func(*transaction) error) (*transaction, error) {
 	var tx transaction
-	err := s.data.update(ctx, store.KindTransaction, id, &tx, func() (time.Duration, error) { return txTTL, fn(&tx) })
+	err := s.data.update(ctx, store.KindTransaction, id, &tx, func() (time.Duration, error) {
+		tx.Renewed = s.now()
+		return txTTL, fn(&tx)
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,153 @@
+package broker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/ozg-broker/eidas-broker/adapters"
+	"github.com/ozg-broker/eidas-broker/broker/store"
+)
+
+// expiryWarnBefore is how long before a login expires its pages warn and
+// offer more time (WCAG 2.2.1 Timing Adjustable asks for at least 20
+// seconds to react; two minutes leave time to read and decide).
+const expiryWarnBefore = 2 * time.Minute
+
+// expiryView is what a page's expiry warning (static/expiry.js) reads: how
+// many seconds are left when the page is served, when to warn, where to
+// ask for more time, and the way back to the portal once it is too late.
+type expiryView struct {
+	Seconds  int
+	Warn     int
+	Minutes  int // the login's full time to live, which extending restores
+	Back     string
+	BackName string
+}
+
+// expiryHook adds the expiry warning to a page of a live login whose
+// record was last renewed at renewed. The seconds are relative, so a
+// browser with a wrong clock still warns in time.
+func (p *pages) expiryHook(data map[string]any, tx *transaction, renewed time.Time) {
+	if renewed.IsZero() {
+		renewed = tx.Created
+	}
+	left := renewed.Add(txTTL).Sub(p.s.now())
+	if left < 0 {
+		left = 0
+	}
+	v := expiryView{Seconds: int(left / time.Second), Warn: int(expiryWarnBefore / time.Second), Minutes: int(txTTL / time.Minute)}
+	if c := p.s.clients[tx.ClientID]; c != nil && len(c.c.RedirectURIs) > 0 {
+		v.Back, v.BackName = origin(c.c.RedirectURIs[0])+"/", c.c.Name
+	}
+	data["Expiry"] = v
+}
+
+// extendPolicy loosens a page's content security policy only as far as
+// the page needs: the expiry warning asks the broker's own origin for
+// more time, an adapter's content may poll or show a data: image. The
+// rest of the policy stays as render wrote it.
+func extendPolicy(csp string, data map[string]any) string {
+	needs, _ := data["Needs"].(adapters.ContentNeeds)
+	if _, warns := data["Expiry"]; warns || needs.Fetch {
+		csp += "; connect-src 'self'"
+	}
+	if needs.DataImages {
+		csp = strings.Replace(csp, "img-src 'self'", "img-src 'self' data:", 1)
+	}
+	return csp
+}
+
+// extendLogin gives the person the login's full time again: the
+// transaction record, its upstream reference and the binding cookie are
+// renewed. Like every later step of a login it demands the binding
+// cookie, so a browser that did not start the login can neither extend
+// it nor learn whether it exists. The expiry warning calls it with
+// fetch; the answer is JSON.
+func (s *Server) extendLogin(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	w.Header().Set("Cache-Control", "no-store")
+	// Fetch Metadata, where the browser sends it: only the broker's own
+	// pages ask. (SameSite=Lax already keeps the cookie off a cross-site
+	// POST; this says so in the log.)
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
+		s.log.WarnContext(ctx, "login extension from another site refused", "sec_fetch_site", site)
+		extendAnswer(w, http.StatusForbidden, map[string]any{"error": "forbidden"})
+		return
+	}
+	id := chi.URLParam(r, "tx")
+	tx, err := s.getTx(ctx, id)
+	if err != nil {
+		s.extendFailed(w, r, err)
+		return
+	}
+	if !s.holdsBinding(r, tx) {
+		s.log.WarnContext(ctx, "login extension from a browser without the binding cookie refused", "tx", logID(id))
+		extendAnswer(w, http.StatusForbidden, map[string]any{"error": "not_bound"})
+		return
+	}
+	tx, err = s.updateTx(ctx, id, func(*transaction) error { return nil })
+	if err != nil {
+		s.extendFailed(w, r, err)
+		return
+	}
+	if err := s.renewRef(ctx, tx); err != nil {
+		s.extendFailed(w, r, err)
+		return
+	}
+	s.renewBinding(w, r, tx)
+	s.log.InfoContext(ctx, "login extended", "tx", logID(id))
+	extendAnswer(w, http.StatusOK, map[string]any{"expires_in": int(txTTL / time.Second)})
+}
+
+func (s *Server) extendFailed(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		extendAnswer(w, http.StatusNotFound, map[string]any{"error": "expired"})
+	case errors.Is(err, store.ErrUnavailable):
+		s.log.ErrorContext(r.Context(), "store unavailable", "what", "login extension", "err", err)
+		w.Header().Set("Retry-After", "10")
+		extendAnswer(w, http.StatusServiceUnavailable, map[string]any{"error": "unavailable"})
+	default:
+		s.log.ErrorContext(r.Context(), "store failure", "what", "login extension", "err", err)
+		extendAnswer(w, http.StatusInternalServerError, map[string]any{"error": "internal"})
+	}
+}
+
+func extendAnswer(w http.ResponseWriter, status int, body map[string]any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// renewRef starts the time to live of the transaction's upstream reference
+// again. It was created with the transaction and would otherwise expire
+// txTTL after the login began, however often the transaction itself was
+// renewed: an upstream answer after that would find no login.
+func (s *Server) renewRef(ctx context.Context, tx *transaction) error {
+	key := "ref:" + tx.Ref
+	for range 3 {
+		e, err := s.raw.Get(ctx, store.KindTransaction, key)
+		if err != nil {
+			return err
+		}
+		err = s.raw.Swap(ctx, store.KindTransaction, key, e.Revision, e.Value, txTTL)
+		if !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+	}
+	return store.ErrConflict
+}
+
+// renewBinding starts the binding cookie's lifetime again for a browser
+// that holds it (the caller has checked that with holdsBinding).
+func (s *Server) renewBinding(w http.ResponseWriter, r *http.Request, tx *transaction) {
+	if c, err := r.Cookie(s.txCookieName(tx.ID)); err == nil {
+		http.SetCookie(w, s.cookie(s.txCookieName(tx.ID), c.Value, txTTL))
+	}
+}
