@@ -82,7 +82,7 @@ func (a *Adapter) Begin(_ context.Context, req adapters.Request) (adapters.Hando
 	if err != nil {
 		return adapters.Handoff{}, nil, fmt.Errorf("begin elster login: %w", err)
 	}
-	page, err := a.page.render(pageData{
+	content, title, err := a.page.render(pageData{
 		Locale:      req.Locale,
 		Challenge:   c.String(),
 		CallbackURL: req.CallbackURL,
@@ -93,7 +93,11 @@ func (a *Adapter) Begin(_ context.Context, req adapters.Request) (adapters.Hando
 	if err != nil {
 		return adapters.Handoff{}, nil, fmt.Errorf("begin elster login: %w", err)
 	}
-	return adapters.Handoff{Page: page}, st, nil
+	// The page's content goes into the broker's layout (which names the
+	// portal and service the login is for). Its forms post to the
+	// callback, which checks the Origin: browsers without Fetch Metadata
+	// send the real one only under a same-origin referrer policy.
+	return adapters.Handoff{Content: content, Title: title, Needs: adapters.ContentNeeds{SameOriginReferrer: true}}, st, nil
 }
 
 // Finish verifies the answer to the challenge in state (see the package

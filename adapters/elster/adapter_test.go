@@ -773,7 +773,7 @@ func TestStoreOutageFailsClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch := challengeInput.FindSubmatch(h.Page)
+	ch := challengeInput.FindSubmatch(h.Content)
 	_, err = a.Finish(context.Background(), req, st, post(e.open12("person.pfx").form(t, html.UnescapeString(string(ch[1])), elster.AlgRS256)))
 	if !errors.Is(err, elster.ErrStore) || !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("err = %v, want ErrStore wrapping store.ErrUnavailable", err)

@@ -105,7 +105,14 @@ func (b *fakeBroker) start(w http.ResponseWriter, r *http.Request) {
 	b.mu.Unlock()
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", pageCSP)
-	_, _ = w.Write(h.Page)
+	// A minimal layout around the content, with the referrer policy the
+	// adapter asks for, as the broker's would.
+	referrer := "no-referrer"
+	if h.Needs.SameOriginReferrer {
+		referrer = "same-origin"
+	}
+	_, _ = fmt.Fprintf(w, `<!doctype html><html lang="de"><head><meta charset="utf-8"><meta name="referrer" content="%s"><title>%s</title></head><body><main>%s</main></body></html>`,
+		referrer, html.EscapeString(h.Title), h.Content)
 }
 
 func (b *fakeBroker) callback(w http.ResponseWriter, r *http.Request) {
@@ -241,6 +248,10 @@ func TestBrowserLogin(t *testing.T) {
 			}
 			if code.Value != tc.code || text == "" {
 				t.Fatalf("error %q %q, want code %s", code.Value, text, tc.code)
+			}
+			// The focus is on the message, not on the page's body.
+			if focused, err := browsertest.Run(tctx, chromedp.Evaluate[string](`document.activeElement ? document.activeElement.id : ""`)); err != nil || focused != "elster-error" {
+				t.Errorf("focus on %q after the error (%v), want elster-error", focused, err)
 			}
 			if tc.code == "wrongPin" && text != "Die PIN ist falsch. Bitte prüfen Sie die PIN Ihrer Zertifikatsdatei." {
 				t.Errorf("wrong-PIN text %q", text)

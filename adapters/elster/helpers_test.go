@@ -129,10 +129,10 @@ func (e *env) begin(txID string) (adapters.Request, []byte, string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if len(h.Page) == 0 || h.RedirectURL != "" || h.PostURL != "" {
+	if len(h.Content) == 0 || h.RedirectURL != "" || h.PostURL != "" {
 		e.t.Fatalf("Begin handoff: want a page only, got %+v", h)
 	}
-	m := challengeInput.FindSubmatch(h.Page)
+	m := challengeInput.FindSubmatch(h.Content)
 	if m == nil {
 		e.t.Fatal("page has no challenge field")
 	}

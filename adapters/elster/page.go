@@ -47,7 +47,7 @@ func loadAsset(name, contentType string) (asset, error) {
 	}, nil
 }
 
-// pageBuilder renders the login page; assetBase is the absolute URL the
+// pageBuilder renders the login page's content; assetBase is the absolute URL the
 // broker serves Routes' assets under.
 type pageBuilder struct {
 	tmpl      *template.Template
@@ -153,7 +153,9 @@ var textsEN = texts{
 	MsgSending:        "Sending the login …",
 }
 
-func (b *pageBuilder) render(d pageData) ([]byte, error) {
+// render returns the page's content for the broker's layout (see
+// adapters.Handoff.Content) in d.Locale, and its title.
+func (b *pageBuilder) render(d pageData) ([]byte, string, error) {
 	t := textsDE
 	if strings.HasPrefix(strings.ToLower(d.Locale), "en") {
 		t = textsEN
@@ -164,7 +166,7 @@ func (b *pageBuilder) render(d pageData) ([]byte, error) {
 	}
 	caJSON, err := json.Marshal(names)
 	if err != nil {
-		return nil, fmt.Errorf("encode ca names: %w", err)
+		return nil, "", fmt.Errorf("encode ca names: %w", err)
 	}
 	var buf bytes.Buffer
 	err = b.tmpl.Execute(&buf, map[string]any{
@@ -181,9 +183,9 @@ func (b *pageBuilder) render(d pageData) ([]byte, error) {
 		"LicencesURL":     b.assetBase + b.licences.name,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("render page: %w", err)
+		return nil, "", fmt.Errorf("render page: %w", err)
 	}
-	return buf.Bytes(), nil
+	return buf.Bytes(), t.Title, nil
 }
 
 // Routes serves the page's assets; the broker mounts it under

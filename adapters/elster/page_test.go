@@ -35,9 +35,23 @@ func TestPage(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			page := string(h.Page)
-			if !strings.Contains(page, `<html lang="`+locale+`">`) {
-				t.Errorf("page not in %s", locale)
+			page := string(h.Content)
+			// Content for the broker's layout: one h1, the title in the
+			// person's language, no document of its own.
+			want := map[string]string{"de": "Anmelden mit ELSTER-Zertifikat", "en": "Log in with your ELSTER certificate"}[locale]
+			if h.Title != want || strings.Count(page, "<h1>") != 1 || !strings.Contains(page, "<h1>"+want+"</h1>") {
+				t.Errorf("title %q, want %q as the one h1", h.Title, want)
+			}
+			for _, tag := range []string{"<html", "<head", "<body", "<main"} {
+				if strings.Contains(page, tag) {
+					t.Errorf("content has its own %s>", tag)
+				}
+			}
+			if h.Needs.Fetch || h.Needs.DataImages || !h.Needs.SameOriginReferrer {
+				t.Errorf("needs %+v, want only the same-origin referrer policy", h.Needs)
+			}
+			if !strings.Contains(page, `id="elster-error" class="error" role="alert" tabindex="-1"`) {
+				t.Error("the error message cannot take the focus")
 			}
 			if !strings.Contains(page, `action="`+req.CallbackURL+`"`) {
 				t.Error("page does not post to the callback URL")
@@ -96,7 +110,7 @@ func TestPage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(string(h.Page), `name="mode" value="tls"`) {
+		if !strings.Contains(string(h.Content), `name="mode" value="tls"`) {
 			t.Fatal("mutual TLS form missing")
 		}
 	})

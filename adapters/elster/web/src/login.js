@@ -49,6 +49,10 @@ function setup() {
     errorBox.hidden = false;
     status.hidden = true;
     submit.disabled = false;
+    // The focus goes to the message (it has tabindex -1), not back to the
+    // page's start: keyboard and screen-reader users land on what went
+    // wrong, next to the fields to correct.
+    errorBox.focus();
   };
 
   if (!window.crypto || !window.crypto.subtle) {
