@@ -178,7 +178,7 @@ func (a *Adapter) Begin(ctx context.Context, req adapters.Request) (adapters.Han
 	if a.crossDevice {
 		cross = a.invocationURL(requestURI + "?d=cross")
 	}
-	page, err := a.page.render(pageData{
+	content, title, err := a.page.render(pageData{
 		Locale:     req.Locale,
 		SameDevice: a.invocationURL(requestURI + "?d=same"),
 		CrossQR:    cross,
@@ -190,7 +190,9 @@ func (a *Adapter) Begin(ctx context.Context, req adapters.Request) (adapters.Han
 	if err != nil {
 		return adapters.Handoff{}, nil, fmt.Errorf("begin wallet login: %w", err)
 	}
-	return adapters.Handoff{Page: page}, state, nil
+	// The page's content goes into the broker's layout; its script polls
+	// the status on the broker's origin, and the QR code is a data: image.
+	return adapters.Handoff{Content: content, Title: title, Needs: adapters.ContentNeeds{Fetch: true, DataImages: cross != ""}}, state, nil
 }
 
 // invocationURL is the authorization request by reference (OpenID4VP 1.0

@@ -215,7 +215,7 @@ func TestIntermediatedPortal(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			l.state, l.page = st, string(ho.Page)
+			l.state, l.page = st, string(ho.Content)
 			r := h.fetch(t, l, false)
 			if r.ClientName != tc.name || r.Purpose != tc.purpose {
 				t.Fatalf("wallet shown %q / %q, want %q / %q", r.ClientName, r.Purpose, tc.name, tc.purpose)

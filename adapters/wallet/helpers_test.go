@@ -88,10 +88,10 @@ func (h *harness) begin(t testing.TB, claims ...string) *login {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ho.Page == nil {
+	if ho.Content == nil {
 		t.Fatal("no page")
 	}
-	return &login{req: req, state: st, page: string(ho.Page)}
+	return &login{req: req, state: st, page: string(ho.Content)}
 }
 
 func find(t testing.TB, re *regexp.Regexp, page string) string {

@@ -63,7 +63,7 @@ type pageData struct {
 
 type pageTexts struct {
 	Lang, Title, Lead, SameTitle, SameButton, CrossTitle, CrossLead, Waiting, Done, Elsewhere string
-	Expired, Failed, Cancel, NoScript, Asks, Always                                           string
+	Expired, Failed, Cancel, NoScript, Asks, Always, QRAlt                                    string
 	ClaimNames                                                                                map[string]string
 }
 
@@ -78,6 +78,7 @@ var textsDE = pageTexts{
 	Failed:    "Die Verbindung ist unterbrochen. Bitte laden Sie die Seite nicht neu, sondern warten Sie einen Moment.",
 	Cancel:    "Abbrechen", NoScript: "Ohne JavaScript setzt sich die Seite nicht selbst fort: Nutzen Sie die Wallet auf diesem Gerät.",
 	Asks: "Abgefragte Angaben:", Always: "Name, Vorname, Geburtsdatum, ausstellender Staat",
+	QRAlt:      "QR-Code für die Anmeldung mit Ihrer Wallet",
 	ClaimNames: map[string]string{"place_of_birth": "Geburtsort", "nationalities": "Staatsangehörigkeit", "address": "Anschrift", "birth_family_name": "Geburtsname"},
 }
 
@@ -92,10 +93,13 @@ var textsEN = pageTexts{
 	Failed:    "The connection was interrupted. Please do not reload; wait a moment.",
 	Cancel:    "Cancel", NoScript: "Without JavaScript this page cannot continue by itself: use the wallet on this device.",
 	Asks: "Data asked for:", Always: "family name, given names, birth date, issuing country",
+	QRAlt:      "QR code for logging in with your wallet",
 	ClaimNames: map[string]string{"place_of_birth": "place of birth", "nationalities": "nationality", "address": "address", "birth_family_name": "birth name"},
 }
 
-func (b *pageBuilder) render(d pageData) ([]byte, error) {
+// render returns the page's content for the broker's layout (see
+// adapters.Handoff.Content) in d.Locale, and its title.
+func (b *pageBuilder) render(d pageData) ([]byte, string, error) {
 	t := textsDE
 	if strings.HasPrefix(strings.ToLower(d.Locale), "en") {
 		t = textsEN
@@ -104,7 +108,7 @@ func (b *pageBuilder) render(d pageData) ([]byte, error) {
 	if d.CrossQR != "" {
 		png, err := qrcode.Encode(d.CrossQR, qrcode.Medium, 320)
 		if err != nil {
-			return nil, fmt.Errorf("qr code: %w", err)
+			return nil, "", fmt.Errorf("qr code: %w", err)
 		}
 		qr = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png))
 	}
@@ -128,9 +132,9 @@ func (b *pageBuilder) render(d pageData) ([]byte, error) {
 		"Style":      b.assetBase + "wallet.css?v=" + b.files["/assets/wallet.css"].version,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("render page: %w", err)
+		return nil, "", fmt.Errorf("render page: %w", err)
 	}
-	return buf.Bytes(), nil
+	return buf.Bytes(), t.Title, nil
 }
 
 func (b *pageBuilder) assets() http.Handler {
