@@ -3,6 +3,7 @@ package broker
 import (
 	"html/template"
 	"net/http"
+	"time"
 
 	"github.com/ozg-broker/eidas-broker/adapters"
 )
@@ -18,4 +19,16 @@ func (p *pages) adapterContent(w http.ResponseWriter, r *http.Request, tx *trans
 	data["SameOriginReferrer"] = h.Needs.SameOriginReferrer
 	p.expiryHook(data, tx, p.s.now())
 	p.render(w, http.StatusOK, "adapter.html", data)
+}
+
+var titleBusy = adapters.Text{DE: "Bitte später erneut versuchen", EN: "Please try again later"}
+
+// busy is the answer to a browser above a rate limit or while the broker
+// sheds load (see ratelimit.Config.Page): branded, in the person's
+// language, without a language switch (its link would repeat the refused
+// request without its query).
+func (p *pages) busy(w http.ResponseWriter, r *http.Request, status int, retry time.Duration) {
+	data := p.view(r, nil, titleBusy, map[string]any{"Seconds": int(retry / time.Second)})
+	delete(data, "LangBase")
+	p.render(w, status, "busy.html", data)
 }

@@ -2,6 +2,8 @@ package broker
 
 import (
 	"crypto/sha256"
+	"net/http"
+	"time"
 
 	"github.com/ozg-broker/eidas-broker/adapters"
 	"github.com/ozg-broker/eidas-broker/broker/ratelimit"
@@ -28,6 +30,12 @@ func (s *Server) newLimiter(cfg *ratelimit.Config, dataKey []byte) (*ratelimit.L
 	}
 	lc.KnownClient = func(id string) bool { _, ok := s.clients[id]; return ok }
 	lc.Unlimited = append(lc.Unlimited, "/healthz", "/readyz")
+	if lc.Page == nil {
+		// Resolved at request time: the pages are built after the limiter.
+		lc.Page = func(w http.ResponseWriter, r *http.Request, status int, retry time.Duration) {
+			s.pages.busy(w, r, status, retry)
+		}
+	}
 	if lc.Logger == nil {
 		lc.Logger = s.log
 	}

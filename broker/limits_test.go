@@ -31,7 +31,7 @@ func TestFloodIsLimitedWhileOthersLogIn(t *testing.T) {
 		c.Limits = &ratelimit.Config{PerAddress: 20, PerClient: 30,
 			TrustedProxies: []ratelimit.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
 	})
-	flood := func(addr string, n int) (passed, limited int) {
+	flood := func(addr string, n int, lang ...string) (passed, limited int) {
 		c := &http.Client{Transport: fromAddress{addr}, CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		}}
@@ -41,6 +41,12 @@ func TestFloodIsLimitedWhileOthersLogIn(t *testing.T) {
 		for range n {
 			req, _ := http.NewRequest(http.MethodGet, u, nil)
 			req.Header.Set("Accept", "text/html")
+			want := []string{`<html lang="de">`, `<h1 id="busy">Bitte versuchen Sie es gleich noch einmal</h1>`, "warten Sie 60 Sekunden"}
+			if len(lang) > 0 {
+				req.Header.Set("Accept-Language", lang[0])
+				want = []string{`<html lang="en">`, `<h1 id="busy">Please try again shortly</h1>`, "wait 60 seconds"}
+			}
+			want = append(want, `<link rel="stylesheet" href="/branding/theme.css">`)
 			resp, err := c.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -58,8 +64,14 @@ func TestFloodIsLimitedWhileOthersLogIn(t *testing.T) {
 			switch resp.StatusCode {
 			case http.StatusTooManyRequests:
 				limited++
-				if resp.Header.Get("Retry-After") == "" || !strings.Contains(body.String(), "try again in a minute") {
-					t.Fatalf("429 without Retry-After or page: %v", resp.Header)
+				// The broker's branded page, in the browser's language.
+				if resp.Header.Get("Retry-After") != "60" {
+					t.Fatalf("429 without Retry-After: %v", resp.Header)
+				}
+				for _, w := range want {
+					if !strings.Contains(body.String(), w) {
+						t.Fatalf("429 page lacks %q: %v\n%s", w, resp.Header, body.String())
+					}
 				}
 			case http.StatusInternalServerError, http.StatusServiceUnavailable:
 				t.Fatalf("flood answered %d", resp.StatusCode)
@@ -72,7 +84,7 @@ func TestFloodIsLimitedWhileOthersLogIn(t *testing.T) {
 	if p, l := flood("198.51.100.1", 40); p != 20 || l != 20 {
 		t.Errorf("flood from one address: %d passed, %d limited; want 20/20", p, l)
 	}
-	if p, l := flood("198.51.100.3", 15); p != 10 || l != 5 {
+	if p, l := flood("198.51.100.3", 15, "en-GB,en;q=0.8"); p != 10 || l != 5 {
 		t.Errorf("same client, fresh address: %d passed, %d limited; want 10/5 (client budget 30)", p, l)
 	}
 

@@ -65,6 +65,11 @@ type Config struct {
 	// probes: an overloaded replica is still alive and still ready).
 	Unlimited []string
 	Logger    *slog.Logger
+	// Page writes the answer to a browser above a limit (status 429 or
+	// 503; Retry-After and Cache-Control are already set): the broker's
+	// branded page in the person's language. Nil writes a plain
+	// bilingual page of this package's own.
+	Page func(w http.ResponseWriter, r *http.Request, status int, retryAfter time.Duration)
 	// Now is the clock of the in-flight cap's log throttling (tests).
 	Now func() time.Time
 }
@@ -277,6 +282,10 @@ func (l *Limiter) refuse(w http.ResponseWriter, r *http.Request, rule *Rule, sta
 		browser = strings.Contains(r.Header.Get("Accept"), "text/html")
 	}
 	if browser {
+		if l.cfg.Page != nil {
+			l.cfg.Page(w, r, status, time.Duration(retryAfter)*time.Second)
+			return
+		}
 		writePage(w, status)
 		return
 	}

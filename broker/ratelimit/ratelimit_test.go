@@ -333,3 +333,35 @@ func form(path, body string) *http.Request {
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return r
 }
+
+// TestRefusalPageInjected: a browser above a limit gets the page the
+// broker renders (with Retry-After already set); API clients keep JSON.
+func TestRefusalPageInjected(t *testing.T) {
+	var gotStatus int
+	var gotRetry time.Duration
+	l, err := ratelimit.New(ratelimit.Config{PerAddress: 1, PerClient: 1, KeySecret: secret,
+		KnownClient: func(string) bool { return true },
+		Page: func(w http.ResponseWriter, _ *http.Request, status int, retry time.Duration) {
+			gotStatus, gotRetry = status, retry
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.WriteHeader(status)
+			_, _ = w.Write([]byte("<p>branded</p>"))
+		}}, rules())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := l.Handler(http.HandlerFunc(ok))
+	call{"GET", "/authorize", "192.0.2.1", "a", 200}.do(t, h)
+	page := call{"GET", "/authorize", "192.0.2.1", "a", 429}.do(t, h)
+	if page.Body.String() != "<p>branded</p>" || gotStatus != 429 || gotRetry != time.Minute {
+		t.Errorf("page %q, status %d, retry %v", page.Body, gotStatus, gotRetry)
+	}
+	if page.Header().Get("Retry-After") != "60" || page.Header().Get("Cache-Control") != "no-store" {
+		t.Errorf("headers = %v", page.Header())
+	}
+	call{"POST", "/token", "192.0.2.1", "a", 200}.do(t, h)
+	api := call{"POST", "/token", "192.0.2.1", "a", 429}.do(t, h)
+	if api.Header().Get("Content-Type") != "application/json" || !strings.Contains(api.Body.String(), `"error":"temporarily_unavailable"`) {
+		t.Errorf("API refusal = %v %s", api.Header(), api.Body)
+	}
+}
