@@ -5,9 +5,10 @@ import (
 	"strconv"
 )
 
-// page is the answer to a browser above a limit: both languages at once,
-// because the limiter answers before any language choice is known. No
-// script, no external resources except the broker's own stylesheet.
+// page is the answer to a browser above a limit when no Config.Page is
+// set (the broker sets one that renders its branded page in the person's
+// language): both languages at once, no script, no external resources
+// except the broker's own stylesheet.
 const page = `<!doctype html>
 <html lang="de">
 <head>
