@@ -98,6 +98,12 @@ type Config struct {
 	MetadataRefresh  time.Duration // re-fetch of URL metadata (default 1 hour)
 	MaxMessageBytes  int           // default 64 KiB
 
+	// Layout puts the service's pages into the operator's layout (the
+	// broker's: operator name and logo, language switch, legal links,
+	// TEST banner in staging; see broker.Layout). Nil keeps a plain layout
+	// of the service's own.
+	Layout func(Page) ([]byte, error)
+
 	// HTTPClient fetches connector metadata (default: 10 s timeout).
 	HTTPClient *http.Client
 	// Now is the clock (default time.Now).

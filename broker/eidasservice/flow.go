@@ -74,7 +74,7 @@ func (s *Service) handleSSO(w http.ResponseWriter, r *http.Request) {
 	})
 	log.InfoContext(ctx, "eidas service: request accepted, eID login started", "tx", rec.LogID,
 		"binding", shortBinding(p), "attributes", len(p.attrs), "sptype", p.spType)
-	s.handoff(w, lang, handoff)
+	s.handoff(w, lang, rec.ConnName, handoff)
 }
 
 // acceptRequest runs every check before the flow starts: binding,
@@ -147,11 +147,11 @@ func (s *Service) adapterRequest(ref string, rec *txRecord) adapters.Request {
 }
 
 // handoff sends the browser to the eID flow as the adapter asked.
-func (s *Service) handoff(w http.ResponseWriter, lang string, h adapters.Handoff) {
+func (s *Service) handoff(w http.ResponseWriter, lang, connector string, h adapters.Handoff) {
 	switch {
 	case h.Content != nil:
 		// The eID adapter's start page content, in this service's layout.
-		s.pages.render(w, http.StatusOK, "adapter.html", map[string]any{"Lang": lang, "Content": template.HTML(h.Content)})
+		s.pages.render(w, http.StatusOK, "adapter.html", map[string]any{"Lang": lang, "Title": h.Title, "Connector": connector, "Content": template.HTML(h.Content)})
 	case h.Page != nil:
 		hd := w.Header()
 		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'")
@@ -209,7 +209,7 @@ func (s *Service) handleCallback(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet && r.URL.RawQuery != "" {
 			cont += "?" + r.URL.RawQuery // this browser's own URL, with the refresh secret it already has
 		}
-		s.pages.render(w, http.StatusAccepted, "wait.html", map[string]any{"Lang": lang, "Continue": cont})
+		s.pages.render(w, http.StatusAccepted, "wait.html", map[string]any{"Lang": lang, "Connector": rec.ConnName, "Continue": cont})
 		return
 	}
 	if errors.Is(err, store.ErrUnavailable) {

@@ -37,9 +37,10 @@ type pages struct {
 	tmpl   *template.Template
 	static http.Handler
 	prefix string // URL path of the static files, e.g. "/saml/service/static/"
+	layout func(Page) ([]byte, error)
 }
 
-func newPages(staticPrefix string) (*pages, error) {
+func newPages(staticPrefix string, layout func(Page) ([]byte, error)) (*pages, error) {
 	t, err := template.New("").Funcs(template.FuncMap{
 		"de": func(lang string) bool { return lang != "en" },
 		"tr": func(lang string, t adapters.Text) string { return t.In(lang) },
@@ -51,15 +52,43 @@ func newPages(staticPrefix string) (*pages, error) {
 	if err != nil {
 		return nil, fmt.Errorf("static files: %w", err)
 	}
-	return &pages{tmpl: t, static: http.FileServerFS(sub), prefix: staticPrefix}, nil
+	pg := &pages{tmpl: t, static: http.FileServerFS(sub), prefix: staticPrefix, layout: layout}
+	if pg.layout == nil {
+		pg.layout = pg.ownLayout
+	}
+	return pg, nil
 }
 
-// render writes a page under a strict content security policy: no inline
-// script or style, forms only to ourselves and the listed origins.
+// ownLayout is the plain layout for a service wired without the broker's.
+func (p *pages) ownLayout(pg Page) ([]byte, error) {
+	var buf bytes.Buffer
+	err := p.tmpl.ExecuteTemplate(&buf, "layout.html", map[string]any{
+		"Lang": pg.Lang, "Title": pg.Title, "For": pg.For, "LangBase": pg.LangBase, "Content": pg.Content, "Static": p.prefix,
+	})
+	return buf.Bytes(), err
+}
+
+// render writes a page in the layout under a strict content security
+// policy: no inline script or style, forms only to ourselves and the
+// listed origins. The template writes the main content; data["Lang"] is
+// the page's language, data["Connector"] the requesting service and
+// data["Self"] the address of a page that may switch language.
 func (p *pages) render(w http.ResponseWriter, status int, name string, data map[string]any, formAction ...string) {
 	data["Static"] = p.prefix
-	var buf bytes.Buffer
-	if err := p.tmpl.ExecuteTemplate(&buf, name, data); err != nil {
+	var content bytes.Buffer
+	if err := p.tmpl.ExecuteTemplate(&content, name, data); err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	pg := Page{Title: pageTitles[name], Content: template.HTML(content.String())}
+	pg.Lang, _ = data["Lang"].(string)
+	pg.For, _ = data["Connector"].(string)
+	pg.LangBase, _ = data["Self"].(string)
+	if t, ok := data["Title"].(string); ok && t != "" {
+		pg.Title = adapters.Text{DE: t, EN: t}
+	}
+	buf, err := p.layout(pg)
+	if err != nil {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
@@ -74,7 +103,7 @@ func (p *pages) render(w http.ResponseWriter, status int, name string, data map[
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(buf)
 }
 
 func (p *pages) errorPage(w http.ResponseWriter, lang string, status int, msg adapters.Text) {

@@ -33,7 +33,7 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	pg, err := newPages(st.path + "static/")
+	pg, err := newPages(st.path+"static/", st.Layout)
 	if err != nil {
 		return nil, err
 	}

@@ -103,6 +103,9 @@ type demoOptions struct {
 	// eidasRSA gives the eIDAS connector RSA-3072 keys (RSASSA-PSS,
 	// RSA-OAEP) instead of P-256 (ECDSA, ECDH-ES).
 	eidasRSA bool
+	// branding is the operator's look, for the eIDAS-Service's pages
+	// (the broker's own get it from broker.Config).
+	branding broker.Branding
 }
 
 func newDemoWith(issuer, testdata string, log *slog.Logger, opts demoOptions) (*demoSetup, error) {
@@ -111,6 +114,11 @@ func newDemoWith(issuer, testdata string, log *slog.Logger, opts demoOptions) (*
 	if err != nil {
 		return nil, err
 	}
+	// The demo operator's legal links point at the demo portal's
+	// placeholder pages, so every page shows the footer a real operator
+	// configures under branding.links.
+	branding := broker.Branding{OperatorName: "Demo-Anmeldedienst (kein echter Dienst)", Links: demoportal.LegalLinks(issuer)}
+	opts.branding = branding
 	up, err := wireSimulatorsWith(issuer, testdata, st, log, opts)
 	if err != nil {
 		_ = st.Close()
@@ -121,10 +129,7 @@ func newDemoWith(issuer, testdata string, log *slog.Logger, opts demoOptions) (*
 		Issuer: issuer, Store: st, Keys: keys,
 		SubjectSecret: randomBytes(32), DataKey: randomBytes(32),
 		InsecureCookies: true, Logger: log,
-		// The demo operator's legal links point at the demo portal's
-		// placeholder pages, so every page shows the footer a real
-		// operator configures under branding.links.
-		Branding: broker.Branding{OperatorName: "Demo-Anmeldedienst (kein echter Dienst)", Links: demoportal.LegalLinks(issuer)},
+		Branding: branding,
 		Clients:  []broker.Client{up.client},
 		Adapters: up.entries,
 		Routes:   up.routes,
@@ -195,9 +200,13 @@ func wireSimulatorsWith(issuer, testdata string, st store.Store, log *slog.Logge
 	// The eIDAS-Service answers foreign connectors with the same eID
 	// adapter instance (adapters are stateless); the demo connector page
 	// plays a foreign member state's node.
+	layout, err := eidasServiceLayout(opts.branding)
+	if err != nil {
+		return nil, err
+	}
 	eidasDemo, err := democonnector.Wire(democonnector.WireOptions{
 		Issuer: issuer, Adapter: eidAdapter, AdapterID: "eid",
-		Store: broker.AdapterStore(st, "eidas-service"), Logger: log,
+		Store: broker.AdapterStore(st, "eidas-service"), Logger: log, Layout: layout,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("eIDAS service: %w", err)

@@ -265,14 +265,14 @@ func buildBroker(cfg *config.Config, st store.Store, log *slog.Logger, metrics *
 		// the configured adapters, on the configured store; every page
 		// says TEST. Config validation allowed this only for a loopback
 		// issuer or a host marked in test_host.
-		sims, err := wireSimulators(strings.TrimSuffix(cfg.Issuer, "/"), stagingTestdata, st, log)
+		bcfg.Branding.TestBanner = true
+		sims, err := wireSimulatorsWith(strings.TrimSuffix(cfg.Issuer, "/"), stagingTestdata, st, log, demoOptions{branding: bcfg.Branding})
 		if err != nil {
 			return nil, fmt.Errorf("staging simulators: %w", err)
 		}
 		bcfg.Adapters = append(bcfg.Adapters, sims.entries...)
 		bcfg.Clients = append(bcfg.Clients, sims.client)
 		bcfg.Routes, bcfg.OnClose = sims.routes, sims.close
-		bcfg.Branding.TestBanner = true
 		log.Warn("STAGING: simulators and demo identities are enabled; never use this for real people",
 			"demo_client", demoClientID)
 		b, err := broker.New(bcfg)
@@ -441,6 +441,11 @@ func openEIDASService(cfg *config.Config, ec *config.EIDASService, out broker.Co
 	if err != nil {
 		return nil, err
 	}
+	branding := out.Branding
+	branding.TestBanner = cfg.Staging() // as serve sets it for the broker's pages
+	if sc.Layout, err = eidasServiceLayout(branding); err != nil {
+		return nil, err
+	}
 	svc, err := eidasservice.New(sc)
 	if err != nil {
 		return nil, fmt.Errorf("eidas_service: %w", err)
@@ -453,6 +458,18 @@ func openEIDASService(cfg *config.Config, ec *config.EIDASService, out broker.Co
 		}
 	}()
 	return svc, nil
+}
+
+// eidasServiceLayout puts the eIDAS-Service's pages into the broker's
+// layout with the operator's branding.
+func eidasServiceLayout(b broker.Branding) (func(eidasservice.Page) ([]byte, error), error) {
+	l, err := broker.NewLayout(b)
+	if err != nil {
+		return nil, err
+	}
+	return func(p eidasservice.Page) ([]byte, error) {
+		return l.Render(broker.LayoutPage{Lang: p.Lang, Title: p.Title, For: p.For, LangBase: p.LangBase, Content: p.Content})
+	}, nil
 }
 
 // brandingFrom turns the validated branding section into the broker's.

@@ -30,6 +30,8 @@ type WireOptions struct {
 	Country string
 	Logger  *slog.Logger
 	Now     func() time.Time
+	// Layout is the service's page layout (eidasservice.Config.Layout).
+	Layout func(es.Page) ([]byte, error)
 }
 
 // Demo is a wired eIDAS-Service with a demo connector it trusts.
@@ -77,7 +79,7 @@ func Wire(o WireOptions) (*Demo, error) {
 		Adapter: o.Adapter, AdapterID: o.AdapterID, Store: o.Store,
 		PseudonymSecret: secret, DataKey: dataKey, Connectors: []es.Connector{entry},
 		Organization: &es.Organization{Name: "eIDAS broker demo", URL: o.Issuer},
-		Logger:       o.Logger, Now: o.Now,
+		Logger:       o.Logger, Now: o.Now, Layout: o.Layout,
 	})
 	if err != nil {
 		return nil, err
