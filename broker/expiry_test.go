@@ -1,0 +1,139 @@
+package broker_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+var expiresIn = regexp.MustCompile(`data-expires-in="(\d+)"`)
+
+// secondsLeft reads how long the page says the login has left.
+func secondsLeft(t *testing.T, p *page) int {
+	t.Helper()
+	m := expiresIn.FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("page (status %d) has no expiry warning: %.600s", p.status, p.body)
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
+// TestExtendLogin: the method page says how long the login has left; the
+// extend endpoint renews the login and the binding cookie for the browser
+// that started it, and refuses any other browser, another site and an
+// unknown login, without a page (it answers the warning's script).
+func TestExtendLogin(t *testing.T) {
+	e := newEnv(t, nil)
+	r := e.rp("portal", "portal-secret", rpRedirect)
+	_, methods := r.authorize()
+	m := txPath.FindStringSubmatch(methods.body)
+	if m == nil {
+		t.Fatalf("no method page: %d", methods.status)
+	}
+	tx := m[1]
+	if n := secondsLeft(t, methods); n < 14*60 || n > 15*60 {
+		t.Fatalf("fresh login has %d s left, want about 15 minutes", n)
+	}
+	if !strings.Contains(methods.body, `data-extend="/login/`+tx+`/extend"`) || !strings.Contains(methods.body, `<script src="/static/expiry.js" defer></script>`) {
+		t.Fatal("method page lacks the expiry warning's hook")
+	}
+	e.advance(12 * time.Minute)
+	reload := r.get(e.srv.URL + "/login/" + tx)
+	if n := secondsLeft(t, reload); n > 3*60+5 || n < 2*60 {
+		t.Fatalf("after 12 minutes the page says %d s left, want about 3 minutes", n)
+	}
+
+	extend := func(c *http.Client, id string, header ...string) (int, map[string]any, *http.Response) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/login/"+id+"/extend", nil)
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			t.Fatalf("answer is not JSON: %v", err)
+		}
+		if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("Cache-Control %q", cc)
+		}
+		return resp.StatusCode, body, resp
+	}
+
+	t.Run("without the binding cookie", func(t *testing.T) {
+		status, body, resp := extend(e.newBrowser(), tx)
+		if status != http.StatusForbidden || body["error"] != "not_bound" || len(resp.Cookies()) != 0 {
+			t.Fatalf("status %d, body %v, cookies %v", status, body, resp.Cookies())
+		}
+		if n := secondsLeft(t, r.get(e.srv.URL+"/login/"+tx)); n > 3*60+5 {
+			t.Fatalf("the refused request extended the login (%d s left)", n)
+		}
+	})
+	t.Run("from another site", func(t *testing.T) {
+		status, body, _ := extend(r.browser, tx, "Sec-Fetch-Site", "cross-site")
+		if status != http.StatusForbidden || body["error"] != "forbidden" {
+			t.Fatalf("status %d, body %v", status, body)
+		}
+	})
+	t.Run("unknown login", func(t *testing.T) {
+		status, body, _ := extend(r.browser, "no-such-login")
+		if status != http.StatusNotFound || body["error"] != "expired" {
+			t.Fatalf("status %d, body %v", status, body)
+		}
+	})
+	t.Run("the bound browser", func(t *testing.T) {
+		status, body, resp := extend(r.browser, tx, "Sec-Fetch-Site", "same-origin")
+		if status != http.StatusOK || body["expires_in"] != float64(15*60) {
+			t.Fatalf("status %d, body %v", status, body)
+		}
+		var renewed bool
+		for _, c := range resp.Cookies() {
+			renewed = renewed || strings.HasPrefix(c.Name, "broker_tx_") && c.MaxAge == 15*60
+		}
+		if !renewed {
+			t.Fatalf("binding cookie not renewed: %v", resp.Cookies())
+		}
+		if n := secondsLeft(t, r.get(e.srv.URL+"/login/"+tx)); n < 14*60 {
+			t.Fatalf("after extending, the page says %d s left", n)
+		}
+		// The login still completes.
+		p := r.consent(r.demoLogin(r.get(e.srv.URL+"/login/"+tx), "erika", "high"))
+		if p.loc == nil || p.loc.Query().Get("code") == "" {
+			t.Fatalf("login did not complete after extending: %d %v", p.status, p.loc)
+		}
+	})
+}
+
+// TestExpiryPolicy: pages with the expiry warning may fetch from the
+// broker's origin (and nothing else); the warning is where a person may
+// linger: the method and the consent page.
+func TestExpiryPolicy(t *testing.T) {
+	e := newEnv(t, nil)
+	r := e.rp("portal", "portal-secret", rpRedirect)
+	_, methods := r.authorize()
+	consent := r.demoLogin(methods, "erika", "high")
+	for name, p := range map[string]*page{"methods": methods, "consent": consent} {
+		secondsLeft(t, p)
+		if !strings.Contains(p.body, `id="expiry-status" role="status"`) {
+			t.Errorf("%s: no status region for the warning", name)
+		}
+	}
+	resp, err := r.browser.Get(e.srv.URL + methods.url.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	csp := resp.Header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "connect-src 'self'") || !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe") {
+		t.Fatalf("method page CSP %q", csp)
+	}
+}
