@@ -1,6 +1,8 @@
 package broker_test
 
 import (
+	"context"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -8,18 +10,29 @@ import (
 	"github.com/chromedp/chromedp"
 	"golang.org/x/oauth2"
 
+	"github.com/ozg-broker/eidas-broker/broker"
 	"github.com/ozg-broker/eidas-broker/broker/browsertest"
+	"github.com/ozg-broker/eidas-broker/broker/ratelimit"
 )
 
-// TestBrowserExpiryWarning: in Chromium, a login page warns shortly
+// TestBrowserLoginPages: in Chromium, a login page warns shortly
 // before the login expires (in a status region, with the time), its
 // button renews the login, and once the time is over the page says so and
 // offers the way back to the portal. The broker's clock is moved instead
 // of waiting; the page counts from the seconds it was served with.
-func TestBrowserExpiryWarning(t *testing.T) {
-	e := newEnv(t, nil)
-	r := e.rp("portal", "portal-secret", rpRedirect)
+//
+// The branded 429 page shares the browser (one per test binary run).
+func TestBrowserLoginPages(t *testing.T) {
+	// A small per-address budget: the expiry walk needs one /authorize,
+	// the busy page a few more.
+	e := newEnv(t, func(c *broker.Config) { c.Limits = &ratelimit.Config{PerAddress: 3, PerClient: 100} })
 	ctx := browsertest.New(t)
+	t.Run("expiry warning", func(t *testing.T) { expiryWarning(t, e, ctx) })
+	t.Run("busy page", func(t *testing.T) { busyPage(t, e, ctx) })
+}
+
+func expiryWarning(t *testing.T, e *env, ctx context.Context) {
+	r := e.rp("portal", "portal-secret", rpRedirect)
 	fail := func(step string, err error) {
 		t.Helper()
 		t.Fatalf("%s: %v%s", step, err, browsertest.Screenshot(t, ctx, "expiry-"+step))
@@ -78,4 +91,38 @@ func TestBrowserExpiryWarning(t *testing.T) {
 		fail("no extension after the end", err)
 	}
 	browsertest.Axe(t, ctx, "expiry-expired")
+}
+
+// busyPage: a browser above the rate limit gets the broker's branded page
+// in its language (the explicit switch wins), which passes axe-core and
+// reflows at 320 px.
+func busyPage(t *testing.T, e *env, ctx context.Context) {
+	u := e.srv.URL + "/authorize?" + url.Values{"client_id": {"portal"}, "response_type": {"code"}, "scope": {"openid"},
+		"redirect_uri": {rpRedirect}, "state": {"s"}}.Encode()
+	// Use up the address's budget: the requests within it are answered
+	// with a redirect to the (unreachable) portal, which does not matter.
+	for range 4 {
+		_ = browsertest.Do(ctx, chromedp.Navigate(u))
+	}
+	for _, tc := range []struct{ lang, h1, title string }{
+		{"de", "Bitte versuchen Sie es gleich noch einmal", "Bitte später erneut versuchen – "},
+		{"en", "Please try again shortly", "Please try again later – "},
+	} {
+		if err := browsertest.Do(ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(u+"&lang="+tc.lang), chromedp.WaitVisible("#busy")); err != nil {
+			t.Fatalf("%s: %v%s", tc.lang, err, browsertest.Screenshot(t, ctx, "busy-"+tc.lang))
+		}
+		got, err := browsertest.Run(ctx, chromedp.Evaluate[[]string](`[document.documentElement.lang, document.title,
+			document.querySelector("#busy").textContent, document.querySelector("header.site .brand") ? "brand" : ""]`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[0] != tc.lang || !strings.HasPrefix(got[1], tc.title) || got[2] != tc.h1 || got[3] != "brand" {
+			t.Errorf("%s: busy page %q", tc.lang, got)
+		}
+		browsertest.Axe(t, ctx, "busy-"+tc.lang)
+		if err := browsertest.Do(ctx, chromedp.EmulateViewport(320, 640)); err != nil {
+			t.Fatal(err)
+		}
+		browsertest.Reflow(t, ctx, "busy-"+tc.lang)
+	}
 }

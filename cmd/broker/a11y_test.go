@@ -56,6 +56,17 @@ func TestBrowserAccessibility(t *testing.T) {
 			must(chromedp.Navigate(base+"/demo/login?service=residence"), chromedp.WaitVisible("#start-elster"),
 				chromedp.Click("#start-elster"), chromedp.WaitVisible("#elster-file"))
 			check("elster")
+			// In the broker's layout: the portal the login is for, and the
+			// warning before the login expires.
+			if browsertest.Text(t, ctx, "#context-portal") == "" {
+				t.Errorf("%s: the ELSTER page does not name the portal", name)
+			}
+			must(chromedp.WaitReady("#expiry-status"))
+
+			// The EUDI wallet page (QR code, status polling) in the layout.
+			must(chromedp.Navigate(base+"/login/"+tx), chromedp.WaitVisible("#start-eudi-wallet"),
+				chromedp.Click("#start-eudi-wallet"), chromedp.WaitVisible("#wallet-qr"), chromedp.WaitReady("#expiry-status"))
+			check("wallet")
 
 			// A demo identity below the level: the unmet page.
 			must(chromedp.Navigate(base+"/login/"+tx), chromedp.WaitVisible("#start-demo"), chromedp.Click("#start-demo"),
@@ -72,11 +83,54 @@ func TestBrowserAccessibility(t *testing.T) {
 
 			must(chromedp.Navigate(base+"/login/no-such-login"), chromedp.WaitVisible("#error-message"))
 			check("expired")
+			// The focus is on the message, not on the page's start.
+			if id, err := browsertest.Run(ctx, chromedp.Evaluate[string](`document.activeElement.id`)); err != nil || id != "error-message" {
+				t.Errorf("%s: focus on %q after an error, want the message", name, id)
+			}
 			must(chromedp.Navigate(base+"/logout/confirm"), chromedp.WaitVisible("#confirm-logout"))
 			check("logout")
 			must(chromedp.Click("#confirm-logout"), chromedp.WaitVisible("#logged-out"))
 			check("logged-out")
+
+			// The eIDAS-Service's pages (a foreign connector's login with
+			// the German eID) in the same layout: start, consent (whose
+			// long person identifier must wrap), error.
+			must(chromedp.Navigate(base+"/demo/connector/"), chromedp.WaitVisible("#start"), chromedp.Click("#start"),
+				chromedp.WaitVisible("#start-client"))
+			check("eidas-service-start")
+			must(chromedp.Click("#start-client"), chromedp.WaitVisible(`button[value="ok"]`), chromedp.Click(`button[value="ok"]`),
+				chromedp.WaitVisible("#approve"))
+			consent, err := browsertest.Run(ctx, chromedp.Evaluate[string](`location.origin + location.pathname`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			must(chromedp.Navigate(consent+"?lang="+lang), chromedp.WaitVisible("#approve"))
+			check("eidas-service-consent")
+			layoutOf(t, ctx, name+"/eidas-service-consent", lang, map[string]string{"de": "Datenübermittlung bestätigen", "en": "Confirm the data release"}[lang])
+			must(chromedp.Navigate(base+"/saml/service/consent/no-such-login?lang="+lang), chromedp.WaitVisible("#error-message"))
+			check("eidas-service-error")
 		}
+	}
+}
+
+// layoutOf checks that the page is in the broker's layout: its language,
+// its own title, the operator's name, the legal links, one h1 and the
+// landmarks.
+func layoutOf(t *testing.T, ctx context.Context, page, lang, title string) {
+	t.Helper()
+	got, err := browsertest.Run(ctx, chromedp.Evaluate[[]string](`[
+		document.documentElement.lang, document.title,
+		document.querySelector("header.site .brand") ? document.querySelector("header.site .brand").textContent : "",
+		String(document.querySelectorAll("footer.site ul.legal a").length),
+		String(document.querySelectorAll("h1").length),
+		String(document.querySelectorAll("main").length),
+		document.querySelector('link[href="/branding/theme.css"]') ? "theme" : "",
+		document.querySelector('nav.langswitch') ? "switch" : ""]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0] != lang || !strings.HasPrefix(got[1], title+" – ") || got[2] == "" || got[3] == "0" || got[4] != "1" || got[5] != "1" || got[6] != "theme" || got[7] != "switch" {
+		t.Errorf("%s: not in the broker's layout (lang, title, operator, legal links, h1s, mains, theme, switch): %q", page, got)
 	}
 }
 
@@ -169,31 +223,4 @@ func TestReadmeScreenshots(t *testing.T) {
 		t.Fatal(err)
 	}
 	shot("consent-page.png")
-}
-
-// TestBrowserEIDASServiceConsentAccessible: the eIDAS-Service's consent
-// page (a foreign connector's login) passes axe-core on a phone and does
-// not scroll sideways at 320 px, long person identifier included.
-func TestBrowserEIDASServiceConsentAccessible(t *testing.T) {
-	base := startDemo(t)
-	ctx := browsertest.New(t)
-	err := browsertest.Do(ctx,
-		chromedp.EmulateViewport(390, 844),
-		chromedp.Navigate(base+"/demo/connector/"),
-		chromedp.WaitVisible("#start"),
-		chromedp.Click("#start"),
-		chromedp.WaitVisible("#start-client"),
-		chromedp.Click("#start-client"),
-		chromedp.WaitVisible(`button[value="ok"]`),
-		chromedp.Click(`button[value="ok"]`),
-		chromedp.WaitVisible("#approve"),
-	)
-	if err != nil {
-		t.Fatalf("browser flow: %v%s", err, browsertest.Screenshot(t, ctx, "eidas-service"))
-	}
-	browsertest.Axe(t, ctx, "eidas-service-consent")
-	if err := browsertest.Do(ctx, chromedp.EmulateViewport(320, 640)); err != nil {
-		t.Fatal(err)
-	}
-	browsertest.Reflow(t, ctx, "eidas-service-consent")
 }
