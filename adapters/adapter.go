@@ -152,9 +152,9 @@ type Handoff struct {
 	// Needs loosen the broker's page policy for Content, only as far as
 	// the page needs; the zero value is the strictest.
 	Needs ContentNeeds
-	// Page is a complete HTML page of the adapter's own, rendered as is
-	// (e.g. the ELSTER certificate page with its own script). It is served
-	// with a strict CSP.
+	// Page is a complete HTML page of the adapter's own, rendered as is,
+	// with a strict CSP. It has none of the broker's layout (branding,
+	// portal, language switch, expiry warning): use Content.
 	Page []byte
 }
 

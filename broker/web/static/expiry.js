@@ -64,7 +64,9 @@
     button.disabled = true;
     fetch(box.getAttribute("data-extend"), { method: "POST", credentials: "same-origin", cache: "no-store" })
       .then(function (r) {
-        if (r.status === 403 || r.status === 404) { return { gone: true }; }
+        // 404: the login is gone. Anything else (a browser that did not
+        // start the login gets 403, an outage 503) leaves it as it is.
+        if (r.status === 404) { return { gone: true }; }
         if (!r.ok) { throw new Error("status " + r.status); }
         return r.json();
       })
