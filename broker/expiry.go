@@ -32,8 +32,26 @@ type expiryView struct {
 
 // expiryHook adds the expiry warning to a page of a live login whose
 // record was last renewed at renewed. The seconds are relative, so a
-// browser with a wrong clock still warns in time.
+// browser with a wrong clock still warns in time. The cached skeletons of
+// the method and consent pages (rendered for a placeholder transaction)
+// carry the full time to live: those pages are only served right after
+// the login was renewed (see Server.loginPage).
 func (p *pages) expiryHook(data map[string]any, tx *transaction, renewed time.Time) {
+	warn := expiryWarnBefore
+	if p.s.expiryWarn > 0 {
+		warn = p.s.expiryWarn
+	}
+	v := expiryView{Seconds: p.secondsLeft(tx, renewed), Warn: int(warn / time.Second), Minutes: int(txTTL / time.Minute)}
+	if p.cache != nil && tx.ID == string(p.cache.placeholder) {
+		v.Seconds = int(txTTL / time.Second)
+	}
+	if c := p.s.clients[tx.ClientID]; c != nil && len(c.c.RedirectURIs) > 0 {
+		v.Back, v.BackName = origin(c.c.RedirectURIs[0])+"/", c.c.Name
+	}
+	data["Expiry"] = v
+}
+
+func (p *pages) secondsLeft(tx *transaction, renewed time.Time) int {
 	if renewed.IsZero() {
 		renewed = tx.Created
 	}
@@ -41,23 +59,59 @@ func (p *pages) expiryHook(data map[string]any, tx *transaction, renewed time.Ti
 	if left < 0 {
 		left = 0
 	}
-	v := expiryView{Seconds: int(left / time.Second), Warn: int(expiryWarnBefore / time.Second), Minutes: int(txTTL / time.Minute)}
-	if c := p.s.clients[tx.ClientID]; c != nil && len(c.c.RedirectURIs) > 0 {
-		v.Back, v.BackName = origin(c.c.RedirectURIs[0])+"/", c.c.Name
-	}
-	data["Expiry"] = v
+	return int(left / time.Second)
 }
 
-// extendPolicy loosens a page's content security policy only as far as
-// the page needs: the expiry warning asks the broker's own origin for
-// more time, an adapter's content may poll or show a data: image. The
-// rest of the policy stays as render wrote it.
-func extendPolicy(csp string, data map[string]any) string {
+// expiryRenewAfter is how old a login's renewal may be when its method
+// page is shown again (a reload, the language switch, back from a failed
+// attempt) before showing it renews the login: the page's warning counts
+// from a full time to live, and the person is acting.
+const expiryRenewAfter = 30 * time.Second
+
+// renewStale renews tx when its last renewal is older than
+// expiryRenewAfter (see there); false means the answer is written.
+func (s *Server) renewStale(w http.ResponseWriter, r *http.Request, tx *transaction) (*transaction, bool) {
+	renewed := tx.Renewed
+	if renewed.IsZero() {
+		renewed = tx.Created
+	}
+	if s.now().Sub(renewed) <= expiryRenewAfter {
+		return tx, true
+	}
+	renewedTx, err := s.updateLoadedTx(r.Context(), tx, func(*transaction) error { return nil })
+	if err != nil {
+		s.txError(w, r, err)
+		return nil, false
+	}
+	return renewedTx, true
+}
+
+// pagePolicy is what a page needs beyond the strict content security
+// policy; each is granted to that page only.
+type pagePolicy struct {
+	// connect: a script of the page asks the broker's own origin (the
+	// expiry warning's extension, an adapter page's status poll).
+	connect bool
+	// dataImages: the page shows data: images (an adapter's QR code).
+	dataImages bool
+}
+
+// expiryPolicy is the policy of a page with the expiry warning.
+var expiryPolicy = pagePolicy{connect: true}
+
+// policyOf reads a page's needs from its template data: the expiry
+// warning, and what an adapter declared for its content (Handoff.Needs).
+func policyOf(data map[string]any) pagePolicy {
 	needs, _ := data["Needs"].(adapters.ContentNeeds)
-	if _, warns := data["Expiry"]; warns || needs.Fetch {
+	_, warns := data["Expiry"]
+	return pagePolicy{connect: warns || needs.Fetch, dataImages: needs.DataImages}
+}
+
+func (n pagePolicy) extend(csp string) string {
+	if n.connect {
 		csp += "; connect-src 'self'"
 	}
-	if needs.DataImages {
+	if n.dataImages {
 		csp = strings.Replace(csp, "img-src 'self'", "img-src 'self' data:", 1)
 	}
 	return csp

@@ -160,6 +160,9 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if tx, ok = s.renewStale(w, r, tx); !ok {
+		return
+	}
 	s.showLogin(w, r, tx)
 }
 

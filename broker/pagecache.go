@@ -84,7 +84,8 @@ func (sk *skeleton) write(w http.ResponseWriter, txID string, rows []byte, formA
 	if sk.tail != nil {
 		n += (len(sk.tail) - 1) * len(txID)
 	}
-	pageHeaders(w, http.StatusOK, n, formAction...)
+	// The cached pages (method and consent) carry the expiry warning.
+	pageHeadersWith(w, http.StatusOK, n, expiryPolicy, formAction...)
 	parts := func(ps [][]byte) {
 		for i, p := range ps {
 			if i > 0 {

@@ -227,7 +227,7 @@ func (p *pages) render(w http.ResponseWriter, status int, name string, data map[
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	writePage(w, status, page, formAction...)
+	writePageWith(w, status, page, policyOf(data), formAction...)
 }
 
 func (p *pages) execute(name string, data map[string]any) ([]byte, error) {
@@ -243,17 +243,24 @@ func (p *pages) execute(name string, data map[string]any) ([]byte, error) {
 
 // writePage sends a rendered page with the pages' headers.
 func writePage(w http.ResponseWriter, status int, page []byte, formAction ...string) {
-	pageHeaders(w, status, len(page), formAction...)
+	writePageWith(w, status, page, pagePolicy{}, formAction...)
+}
+
+// writePageWith is writePage for a page that needs more than the strict
+// policy (see pagePolicy).
+func writePageWith(w http.ResponseWriter, status int, page []byte, needs pagePolicy, formAction ...string) {
+	pageHeadersWith(w, status, len(page), needs, formAction...)
 	_, _ = w.Write(page)
 }
 
-// pageHeaders writes the status and headers of a page of length bytes.
-func pageHeaders(w http.ResponseWriter, status, length int, formAction ...string) {
+// pageHeadersWith writes the status and headers of a page of length
+// bytes that needs what needs says beyond the strict policy.
+func pageHeadersWith(w http.ResponseWriter, status, length int, needs pagePolicy, formAction ...string) {
 	csp := "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'"
 	if len(formAction) > 0 {
 		csp += "; form-action 'self' " + strings.Join(formAction, " ")
 	}
-	csp = extendPolicy(csp, data)
+	csp = needs.extend(csp)
 	h := w.Header()
 	h.Set("Content-Security-Policy", csp)
 	h.Set("Content-Type", "text/html; charset=utf-8")

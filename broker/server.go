@@ -113,6 +113,9 @@ type Server struct {
 	metrics   *Metrics
 	admin     http.Handler
 	limiter   *ratelimit.Limiter
+
+	// expiryWarn overrides expiryWarnBefore (tests; zero: the default).
+	expiryWarn time.Duration
 }
 
 // New validates cfg and builds the broker.
@@ -423,6 +426,7 @@ func (s *Server) updateLoadedTx(ctx context.Context, tx *transaction, fn func(*t
 	}
 	t := *tx
 	t.loaded, t.rev, t.sealed = false, 0, nil
+	t.Renewed = s.now()
 	if err := fn(&t); err != nil {
 		return nil, err
 	}
