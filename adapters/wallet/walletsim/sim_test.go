@@ -42,7 +42,7 @@ func TestWalletChecksTheRequest(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		page := string(ho.Page)
+		page := string(ho.Content)
 		i := strings.Index(page, `href="`+srv.URL+"/sim/authorize?")
 		link := page[i+6:]
 		return strings.ReplaceAll(link[:strings.Index(link, `"`)], "&amp;", "&")
