@@ -616,9 +616,6 @@ func (s *Server) done(w http.ResponseWriter, r *http.Request) {
 		s.pages.errorPage(w, r, http.StatusForbidden, msgOtherBrowser)
 		return
 	}
-	// The consent page comes next: the binding lasts as long as the
-	// transaction the completion renews.
-	s.renewBinding(w, r, tx)
 	if tx.Identity != nil || tx.Delivered == nil {
 		// Already finished here (a reload), or nothing delivered yet.
 		http.Redirect(w, r, s.issuer+"/login/"+tx.ID, http.StatusSeeOther)
@@ -648,6 +645,9 @@ func (s *Server) done(w http.ResponseWriter, r *http.Request) {
 // consent.
 func (s *Server) openSession(w http.ResponseWriter, r *http.Request, tx *transaction, ident adapters.Identity, acr string, pending func(*transaction) error) {
 	ctx := r.Context()
+	// Both callers checked the binding cookie. The consent page comes
+	// next: the binding lasts as long as the transaction renewed here.
+	s.renewBinding(w, r, tx)
 	// The session's lifetime follows the proved level; checked before
 	// anything is consumed.
 	expiry := ident.AuthTime.Add(s.lifetimes[ident.Level])
