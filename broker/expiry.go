@@ -145,7 +145,10 @@ func (s *Server) extendLogin(w http.ResponseWriter, r *http.Request) {
 		extendAnswer(w, http.StatusForbidden, map[string]any{"error": "not_bound"})
 		return
 	}
-	tx, err = s.updateTx(ctx, id, func(*transaction) error { return nil })
+	tx, err = s.updateTx(ctx, id, func(t *transaction) error {
+		t.RefRenewed = s.now()
+		return nil
+	})
 	if err != nil {
 		s.extendFailed(w, r, err)
 		return
@@ -179,10 +182,35 @@ func extendAnswer(w http.ResponseWriter, status int, body map[string]any) {
 	_ = json.NewEncoder(w).Encode(body)
 }
 
-// renewRef starts the time to live of the transaction's upstream reference
-// again. It was created with the transaction and would otherwise expire
-// txTTL after the login began, however often the transaction itself was
-// renewed: an upstream answer after that would find no login.
+// refTTL is the time to live of a login's upstream reference (the key an
+// upstream's answer finds the login by). Every step renews the login, but
+// not the reference: that would cost two store operations per step. So
+// the reference lives twice as long as a login's step, and is renewed
+// only where that could fall short: by the extension, and by a start
+// more than txTTL after the reference was last written (keepRef). An
+// upstream answer within txTTL of the start then always finds the login.
+// The reference holds no personal data, and goes with the login.
+const refTTL = 2 * txTTL
+
+// keepRef renews tx's upstream reference at the start of an upstream
+// login if it could expire before the login does (see refTTL).
+func (s *Server) keepRef(ctx context.Context, tx *transaction) {
+	written := tx.Created
+	if tx.RefRenewed.After(written) {
+		written = tx.RefRenewed
+	}
+	if s.now().Sub(written) <= txTTL {
+		return
+	}
+	if err := s.renewRef(ctx, tx); err != nil {
+		// The upstream's answer may then find the login gone; the person
+		// is told so there and can start again.
+		s.log.WarnContext(ctx, "login reference not renewed", "tx", logID(tx.ID), "err", err)
+	}
+}
+
+// renewRef starts the time to live of the transaction's upstream
+// reference again (see refTTL).
 func (s *Server) renewRef(ctx context.Context, tx *transaction) error {
 	key := "ref:" + tx.Ref
 	for range 3 {
@@ -190,7 +218,7 @@ func (s *Server) renewRef(ctx context.Context, tx *transaction) error {
 		if err != nil {
 			return err
 		}
-		err = s.raw.Swap(ctx, store.KindTransaction, key, e.Revision, e.Value, txTTL)
+		err = s.raw.Swap(ctx, store.KindTransaction, key, e.Revision, e.Value, refTTL)
 		if !errors.Is(err, store.ErrConflict) {
 			return err
 		}

@@ -3,6 +3,7 @@ package broker_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ozg-broker/eidas-broker/broker"
+	"github.com/ozg-broker/eidas-broker/broker/store/memory"
 )
 
 var expiresIn = regexp.MustCompile(`data-expires-in="(\d+)"`)
@@ -175,5 +177,37 @@ func TestExpiryPolicy(t *testing.T) {
 	csp := resp.Header.Get("Content-Security-Policy")
 	if !strings.Contains(csp, "connect-src 'self'") || !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe") {
 		t.Fatalf("method page CSP %q", csp)
+	}
+}
+
+// TestLongLoginKeepsItsReference: a login that goes on for longer than
+// its reference was first written for (each step within the time limit)
+// still finds itself when the upstream answers: starting the upstream
+// login renews the reference when it could expire first. The store's
+// clock moves with the broker's.
+func TestLongLoginKeepsItsReference(t *testing.T) {
+	var e *env
+	st := memory.New(memory.WithClock(func() time.Time { return time.Now().Add(time.Duration(e.offset.Load())) }))
+	t.Cleanup(func() { _ = st.Close() })
+	e = newEnvWithStore(t, st, nil)
+	r := e.rp("portal", "portal-secret", rpRedirect)
+	_, methods := r.authorize()
+	m := txPath.FindStringSubmatch(methods.body)
+	if m == nil {
+		t.Fatal("no method page")
+	}
+	tx := m[1]
+	e.advance(10 * time.Minute)
+	r.get(e.srv.URL + "/login/" + tx) // the person reads the page again: renewed
+	e.advance(10 * time.Minute)
+	demoPage := r.post("/login/"+tx+"/start", url.Values{"method": {"demo"}})
+	if demoPage.status != http.StatusOK || demoPage.field("nonce") == "" {
+		t.Fatalf("start 20 minutes in: %d %.300s", demoPage.status, demoPage.body)
+	}
+	e.advance(14 * time.Minute) // 34 minutes after the login began
+	p := r.consent(r.post(demoPage.formAction(), url.Values{"nonce": {demoPage.field("nonce")},
+		"person": {"erika"}, "level": {"high"}, "action": {"login"}}))
+	if p.loc == nil || p.loc.Query().Get("code") == "" {
+		t.Fatalf("the upstream answer did not find the login: %d %v %.300s", p.status, p.loc, p.body)
 	}
 }

@@ -330,11 +330,7 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 		s.txError(w, r, err)
 		return
 	}
-	if err := s.renewRef(r.Context(), tx); err != nil {
-		// The upstream's answer may then find the login gone; the person
-		// is told so there and can start again.
-		s.log.WarnContext(r.Context(), "login reference not renewed", "tx", logID(tx.ID), "err", err)
-	}
+	s.keepRef(r.Context(), tx)
 	// Debug: the outcome ("upstream login verified" or refused) is logged
 	// at info for every answer; one info line less per login.
 	s.log.DebugContext(r.Context(), "upstream login started", "tx", logID(tx.ID), "adapter", a.ID, "option", option)

@@ -20,6 +20,9 @@ type transaction struct {
 	// (every update renews it), so pages can tell the person when the
 	// login expires.
 	Renewed time.Time `json:"renewed,omitempty"`
+	// RefRenewed is when the extension last renewed the upstream
+	// reference (zero: not since Created; see refTTL).
+	RefRenewed time.Time `json:"ref_renewed,omitempty"`
 
 	ClientID      string            `json:"client_id"`
 	RedirectURI   string            `json:"redirect_uri"`

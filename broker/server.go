@@ -380,10 +380,10 @@ func (s *Server) createTx(ctx context.Context, tx *transaction) error {
 	}
 	// Both IDs are fresh and random, so the two writes are independent: one
 	// round trip. A failure of either fails the request; a half that was
-	// written expires with the transaction's TTL.
+	// written expires with its TTL.
 	res := store.Batch(ctx, s.raw, []store.Op{
 		{Verb: store.OpCreate, Kind: store.KindTransaction, Key: tx.ID, Value: b, TTL: txTTL},
-		{Verb: store.OpCreate, Kind: store.KindTransaction, Key: "ref:" + tx.Ref, Value: []byte(tx.ID), TTL: txTTL},
+		{Verb: store.OpCreate, Kind: store.KindTransaction, Key: "ref:" + tx.Ref, Value: []byte(tx.ID), TTL: refTTL},
 	})
 	return errors.Join(res[0].Err, res[1].Err)
 }
