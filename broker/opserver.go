@@ -202,7 +202,9 @@ func (o *opServer) Authorize(ctx context.Context, r *op.ClientRequest[oidc.AuthR
 	if inline {
 		in.tx = tx
 	}
-	o.s.log.InfoContext(ctx, "authorization started", "tx", logID(tx.ID), "client", tx.ClientID, "floor", floor.String())
+	// Debug, like "upstream login started": a login leaves two info lines,
+	// its upstream outcome and its end; the steps between are detail.
+	o.s.log.DebugContext(ctx, "authorization started", "tx", logID(tx.ID), "client", tx.ClientID, "floor", floor.String())
 	return op.NewRedirect(client.LoginURL(tx.ID)), nil
 }
 
