@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/ozg-broker/eidas-broker/broker/browsertest"
 )
@@ -134,46 +136,178 @@ func layoutOf(t *testing.T, ctx context.Context, page, lang, title string) {
 	}
 }
 
-// TestBrowserKeyboardOnly completes a login with the keyboard alone: Tab
-// to each control and Enter, never a click.
+// TestBrowserKeyboardOnly completes a login with the keyboard alone for
+// each login method of the demo, through the simulators' pages too: Tab
+// to each control, arrow keys and Space in radio groups, Enter to press,
+// never a click. Each subtest ends on the portal's result page with the
+// level it received, so a control the keyboard cannot reach or operate
+// fails the method it belongs to.
 func TestBrowserKeyboardOnly(t *testing.T) {
 	base := startDemo(t)
-	ctx := browsertest.New(t)
-	if err := browsertest.Do(ctx, chromedp.Navigate(base+"/demo/login?service=certificate"), chromedp.WaitVisible("#start-demo")); err != nil {
+	pfx, err := filepath.Abs("../../testdata/elster/organisation.pfx")
+	if err != nil {
 		t.Fatal(err)
 	}
-	for _, step := range []struct{ focus, next string }{
-		{"start-demo", "#demo-login"},
-		{"demo-login", "#allow"},
-		{"allow", "#acr"},
+	const high, substantial = "http://eidas.europa.eu/LoA/high", "http://eidas.europa.eu/LoA/substantial"
+	for _, m := range []struct {
+		name, service, acr string
+		steps              []kbStep
+	}{
+		{"demo", "certificate", high, []kbStep{
+			press("#start-demo", "#demo-login"),
+			press("#demo-login", "#allow"),
+		}},
+		{"eid", "certificate", high, []kbStep{
+			press("#start-eid", "#start-client"),
+			press("#start-client", `button[value="ok"]`),
+			choose("card", "erika"),
+			press(`button[value="ok"]`, "#allow"),
+		}},
+		{"eidas", "certificate", high, []kbStep{
+			choose("option", "AT"),
+			press(`#method-eidas button[type="submit"]`, "#citizen-anna"),
+			choose("citizen", "anna"),
+			press("#sim-login", "#allow"),
+		}},
+		{"elster-certificate", "residence", substantial, []kbStep{
+			press("#start-elster", "#elster-file"),
+			// The one step that is not the keyboard: headless Chromium
+			// opens no file chooser, so the file is set over the
+			// DevTools protocol once the keyboard has reached the field.
+			upload("elster-file", pfx),
+			typeInto("#elster-pin", "Firma-2025"),
+			press("#elster-submit", "#allow"),
+		}},
+		{"elster-nezo", "residence", substantial, []kbStep{
+			press("#start-"+demoNEZOID, "#account-musterbau"),
+			choose("account", "musterbau"),
+			press("#sim-login", "#allow"),
+		}},
+		{"bundid", "residence", substantial, []kbStep{
+			press("#start-"+demoBundIDID, "#bundidsim-login-3"),
+			press("#bundidsim-login-3", "#allow"),
+		}},
+		{"oidc-landeskonto", "residence", substantial, []kbStep{
+			press("#start-"+demoLandID, "#oidcsim-login-substantiell"),
+			press("#oidcsim-login-substantiell", "#allow"),
+		}},
+		{"eudi-wallet-same-device", "certificate", high, []kbStep{
+			press("#start-eudi-wallet", "#wallet-same"),
+			press("#wallet-same", "#sim-agree"),
+			choose("format", "mso_mdoc"),
+			press("#sim-agree", "#allow"),
+		}},
 	} {
-		tabTo(t, ctx, step.focus)
-		if err := browsertest.Do(ctx, chromedp.KeyEvent("\r"), chromedp.WaitVisible(step.next)); err != nil {
-			t.Fatalf("Enter on #%s: %v%s", step.focus, err, browsertest.Screenshot(t, ctx, step.focus))
+		t.Run(m.name, func(t *testing.T) {
+			ctx := browsertest.New(t)
+			if err := browsertest.Do(ctx, chromedp.Navigate(base+"/demo/login?service="+m.service), chromedp.WaitVisible("#cancel")); err != nil {
+				t.Fatal(err)
+			}
+			for _, step := range append(m.steps, press("#allow", "#acr")) {
+				step(t, ctx)
+			}
+			if acr := browsertest.Text(t, ctx, "#acr"); acr != m.acr {
+				t.Fatalf("acr = %q, want %q", acr, m.acr)
+			}
+		})
+	}
+}
+
+// kbStep is one thing a person does with the keyboard on a page.
+type kbStep func(t *testing.T, ctx context.Context)
+
+// press Tabs to the control and presses Enter; next must then appear.
+func press(sel, next string) kbStep {
+	return func(t *testing.T, ctx context.Context) {
+		t.Helper()
+		tabTo(t, ctx, sel)
+		if err := browsertest.Do(ctx, chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(next)); err != nil {
+			t.Fatalf("Enter on %s: %v%s", sel, err, browsertest.Screenshot(t, ctx, "enter"))
 		}
 	}
 }
 
-// tabTo presses Tab until the element with id has the focus.
-func tabTo(t *testing.T, ctx context.Context, id string) {
-	t.Helper()
-	for range 60 {
-		got, err := browsertest.Run(ctx, chromedp.Evaluate[string](`document.activeElement ? document.activeElement.id : ""`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got == id {
-			visible, err := browsertest.Run(ctx, chromedp.Evaluate[bool](`getComputedStyle(document.activeElement).outlineStyle !== 'none'`))
-			if err != nil || !visible {
-				t.Errorf("#%s has the focus but no visible focus indicator", id)
+// choose Tabs into the radio group name (the browser focuses its checked
+// radio, or the first) and selects value with the arrow keys, or Space
+// when the focused radio is the one and nothing is checked yet.
+func choose(name, value string) kbStep {
+	return func(t *testing.T, ctx context.Context) {
+		t.Helper()
+		tabTo(t, ctx, `input[type="radio"][name="`+name+`"]`)
+		for range 20 {
+			state, err := browsertest.Run(ctx, chromedp.Evaluate[[]any](`[document.activeElement.value, document.activeElement.checked]`))
+			if err != nil {
+				t.Fatal(err)
 			}
-			return
+			if state[0] == value {
+				if state[1] != true {
+					if err := browsertest.Do(ctx, chromedp.KeyEvent(" ")); err != nil {
+						t.Fatal(err)
+					}
+				}
+				checked, err := browsertest.Run(ctx, chromedp.Evaluate[bool](`document.activeElement.checked`))
+				if err != nil || !checked {
+					t.Fatalf("radio %s=%s has the focus but is not checked (%v)", name, value, err)
+				}
+				return
+			}
+			if err := browsertest.Do(ctx, chromedp.KeyEvent(kb.ArrowDown)); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if err := browsertest.Do(ctx, chromedp.KeyEvent("\t")); err != nil {
+		t.Fatalf("arrow keys never reached radio %s=%s%s", name, value, browsertest.Screenshot(t, ctx, "radio-"+name))
+	}
+}
+
+// typeInto Tabs to a text field and types text.
+func typeInto(sel, text string) kbStep {
+	return func(t *testing.T, ctx context.Context) {
+		t.Helper()
+		tabTo(t, ctx, sel)
+		if err := browsertest.Do(ctx, chromedp.KeyEvent(text)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	t.Fatalf("Tab never reached #%s%s", id, browsertest.Screenshot(t, ctx, "tab-"+id))
+}
+
+// upload Tabs to a file input (it must be reachable) and sets the file
+// over the DevTools protocol: the file chooser is the operating
+// system's, not the page's.
+func upload(id, file string) kbStep {
+	return func(t *testing.T, ctx context.Context) {
+		t.Helper()
+		tabTo(t, ctx, "#"+id)
+		if err := browsertest.Do(ctx, chromedp.SetUploadFiles(chromedp.ID(id), []string{file})); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// tabTo presses Tab until the element matching the CSS selector sel has
+// the focus, and checks that the focus is visible there.
+func tabTo(t *testing.T, ctx context.Context, sel string) {
+	t.Helper()
+	q, err := json.Marshal(sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 80 {
+		got, err := browsertest.Run(ctx, chromedp.Evaluate[bool](`!!document.activeElement && document.activeElement.matches(`+string(q)+`)`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got {
+			visible, err := browsertest.Run(ctx, chromedp.Evaluate[bool](`getComputedStyle(document.activeElement).outlineStyle !== 'none'`))
+			if err != nil || !visible {
+				t.Errorf("%s has the focus but no visible focus indicator", sel)
+			}
+			return
+		}
+		if err := browsertest.Do(ctx, chromedp.KeyEvent(kb.Tab)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Fatalf("Tab never reached %s%s", sel, browsertest.Screenshot(t, ctx, "tab"))
 }
 
 // currentTx reads the login's transaction ID off the method page's form
