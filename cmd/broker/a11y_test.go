@@ -151,25 +151,26 @@ func TestBrowserKeyboardOnly(t *testing.T) {
 	const high, substantial = "http://eidas.europa.eu/LoA/high", "http://eidas.europa.eu/LoA/substantial"
 	for _, m := range []struct {
 		name, service, acr string
+		who                string // in the released claims: the chosen person
 		steps              []kbStep
 	}{
-		{"demo", "certificate", high, []kbStep{
+		{"demo", "certificate", high, "Mustermann", []kbStep{
 			press("#start-demo", "#demo-login"),
 			press("#demo-login", "#allow"),
 		}},
-		{"eid", "certificate", high, []kbStep{
+		{"eid", "certificate", high, "Mustermann", []kbStep{
 			press("#start-eid", "#start-client"),
 			press("#start-client", `button[value="ok"]`),
 			choose("card", "erika"),
 			press(`button[value="ok"]`, "#allow"),
 		}},
-		{"eidas", "certificate", high, []kbStep{
+		{"eidas", "certificate", high, "Müller", []kbStep{
 			choose("option", "AT"),
 			press(`#method-eidas button[type="submit"]`, "#citizen-anna"),
 			choose("citizen", "anna"),
 			press("#sim-login", "#allow"),
 		}},
-		{"elster-certificate", "residence", substantial, []kbStep{
+		{"elster-certificate", "residence", substantial, "Musterfirma GmbH", []kbStep{
 			press("#start-elster", "#elster-file"),
 			// The one step that is not the keyboard: headless Chromium
 			// opens no file chooser, so the file is set over the
@@ -178,20 +179,20 @@ func TestBrowserKeyboardOnly(t *testing.T) {
 			typeInto("#elster-pin", "Firma-2025"),
 			press("#elster-submit", "#allow"),
 		}},
-		{"elster-nezo", "residence", substantial, []kbStep{
+		{"elster-nezo", "residence", substantial, "Musterbau GmbH", []kbStep{
 			press("#start-"+demoNEZOID, "#account-musterbau"),
 			choose("account", "musterbau"),
 			press("#sim-login", "#allow"),
 		}},
-		{"bundid", "residence", substantial, []kbStep{
+		{"bundid", "residence", substantial, "Mustermann", []kbStep{
 			press("#start-"+demoBundIDID, "#bundidsim-login-3"),
 			press("#bundidsim-login-3", "#allow"),
 		}},
-		{"oidc-landeskonto", "residence", substantial, []kbStep{
+		{"oidc-landeskonto", "residence", substantial, "Mustermann", []kbStep{
 			press("#start-"+demoLandID, "#oidcsim-login-substantiell"),
 			press("#oidcsim-login-substantiell", "#allow"),
 		}},
-		{"eudi-wallet-same-device", "certificate", high, []kbStep{
+		{"eudi-wallet-same-device", "certificate", high, "Mustermann", []kbStep{
 			press("#start-eudi-wallet", "#wallet-same"),
 			press("#wallet-same", "#sim-agree"),
 			choose("format", "mso_mdoc"),
@@ -208,6 +209,9 @@ func TestBrowserKeyboardOnly(t *testing.T) {
 			}
 			if acr := browsertest.Text(t, ctx, "#acr"); acr != m.acr {
 				t.Fatalf("acr = %q, want %q", acr, m.acr)
+			}
+			if ui := browsertest.Text(t, ctx, "#userinfo"); !strings.Contains(strings.ToLower(ui), strings.ToLower(m.who)) {
+				t.Fatalf("userinfo lacks %q: %s", m.who, ui)
 			}
 		})
 	}
