@@ -301,22 +301,31 @@ func (p *pages) retryPage(w http.ResponseWriter, r *http.Request, tx *transactio
 // page was rendered before (see there).
 func (p *pages) methodPage(w http.ResponseWriter, r *http.Request, tx *transaction, ms []method, note adapters.Text, groups func([]method) *methodGroups) {
 	lang := langOf(r, tx)
-	key := methodPageKey(lang, tx, ms, note)
+	p.cachedPage(w, r, methodPageKey(lang, tx, ms, note), tx, "methods.html", titleMethods, nil, func() map[string]any {
+		return map[string]any{
+			"Floor": tx.Floor, "Methods": ms, "AnyUsable": anyUsable(ms), "Note": note, "Levels": levelHelp, "Groups": groups(ms),
+			"TTLMinutes": int(txTTL.Minutes()),
+		}
+	})
+}
+
+// cachedPage writes the page of key from pageCache, rendering its skeleton
+// first if it is not there: the template named name with the data of data
+// (asked for only then), in a view of tx whose ID is the placeholder. rows
+// fill the skeleton's slot, if it has one.
+func (p *pages) cachedPage(w http.ResponseWriter, r *http.Request, key string, tx *transaction, name string, title adapters.Text, rows []byte, data func() map[string]any) {
 	sk, ok := p.cache.get(key)
 	if !ok {
 		generic := *tx
 		generic.ID = string(p.cache.placeholder)
-		page, err := p.execute("methods.html", p.view(r, &generic, titleMethods, map[string]any{
-			"Floor": tx.Floor, "Methods": ms, "AnyUsable": anyUsable(ms), "Note": note, "Levels": levelHelp, "Groups": groups(ms),
-			"TTLMinutes": int(txTTL.Minutes()),
-		}))
+		page, err := p.execute(name, p.view(r, &generic, title, data()))
 		if err != nil {
 			http.Error(w, "internal error", http.StatusInternalServerError)
 			return
 		}
 		sk = p.cache.put(key, page)
 	}
-	sk.write(w, tx.ID, nil, origin(tx.RedirectURI))
+	sk.write(w, tx.ID, rows, origin(tx.RedirectURI))
 }
 
 func (p *pages) unmet(w http.ResponseWriter, r *http.Request, tx *transaction, proved assurance.Level) {
@@ -362,21 +371,11 @@ func (p *pages) consent(w http.ResponseWriter, r *http.Request, tx *transaction,
 	if len(items) == 0 {
 		b.field("none")
 	}
-	key := b.String()
-	sk, ok := p.cache.get(key)
-	if !ok {
-		generic := *tx
-		generic.ID = string(p.cache.placeholder)
-		page, err := p.execute("consent.html", p.view(r, &generic, titleConsent, map[string]any{
+	p.cachedPage(w, r, b.String(), tx, "consent.html", titleConsent, consentRows(lang, items), func() map[string]any {
+		return map[string]any{
 			"Services": services, "HasItems": len(items) > 0, "Rows": template.HTML(p.cache.slot), "Level": tx.Identity.Level,
-		}))
-		if err != nil {
-			http.Error(w, "internal error", http.StatusInternalServerError)
-			return
 		}
-		sk = p.cache.put(key, page)
-	}
-	sk.write(w, tx.ID, consentRows(lang, items), origin(tx.RedirectURI))
+	})
 }
 
 // displayValue renders a claim value for people.
