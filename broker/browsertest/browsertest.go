@@ -60,6 +60,9 @@ func New(t testing.TB) context.Context {
 	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
+	// The tab without the deadline stays reachable, so that a step that
+	// ran out of time can still say where the browser was (describe).
+	ctx = context.WithValue(ctx, tabKey{}, ctx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, Timeout)
 	t.Cleanup(cancelTimeout)
 	return ctx
@@ -67,14 +70,35 @@ func New(t testing.TB) context.Context {
 
 // Do runs the steps in order, like chromedp.Do, but runs a step again when
 // it lost the node-id race (see the package documentation). The error names
-// the failing step's position, counted from 1.
+// the failing step's position, counted from 1, and where the browser was
+// then: a wait that never ends usually means the page in front of it is
+// another one (an error page), and the test output should say which.
 func Do(ctx context.Context, steps ...chromedp.Action[chromedp.Void]) error {
 	for i, step := range steps {
 		if _, err := Run(ctx, step); err != nil {
-			return fmt.Errorf("step %d of %d: %w", i+1, len(steps), err)
+			return fmt.Errorf("step %d of %d: %w (browser at %s)", i+1, len(steps), err, describe(ctx))
 		}
 	}
 	return nil
+}
+
+type tabKey struct{}
+
+// describe reports the current page's address, title and the start of its
+// text, read through the tab without the test's deadline (which may be
+// what just ran out). Test pages hold demo identities only.
+func describe(ctx context.Context) string {
+	tab, ok := ctx.Value(tabKey{}).(context.Context)
+	if !ok {
+		return "an unknown page"
+	}
+	dctx, cancel := context.WithTimeout(tab, 5*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(dctx, chromedp.Evaluate[string](`location.href + " [" + document.title + "]: " + (document.body ? document.body.innerText.replace(/\s+/g, " ").slice(0, 400) : "")`))
+	if err != nil {
+		return fmt.Sprintf("an unknown page (%v)", err)
+	}
+	return s
 }
 
 // Run runs one action that yields a value (chromedp.Text, Evaluate, …) with

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto"
 	"github.com/chromedp/chromedp"
@@ -69,7 +71,27 @@ func TestDoRetriesOnlyStaleSteps(t *testing.T) {
 	if !errors.Is(err, boom) || *failingRuns != 1 {
 		t.Fatalf("other error: err %v after %d runs, want boom after 1", err, *failingRuns)
 	}
-	if got, want := err.Error(), "step 2 of 2: boom"; got != want {
+	if got, want := err.Error(), "step 2 of 2: boom (browser at about:blank []: )"; got != want {
 		t.Fatalf("error = %q, want %q", got, want)
+	}
+}
+
+// TestDoDescribesThePageAfterATimeout: a wait that runs out of time names
+// the page the browser is on, read after the test's deadline has passed.
+func TestDoDescribesThePageAfterATimeout(t *testing.T) {
+	ctx := New(t)
+	if err := Do(ctx, chromedp.Navigate(`data:text/html,<title>Fehler</title><h1>Diese Anmeldung ist abgelaufen</h1>`)); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	err := Do(short, chromedp.WaitVisible("#never"))
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want the deadline", err)
+	}
+	for _, want := range []string{"step 1 of 1", "[Fehler]", "Diese Anmeldung ist abgelaufen"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not contain %q", err, want)
+		}
 	}
 }
