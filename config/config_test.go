@@ -249,6 +249,7 @@ func TestLoadValidMinimalDefaults(t *testing.T) {
 		{"listen", c.Listen, DefaultListen},
 		{"log", c.Log, "info"},
 		{"store", c.Store.Type, "memory"},
+		{"store.memory.max_mb", c.Store.MaxBytes(), int64(DefaultMemoryMaxMB) << 20},
 		{"secure_cookies", *c.SecureCookies, true},
 		{"sessions.low", c.Sessions.Low.D(), 12 * time.Hour},
 		{"sessions.substantial", c.Sessions.Substantial.D(), 2 * time.Hour},
@@ -769,5 +770,29 @@ func BenchmarkParse(b *testing.B) {
 		if _, err := Parse(name, data, reg); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestMemoryStoreLimit(t *testing.T) {
+	base, err := os.ReadFile(filepath.Join(validDir, "minimal.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "memory.yaml")
+	if err := os.WriteFile(p, append(base, "\nstore:\n  type: memory\n  memory:\n    max_mb: 64\n"...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(p, testRegistry())
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if got := c.Store.MaxBytes(); got != 64<<20 {
+		t.Fatalf("MaxBytes = %d, want 64 MiB", got)
+	}
+	if err := os.WriteFile(p, append(base, "\nstore:\n  type: redis\n  memory: {max_mb: 64}\n  redis: {addrs: [\"r:6379\"]}\n"...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(p, testRegistry()); err == nil || !strings.Contains(err.Error(), "store.memory: only allowed with type memory") {
+		t.Fatalf("memory section with redis: %v", err)
 	}
 }

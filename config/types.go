@@ -54,8 +54,26 @@ type Config struct {
 
 // Store selects a backend: "memory" (single node, tests, demo) or "redis".
 type Store struct {
-	Type  string `yaml:"type"`
-	Redis *Redis `yaml:"redis"`
+	Type   string  `yaml:"type"`
+	Memory *Memory `yaml:"memory"`
+	Redis  *Redis  `yaml:"redis"`
+}
+
+// Memory configures the in-memory store.
+type Memory struct {
+	// MaxMB bounds the memory its entries hold, in MiB (unset:
+	// DefaultMemoryMaxMB). Over it, the SSO sessions used longest ago are
+	// dropped (those people log in again); nothing single-use or
+	// replay-protecting ever is.
+	MaxMB int `yaml:"max_mb"`
+}
+
+// MaxBytes is the memory store's limit in bytes, the default if unset.
+func (s Store) MaxBytes() int64 {
+	if s.Memory != nil && s.Memory.MaxMB > 0 {
+		return int64(s.Memory.MaxMB) << 20
+	}
+	return DefaultMemoryMaxMB << 20
 }
 
 // Redis configures go-redis UniversalClient: one address is a single node,

@@ -23,12 +23,15 @@ const (
 
 // Defaults applied by Parse to keys the file leaves out.
 const (
-	DefaultListen     = "127.0.0.1:8080"
-	DefaultLog        = "info"
-	DefaultStore      = "memory"
-	DefaultAuthMethod = AuthClientSecretBasic
-	DefaultIDTokenAlg = AlgES256
-	DefaultConsent    = ConsentRequired
+	DefaultListen = "127.0.0.1:8080"
+	DefaultLog    = "info"
+	DefaultStore  = "memory"
+	// DefaultMemoryMaxMB bounds the memory store: about 35,000 SSO
+	// sessions, after which the least recently used make room.
+	DefaultMemoryMaxMB = 32
+	DefaultAuthMethod  = AuthClientSecretBasic
+	DefaultIDTokenAlg  = AlgES256
+	DefaultConsent     = ConsentRequired
 )
 
 // Accepted values of the enumerations in the file.
@@ -178,7 +181,13 @@ func (d *decoder) validateStore(s *Store) {
 		if s.Redis != nil {
 			d.invalid("store.redis", "only allowed with type redis")
 		}
+		if m := s.Memory; m != nil && d.has("store.memory.max_mb") && (m.MaxMB < 1 || m.MaxMB > maxMemoryMB) {
+			d.invalid("store.memory.max_mb", "want 1 to %d (MiB)", maxMemoryMB)
+		}
 	case StoreRedis:
+		if s.Memory != nil {
+			d.invalid("store.memory", "only allowed with type memory")
+		}
 		if s.Redis == nil || len(s.Redis.Addrs) == 0 {
 			d.invalid("store.redis.addrs", "required with type redis")
 			return
@@ -199,6 +208,9 @@ func (d *decoder) validateStore(s *Store) {
 		d.invalid("store.type", "want memory or redis")
 	}
 }
+
+// maxMemoryMB bounds store.memory.max_mb (1 TiB): a larger figure is a typo.
+const maxMemoryMB = 1 << 20
 
 // maxRedisTimeout bounds the store timeouts: every request waits up to
 // this long per store call while Redis hangs.

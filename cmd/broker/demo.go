@@ -32,7 +32,6 @@ import (
 	"github.com/ozg-broker/eidas-broker/broker/eidasservice"
 	"github.com/ozg-broker/eidas-broker/broker/eidasservice/democonnector"
 	"github.com/ozg-broker/eidas-broker/broker/store"
-	"github.com/ozg-broker/eidas-broker/broker/store/memory"
 	"github.com/ozg-broker/eidas-broker/cmd/broker/demoportal"
 	"github.com/ozg-broker/eidas-broker/config"
 )
@@ -109,7 +108,7 @@ type demoOptions struct {
 }
 
 func newDemoWith(issuer, testdata string, log *slog.Logger, opts demoOptions) (*demoSetup, error) {
-	st := memory.New()
+	st := newMemoryStore(config.DefaultMemoryMaxMB<<20, log)
 	keys, err := broker.GenerateSigningKeys()
 	if err != nil {
 		return nil, err

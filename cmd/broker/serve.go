@@ -147,7 +147,7 @@ func cmdServe(args []string, stderr io.Writer) int {
 	// go-redis logs through a package-wide logger; serve owns the process,
 	// so this is the one place that sets it (see redisstore.Logger).
 	redis.SetLogger(redisstore.NewLogger(log))
-	st, err := openStore(cfg.Store)
+	st, err := openStoreLogged(cfg.Store, log)
 	if err != nil {
 		fmt.Fprintln(stderr, "serve:", err)
 		return 1
@@ -379,10 +379,12 @@ func runtimeConfig(cfg *config.Config, st store.Store) (broker.Config, error) {
 	return out, nil
 }
 
-func openStore(s config.Store) (store.Store, error) {
+func openStore(s config.Store) (store.Store, error) { return openStoreLogged(s, nil) }
+
+func openStoreLogged(s config.Store, log *slog.Logger) (store.Store, error) {
 	switch s.Type {
 	case "memory", "":
-		return memory.New(), nil
+		return newMemoryStore(s.MaxBytes(), log), nil
 	case "redis":
 		r := s.Redis
 		opts := &redis.UniversalOptions{Addrs: r.Addrs, MasterName: r.MasterName, Username: r.Username,
@@ -525,4 +527,21 @@ func openAudit(cfg *config.Config, stdout, stderr io.Writer, log *slog.Logger) (
 		key = m.Sum(nil)
 	}
 	return audit.New(w, key, time.Now, log), nothing, nil
+}
+
+// newMemoryStore bounds the memory store (store.memory.max_mb): over its
+// limit, the SSO sessions used longest ago make room, which the operator
+// hears of once per process (and then in the store's size, not per
+// eviction: under a flood that would be a log line per login).
+func newMemoryStore(maxBytes int64, log *slog.Logger) *memory.Store {
+	var warned atomic.Bool
+	onEvict := func(store.Kind) {
+		if log != nil && warned.CompareAndSwap(false, true) {
+			// Called with the store's lock held: the line is written by a
+			// goroutine of its own.
+			go log.Warn("memory store full: the least recently used SSO sessions are being dropped (those people log in again); raise store.memory.max_mb or use Redis",
+				"max_mb", maxBytes>>20)
+		}
+	}
+	return memory.New(memory.WithLimit(maxBytes, onEvict, store.KindSession))
 }

@@ -9,6 +9,15 @@
 // write: memory stays proportional to the live entries without a janitor
 // goroutine, so there is nothing to leak and Close has nothing to stop.
 //
+// WithLimit bounds the memory the entries hold. Over the limit, entries of
+// the kinds the caller names as evictable make room, least recently written
+// first; the broker names only SSO sessions, whose loss fails closed (the
+// person logs in again). Codes, transactions, replay and reuse markers are
+// never evicted: losing one would break a login in flight or let a replay
+// through. This is what keeps a busy single node's memory flat: every login
+// leaves an SSO session behind for its lifetime, and without a bound a
+// sustained load would grow the heap with them.
+//
 // Revisions come from one counter shared by all keys of the Store. They
 // increase with every write of a key, as the contract demands, and are never
 // reused: a key deleted and created again gets a revision no earlier Get

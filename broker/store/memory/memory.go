@@ -33,15 +33,47 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
+// WithLimit bounds the memory the entries hold to about maxBytes (their
+// keys and values plus a fixed cost per entry for the map, the heap and the
+// entry itself). Over the limit, entries of the evictable kinds go first,
+// the one closest to its expiry first, until the total fits again; nothing
+// else is ever evicted. Only kinds whose loss fails closed belong there: an
+// SSO session that is gone means the person logs in again, while a replay
+// marker that is gone would let a replay through. If the limit is still
+// exceeded with no evictable entry left, writes go on (refusing them would
+// stop logins); the excess is bounded by the other kinds' short lifetimes.
+// onEvict, if not nil, is called for each eviction with the store's lock
+// held, so it must be quick (a counter, a log line the first time).
+func WithLimit(maxBytes int64, onEvict func(store.Kind), evictable ...store.Kind) Option {
+	return func(s *Store) {
+		s.maxBytes = maxBytes
+		s.onEvict = onEvict
+		s.evictable = make(map[store.Kind]bool, len(evictable))
+		for _, k := range evictable {
+			s.evictable[k] = true
+		}
+	}
+}
+
 // Store is the in-memory store.Store. The zero value is not usable; call New.
 type Store struct {
 	now func() time.Time
+
+	// maxBytes > 0 bounds bytes by evicting entries of the evictable kinds
+	// (WithLimit).
+	maxBytes  int64
+	evictable map[store.Kind]bool
+	onEvict   func(store.Kind)
 
 	mu      sync.Mutex
 	closed  bool
 	lastRev uint64
 	entries map[mapKey]*entry
 	expiry  expiryHeap
+	// victims holds the entries of evictable kinds by last write, for
+	// WithLimit.
+	victims victimHeap
+	bytes   int64
 }
 
 type mapKey struct {
@@ -55,7 +87,14 @@ type entry struct {
 	rev     uint64
 	expires time.Time
 	index   int // position in Store.expiry, maintained by expiryHeap
+	victim  int // position in Store.victims, or -1 (victimHeap)
 }
+
+// entryOverhead estimates what an entry costs beyond its key and value: the
+// entry struct, its map slot and key header, and its heap slots.
+const entryOverhead = 200
+
+func (e *entry) cost() int64 { return int64(len(e.id.key) + len(e.value) + entryOverhead) }
 
 // New returns an empty, open Store.
 func New(opts ...Option) *Store {
@@ -91,9 +130,14 @@ func (s *Store) Create(ctx context.Context, kind store.Kind, key string, value [
 		}
 		s.remove(e)
 	}
-	e := &entry{id: id, value: clone(value), rev: s.nextRev(), expires: now.Add(ttl)}
+	e := &entry{id: id, value: clone(value), rev: s.nextRev(), expires: now.Add(ttl), victim: -1}
 	s.entries[id] = e
 	heap.Push(&s.expiry, e)
+	if s.evictable[kind] {
+		heap.Push(&s.victims, e)
+	}
+	s.bytes += e.cost()
+	s.fit()
 	return nil
 }
 
@@ -137,10 +181,16 @@ func (s *Store) Swap(ctx context.Context, kind store.Kind, key string, rev uint6
 	if e.rev != rev {
 		return fmt.Errorf("memory store: swap %s: %w", kind, store.ErrConflict)
 	}
+	s.bytes -= e.cost()
 	e.value = clone(value)
 	e.rev = s.nextRev()
 	e.expires = now.Add(ttl)
+	s.bytes += e.cost()
 	heap.Fix(&s.expiry, e.index)
+	if e.victim >= 0 {
+		heap.Fix(&s.victims, e.victim)
+	}
+	s.fit()
 	return nil
 }
 
@@ -204,6 +254,8 @@ func (s *Store) Close() error {
 	s.closed = true
 	s.entries = nil
 	s.expiry = nil
+	s.victims = nil
+	s.bytes = 0
 	return nil
 }
 
@@ -213,6 +265,26 @@ func (s *Store) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.entries)
+}
+
+// Bytes reports the estimated memory the entries hold, as WithLimit counts
+// it.
+func (s *Store) Bytes() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bytes
+}
+
+// fit evicts entries of the evictable kinds, the one written longest
+// ago first, until the store is within its limit. Callers hold s.mu.
+func (s *Store) fit() {
+	for s.maxBytes > 0 && s.bytes > s.maxBytes && len(s.victims) > 0 {
+		e := s.victims[0]
+		s.remove(e)
+		if s.onEvict != nil {
+			s.onEvict(e.id.kind)
+		}
+	}
 }
 
 // begin runs the checks shared by every keyed method: a finished context
@@ -252,10 +324,14 @@ func (s *Store) sweep(now time.Time) {
 	}
 }
 
-// remove deletes e from the map and the heap. Callers hold s.mu.
+// remove deletes e from the map and the heaps. Callers hold s.mu.
 func (s *Store) remove(e *entry) {
 	delete(s.entries, e.id)
 	heap.Remove(&s.expiry, e.index)
+	if e.victim >= 0 {
+		heap.Remove(&s.victims, e.victim)
+	}
+	s.bytes -= e.cost()
 }
 
 // nextRev hands out the next revision. A uint64 incremented once per write
@@ -304,6 +380,35 @@ func (h *expiryHeap) Pop() any {
 	e := old[n-1]
 	old[n-1] = nil // let the entry be collected
 	e.index = -1
+	*h = old[:n-1]
+	return e
+}
+
+// victimHeap orders the entries of evictable kinds by their last write
+// (revisions grow with every write), keeping each entry's victim index
+// current.
+type victimHeap []*entry
+
+func (h victimHeap) Len() int           { return len(h) }
+func (h victimHeap) Less(i, j int) bool { return h[i].rev < h[j].rev }
+func (h victimHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].victim = i
+	h[j].victim = j
+}
+
+func (h *victimHeap) Push(x any) {
+	e := x.(*entry)
+	e.victim = len(*h)
+	*h = append(*h, e)
+}
+
+func (h *victimHeap) Pop() any {
+	old := *h
+	n := len(old)
+	e := old[n-1]
+	old[n-1] = nil
+	e.victim = -1
 	*h = old[:n-1]
 	return e
 }

@@ -2,6 +2,7 @@ package memory_test
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"testing"
 	"time"
@@ -172,4 +173,91 @@ func BenchmarkCreateTakeParallel(b *testing.B) {
 	s := memory.New()
 	defer s.Close()
 	storetest.BenchCreateTakeParallel(b, s)
+}
+
+// TestConformanceWithLimit runs the suite on a store with a limit it never
+// reaches, so the bookkeeping of evictable entries runs under every case.
+func TestConformanceWithLimit(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) (store.Store, func(time.Duration)) {
+		clock := storetest.NewClock(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC))
+		s := memory.New(memory.WithClock(clock.Now), memory.WithLimit(1<<30, nil, store.KindSession, store.KindTransaction))
+		t.Cleanup(func() { _ = s.Close() })
+		return s, clock.Advance
+	})
+}
+
+// TestLimitEvictsOnlyEvictableKinds fills a limited store: the evictable
+// kind gives way, least recently written first, and the others are never
+// touched, even when the limit cannot be met without them.
+func TestLimitEvictsOnlyEvictableKinds(t *testing.T) {
+	ctx := context.Background()
+	value := make([]byte, 800) // about 1 KB per entry with key and overhead
+	var evicted []store.Kind
+	s := memory.New(memory.WithLimit(10_500, func(k store.Kind) { evicted = append(evicted, k) }, store.KindSession))
+	defer s.Close()
+
+	for i := range 5 {
+		if err := s.Create(ctx, store.KindReplay, "replay-"+strconv.Itoa(i), value, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 5 {
+		if err := s.Create(ctx, store.KindSession, "session-"+strconv.Itoa(i), value, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(evicted) != 0 {
+		t.Fatalf("evicted %v below the limit (%d bytes)", evicted, s.Bytes())
+	}
+	// Session 0 is used again (a write), so session 1 is now the least
+	// recently written.
+	e, err := s.Get(ctx, store.KindSession, "session-0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Swap(ctx, store.KindSession, "session-0", e.Revision, value, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Create(ctx, store.KindSession, "session-5", value, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if len(evicted) != 1 || evicted[0] != store.KindSession {
+		t.Fatalf("evicted %v, want one session", evicted)
+	}
+	if _, err := s.Get(ctx, store.KindSession, "session-1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("least recently written session: %v, want it evicted", err)
+	}
+	for _, k := range []string{"session-0", "session-2", "session-5"} {
+		if _, err := s.Get(ctx, store.KindSession, k); err != nil {
+			t.Fatalf("%s: %v", k, err)
+		}
+	}
+	if s.Bytes() > 10_500 {
+		t.Fatalf("holds %d bytes, over the limit", s.Bytes())
+	}
+
+	// Replay markers beyond the limit: every session goes, no marker does.
+	for i := 5; i < 20; i++ {
+		if err := s.Create(ctx, store.KindReplay, "replay-"+strconv.Itoa(i), value, time.Hour); err != nil {
+			t.Fatalf("a write over the limit must still succeed: %v", err)
+		}
+	}
+	for i := range 20 {
+		if _, err := s.Get(ctx, store.KindReplay, "replay-"+strconv.Itoa(i)); err != nil {
+			t.Fatalf("replay marker %d: %v (never evicted)", i, err)
+		}
+	}
+	if n := s.Len(); n != 20 {
+		t.Fatalf("%d entries, want the 20 markers alone", n)
+	}
+
+	// The accounting returns to zero.
+	for i := range 20 {
+		if _, err := s.Take(ctx, store.KindReplay, "replay-"+strconv.Itoa(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b := s.Bytes(); b != 0 {
+		t.Fatalf("%d bytes counted in an empty store", b)
+	}
 }
