@@ -152,7 +152,7 @@ func (s *Server) prepareUpdate(ctx context.Context, kind store.Kind, key string,
 // as it was for the person's retry; on any failure the code is removed
 // again (it was never delivered).
 func (s *Server) issueCode(ctx context.Context, tx *transaction, sessionExpiry time.Time, with ...companionWrite) (string, error) {
-	code := randomID()
+	code := s.tokens.newCode(tx.ID)
 	key := hashKey(code)
 	b, err := s.data.seal(store.KindCode, key, s.grantFor(tx, sessionExpiry))
 	if err != nil {

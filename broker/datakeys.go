@@ -61,8 +61,10 @@ func (cfg *Config) dataKeys() ([]DataKey, error) {
 type tokenCrypto struct {
 	active string
 	keys   map[string][]byte
-	aeads  map[string]cipher.AEAD
-	order  []string
+	// codeKeys authenticate the family named in a code (codefamily.go).
+	codeKeys map[string][]byte
+	aeads    map[string]cipher.AEAD
+	order    []string
 }
 
 // tokenPrefix marks (and versions) the compact token format.
@@ -71,9 +73,10 @@ const tokenPrefix = "at1."
 var _ op.Crypto = (*tokenCrypto)(nil)
 
 func newTokenCrypto(keys []DataKey) *tokenCrypto {
-	c := &tokenCrypto{keys: map[string][]byte{}, aeads: map[string]cipher.AEAD{}}
+	c := &tokenCrypto{keys: map[string][]byte{}, aeads: map[string]cipher.AEAD{}, codeKeys: map[string][]byte{}}
 	for _, k := range keys {
 		c.keys[k.ID] = tokenKey(k.Key)
+		c.codeKeys[k.ID] = codeMACKey(k.Key)
 		block, err := aes.NewCipher(c.keys[k.ID])
 		if err != nil {
 			panic("token key: " + err.Error()) // 32 bytes from SHA-256: cannot fail

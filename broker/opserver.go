@@ -103,11 +103,13 @@ func (o *opServer) openAccessToken(token string) (id, subject string, ok bool) {
 	if err != nil {
 		return "", "", false
 	}
-	id, subject, ok = strings.Cut(plain, ":")
-	if !ok || id == "" || subject == "" || strings.Contains(subject, ":") {
+	// "ID:subject": the subject (base64url) has no colon, the ID (JSON,
+	// accesstoken.go) may.
+	i := strings.LastIndexByte(plain, ':')
+	if i <= 0 || i == len(plain)-1 {
 		return "", "", false
 	}
-	return id, subject, true
+	return plain[:i], plain[i+1:], true
 }
 
 // errInvalidToken is RFC 6750 §3.1 invalid_token, always with 401.
@@ -324,8 +326,8 @@ func (o *opServer) verifyClient(ctx context.Context, r *op.Request[op.ClientCred
 // leaves the code as it was, so the client's retry succeeds; a refused
 // request (wrong verifier, client or redirect_uri) does not burn it either.
 // Only the final take itself can be ambiguous (sent, but its answer lost):
-// the client then gets 503 and its retry invalid_grant, and the retry finds
-// the "used" marker written before the take, so the tokens created for the
+// the client then gets 503 and its retry invalid_grant, and the retry's
+// code names its family (codefamily.go), so the tokens created for the
 // unanswered attempt are revoked with their family. We prefer that one
 // round trip of ambiguity to re-issuing tokens for a code already taken,
 // which would break single use (RFC 6749 §4.1.2, §10.5).
@@ -341,6 +343,12 @@ func (o *opServer) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.Ac
 	key := hashKey(r.Data.Code)
 	g, err := st.peekGrant(ctx, store.KindCode, key, "code invalid, expired or already used")
 	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			// Gone: redeemed (or expired). The code names its family,
+			// authenticated, so a second use revokes what the first one
+			// issued (codefamily.go).
+			st.revokeFamily(ctx, store.KindCode, o.s.tokens.codeFamily(r.Data.Code))
+		}
 		return nil, err
 	}
 	if err := op.AuthorizeCodeChallenge(r.Data.CodeVerifier, g.GetCodeChallenge()); err != nil {
@@ -352,22 +360,16 @@ func (o *opServer) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.Ac
 	if r.Data.RedirectURI != g.RedirectURI {
 		return nil, oidc.ErrInvalidGrant().WithDescription("redirect_uri does not match")
 	}
-	// The reuse marker goes out with the new tokens, in one round trip,
-	// before the take.
-	ctx, marker := withUsedMarker(ctx, store.KindCode, key, g, o.s.now())
 	ctx = withSigningAlg(ctx, r.Client.(*opClient).c.IDTokenAlg)
 	resp, err := op.CreateTokenResponse(ctx, g, r.Client, o.Provider(), true, r.Data.Code, "")
 	if err != nil {
-		return nil, err
-	}
-	if err := marker.flush(ctx, st); err != nil {
 		return nil, err
 	}
 	if _, err := o.s.raw.Take(ctx, store.KindCode, key); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			// Another request redeemed it since we read it: a second use
 			// of one code revokes what either use issued (RFC 6749 §10.5).
-			st.revokeFamilyOfUsed(ctx, store.KindCode, key)
+			st.revokeFamily(ctx, store.KindCode, g.ID)
 		}
 		return nil, storeError(err, oidc.ErrInvalidGrant().WithDescription("code invalid, expired or already used"))
 	}
@@ -417,7 +419,7 @@ func (o *opServer) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.Re
 		// nobody knows it if this fails).
 		_ = o.s.raw.Delete(ctx, store.KindRefresh, hashKey(resp.RefreshToken))
 		if id, _, ok := o.openAccessToken(resp.AccessToken); ok {
-			_ = o.s.raw.Delete(ctx, store.KindAccess, id)
+			_ = o.revokeAccessToken(ctx, id, g.ClientID)
 		}
 		if errors.Is(err, store.ErrNotFound) {
 			o.s.log.InfoContext(ctx, "refresh token rotated by a concurrent request", "family", logID(g.ID))
@@ -431,32 +433,65 @@ func (o *opServer) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.Re
 // unknown token is success (§2.2), a token of another client is refused,
 // and a store outage is 503 (the library's path answered 500).
 func (o *opServer) Revocation(ctx context.Context, r *op.ClientRequest[oidc.RevocationRequest]) (*op.Response, error) {
-	type ref struct {
-		kind store.Kind
-		key  string
-	}
-	refs := []ref{{store.KindRefresh, hashKey(r.Data.Token)}}
-	if id, _, ok := o.openAccessToken(r.Data.Token); ok {
-		refs = append(refs, ref{store.KindAccess, id})
-	}
-	for _, k := range refs {
-		var g grant
-		if _, err := o.s.data.get(ctx, k.kind, k.key, &g); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				continue
-			}
-			return nil, storeError(err, nil)
-		}
+	var g grant
+	switch _, err := o.s.data.get(ctx, store.KindRefresh, hashKey(r.Data.Token), &g); {
+	case err == nil:
 		if g.ClientID != r.Client.GetID() {
 			// RFC 7009 §2.1: the token must have been issued to the
 			// client that asks.
 			return nil, oidc.ErrInvalidRequest().WithDescription("token was issued to another client")
 		}
-		if err := o.s.raw.Delete(ctx, k.kind, k.key); err != nil {
+		if err := o.s.raw.Delete(ctx, store.KindRefresh, hashKey(r.Data.Token)); err != nil {
 			return nil, storeError(err, nil)
+		}
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, storeError(err, nil)
+	}
+	if id, _, ok := o.openAccessToken(r.Data.Token); ok {
+		if err := o.revokeAccessToken(ctx, id, r.Client.GetID()); err != nil {
+			return nil, err
 		}
 	}
 	return op.NewResponse(nil), nil
+}
+
+// revokeAccessToken ends one access token of client: a self-contained one
+// by a marker that lives until the token's own expiry, a stored one of an
+// earlier version by deleting its record. An unknown or expired token is
+// nothing to do (RFC 7009 §2.2).
+func (o *opServer) revokeAccessToken(ctx context.Context, id, client string) error {
+	if !isAccessGrant(id) {
+		var g grant
+		if _, err := o.s.data.get(ctx, store.KindAccess, id, &g); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return nil
+			}
+			return storeError(err, nil)
+		}
+		if g.ClientID != client {
+			return oidc.ErrInvalidRequest().WithDescription("token was issued to another client")
+		}
+		if err := o.s.raw.Delete(ctx, store.KindAccess, id); err != nil {
+			return storeError(err, nil)
+		}
+		return nil
+	}
+	a, err := openAccessGrant(id)
+	if err != nil {
+		return nil
+	}
+	if a.Client != client {
+		return oidc.ErrInvalidRequest().WithDescription("token was issued to another client")
+	}
+	ttl := time.Unix(a.Expiry, 0).Sub(o.s.now())
+	if ttl <= 0 {
+		return nil
+	}
+	ttl = max(ttl, time.Second) // the stores count whole milliseconds
+	if err := o.s.raw.Create(ctx, store.KindAccess, revokedTokenPrefix+a.JTI, []byte{1}, ttl); err != nil && !errors.Is(err, store.ErrExists) {
+		return storeError(err, nil)
+	}
+	return nil
 }
 
 type sessionCtxKey struct{}

@@ -115,13 +115,18 @@ func (o *opStorage) grantAlive(ctx context.Context, g *grant) error {
 	return nil
 }
 
-// Reuse detection: a redeemed code or rotated refresh token leaves a marker
-// naming its grant family; a later attempt with it revokes the family.
+// Reuse detection: a rotated refresh token leaves a marker naming its
+// grant family, and a code names its family itself (codefamily.go); a
+// later attempt with either revokes the family. Codes of earlier versions
+// left markers too, which peekGrant still reads while they live.
 const (
-	usedPrefix     = "used:"
-	revokedPrefix  = "revoked:"
-	usedMarkerTTL  = 12 * time.Hour // the longest any token of a family can live (familyLifetime)
-	familyRevocTTL = 12 * time.Hour
+	usedPrefix    = "used:"
+	revokedPrefix = "revoked:"
+	// revokedTokenPrefix marks one self-contained access token revoked
+	// (RFC 7009), until it would have expired anyway.
+	revokedTokenPrefix = "revoked-token:"
+	usedMarkerTTL      = 12 * time.Hour // the longest any token of a family can live (familyLifetime)
+	familyRevocTTL     = 12 * time.Hour
 )
 
 func (o *opStorage) revokeFamilyOfUsed(ctx context.Context, kind store.Kind, key string) {
@@ -129,7 +134,16 @@ func (o *opStorage) revokeFamilyOfUsed(ctx context.Context, kind store.Kind, key
 	if err != nil {
 		return
 	}
-	family := string(e.Value)
+	o.revokeFamily(ctx, kind, string(e.Value))
+}
+
+// revokeFamily ends every token of a grant family: the marker is checked
+// by userinfo and refresh. An empty family (a code whose tag did not
+// verify) revokes nothing.
+func (o *opStorage) revokeFamily(ctx context.Context, kind store.Kind, family string) {
+	if family == "" {
+		return
+	}
 	if err := o.s.raw.Create(ctx, store.KindAccess, revokedPrefix+family, []byte{1}, familyRevocTTL); err != nil && !errors.Is(err, store.ErrExists) {
 		o.s.log.ErrorContext(ctx, "could not revoke token family", "family", logID(family), "err", err)
 		return
@@ -157,9 +171,14 @@ func (o *opStorage) CreateAccessToken(ctx context.Context, req op.TokenRequest) 
 	if !ok {
 		return "", time.Time{}, fmt.Errorf("create access token: unexpected request %T", req)
 	}
-	id := randomID()
 	exp := o.s.now().Add(accessTokenTTL)
-	if err := o.createTokens(ctx, g, []store.Op{{Kind: store.KindAccess, Key: id, TTL: accessTokenTTL}}); err != nil {
+	// Nothing to store for the token itself; the pending reuse marker of
+	// a refresh still goes out here (createTokens).
+	id, err := newAccessGrant(g, exp)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if err := o.createTokens(ctx, g, nil); err != nil {
 		return "", time.Time{}, err
 	}
 	return id, exp, nil
@@ -176,13 +195,13 @@ func (o *opStorage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Tok
 	if ttl <= 0 {
 		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("session expired")
 	}
-	accessID, refresh := randomID(), randomID()
+	refresh := randomID()
 	exp := o.s.now().Add(accessTokenTTL)
-	err := o.createTokens(ctx, g, []store.Op{
-		{Kind: store.KindAccess, Key: accessID, TTL: accessTokenTTL},
-		{Kind: store.KindRefresh, Key: hashKey(refresh), TTL: ttl},
-	})
+	accessID, err := newAccessGrant(g, exp)
 	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	if err := o.createTokens(ctx, g, []store.Op{{Kind: store.KindRefresh, Key: hashKey(refresh), TTL: ttl}}); err != nil {
 		return "", "", time.Time{}, err
 	}
 	return accessID, refresh, exp, nil
@@ -290,6 +309,43 @@ func (o *opStorage) SetUserinfoFromRequest(_ context.Context, ui *oidc.UserInfo,
 // (logout ends the access tokens with the session), is 401 invalid_token;
 // a store outage is 503.
 func (o *opStorage) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo, tokenID, subject, _ string) error {
+	if !isAccessGrant(tokenID) {
+		return o.userinfoFromStoredToken(ctx, ui, tokenID, subject)
+	}
+	a, err := openAccessGrant(tokenID)
+	if err != nil {
+		return errInvalidToken("access token invalid")
+	}
+	if !o.s.now().Before(time.Unix(a.Expiry, 0)) {
+		return errInvalidToken("access token expired")
+	}
+	// The three facts that can end a valid token, in one round trip.
+	res := store.Batch(ctx, o.s.raw, []store.Op{
+		{Verb: store.OpGet, Kind: store.KindAccess, Key: revokedPrefix + a.Family},
+		{Verb: store.OpGet, Kind: store.KindAccess, Key: revokedTokenPrefix + a.JTI},
+		{Verb: store.OpGet, Kind: store.KindSession, Key: a.Session},
+	})
+	for i, r := range res {
+		switch {
+		case errors.Is(r.Err, store.ErrNotFound) && i < 2:
+		case r.Err == nil && i < 2:
+			return errInvalidToken("access token revoked")
+		case errors.Is(r.Err, store.ErrNotFound):
+			return errInvalidToken("the session of this access token has ended")
+		case r.Err != nil:
+			return storeError(r.Err, nil)
+		}
+	}
+	ui.Subject = subject
+	for name, v := range a.Released {
+		ui.AppendClaims(name, v)
+	}
+	return nil
+}
+
+// userinfoFromStoredToken serves the access tokens of earlier versions,
+// whose grant was a store record (they live accessTokenTTL at most).
+func (o *opStorage) userinfoFromStoredToken(ctx context.Context, ui *oidc.UserInfo, tokenID, subject string) error {
 	var g grant
 	if _, err := o.s.data.get(ctx, store.KindAccess, tokenID, &g); err != nil {
 		if errors.Is(err, store.ErrUnavailable) {

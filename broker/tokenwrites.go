@@ -8,8 +8,8 @@ import (
 	"github.com/ozg-broker/eidas-broker/broker/store"
 )
 
-// usedMarker is the reuse marker of a code or refresh token being redeemed
-// (markUsed), handed down to the token creation so that it travels in the
+// usedMarker is the reuse marker of a refresh token being rotated
+// (markUsed; codes name their family themselves, codefamily.go), handed down to the token creation so that it travels in the
 // same round trip as the new tokens: written before the old code or token
 // is taken, as markUsed requires, without a round trip of its own.
 type usedMarker struct {
@@ -28,9 +28,9 @@ func withUsedMarker(ctx context.Context, kind store.Kind, key string, g *grant, 
 // refresh tokens end with the SSO session (CreateAccessAndRefreshTokens),
 // and an access token issued at that last moment lives accessTokenTTL
 // longer. A reuse marker kept beyond that would revoke nothing, so it does
-// not outlive it: under sustained load the markers, one per login, are
-// then held for the session's lifetime (30 minutes at level high) rather
-// than usedMarkerTTL, which remains the cap.
+// not outlive it: the markers, one per rotation, are held for the
+// session's lifetime (30 minutes at level high) rather than usedMarkerTTL,
+// which remains the cap.
 func familyLifetime(g *grant, now time.Time) time.Duration {
 	d := max(g.SessionExpiry.Sub(now), 0) + accessTokenTTL
 	return min(d, usedMarkerTTL)
@@ -64,6 +64,9 @@ func (o *opStorage) createTokens(ctx context.Context, g *grant, keys []store.Op)
 	if m != nil && !m.sent {
 		ops = append(ops, m.op)
 		m.sent = true
+	}
+	if len(ops) == 0 {
+		return nil
 	}
 	for i, res := range store.Batch(ctx, o.s.raw, ops) {
 		if res.Err == nil || i == len(keys) && errors.Is(res.Err, store.ErrExists) {
