@@ -1,9 +1,12 @@
 package democonnector_test
 
 import (
+	"bytes"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,7 +36,16 @@ func TestBrowserForeignLogin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := eidsim.StartDemo(eidsim.DemoOptions{PKI: pki})
+	// The simulators' log goes to the test's output if it fails: a failed
+	// step then shows why the eID-Client page did not come (TC Token,
+	// eID-Server).
+	simLog := new(lockedBuffer)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("eID simulators' log:\n%s", simLog.String())
+		}
+	})
+	d, err := eidsim.StartDemo(eidsim.DemoOptions{PKI: pki, Logger: slog.New(slog.NewTextHandler(simLog, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,4 +104,22 @@ func TestBrowserForeignLogin(t *testing.T) {
 	if !strings.Contains(result, "Login successful") || loa != "http://eidas.europa.eu/LoA/high" {
 		t.Errorf("result %q, LoA %q", result, loa)
 	}
+}
+
+// lockedBuffer collects log lines written from the servers' goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *lockedBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *lockedBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
 }
