@@ -1,12 +1,10 @@
 package democonnector_test
 
 import (
-	"bytes"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 	"github.com/ozg-broker/eidas-broker/broker/browsertest"
 	es "github.com/ozg-broker/eidas-broker/broker/eidasservice"
 	"github.com/ozg-broker/eidas-broker/broker/eidasservice/democonnector"
+	"github.com/ozg-broker/eidas-broker/broker/logtest"
 	"github.com/ozg-broker/eidas-broker/broker/store/memory"
 	"github.com/ozg-broker/eidas-broker/broker/testfiles"
 )
@@ -39,7 +38,7 @@ func TestBrowserForeignLogin(t *testing.T) {
 	// The simulators' log goes to the test's output if it fails: a failed
 	// step then shows why the eID-Client page did not come (TC Token,
 	// eID-Server).
-	simLog := new(lockedBuffer)
+	simLog := new(logtest.Buffer)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("eID simulators' log:\n%s", simLog.String())
@@ -104,22 +103,4 @@ func TestBrowserForeignLogin(t *testing.T) {
 	if !strings.Contains(result, "Login successful") || loa != "http://eidas.europa.eu/LoA/high" {
 		t.Errorf("result %q, LoA %q", result, loa)
 	}
-}
-
-// lockedBuffer collects log lines written from the servers' goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *lockedBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *lockedBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
 }

@@ -69,10 +69,10 @@ type Store struct {
 	closed  bool
 	lastRev uint64
 	entries map[mapKey]*entry
-	expiry  expiryHeap
+	expiry  entryHeap
 	// victims holds the entries of evictable kinds by last write, for
 	// WithLimit.
-	victims victimHeap
+	victims entryHeap
 	bytes   int64
 }
 
@@ -86,8 +86,8 @@ type entry struct {
 	value   []byte
 	rev     uint64
 	expires time.Time
-	index   int // position in Store.expiry, maintained by expiryHeap
-	victim  int // position in Store.victims, or -1 (victimHeap)
+	index   int // position in Store.expiry (entryHeap)
+	victim  int // position in Store.victims, or -1
 }
 
 // entryOverhead estimates what an entry costs beyond its key and value: the
@@ -101,6 +101,8 @@ func New(opts ...Option) *Store {
 	s := &Store{
 		now:     time.Now,
 		entries: make(map[mapKey]*entry),
+		expiry:  byExpiry(),
+		victims: byLastWrite(),
 	}
 	for _, o := range opts {
 		o(s)
@@ -253,8 +255,8 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	s.entries = nil
-	s.expiry = nil
-	s.victims = nil
+	s.expiry.items = nil
+	s.victims.items = nil
 	s.bytes = 0
 	return nil
 }
@@ -278,8 +280,8 @@ func (s *Store) Bytes() int64 {
 // fit evicts entries of the evictable kinds, the one written longest
 // ago first, until the store is within its limit. Callers hold s.mu.
 func (s *Store) fit() {
-	for s.maxBytes > 0 && s.bytes > s.maxBytes && len(s.victims) > 0 {
-		e := s.victims[0]
+	for s.maxBytes > 0 && s.bytes > s.maxBytes && len(s.victims.items) > 0 {
+		e := s.victims.items[0]
 		s.remove(e)
 		if s.onEvict != nil {
 			s.onEvict(e.id.kind)
@@ -319,8 +321,8 @@ func (s *Store) live(id mapKey, now time.Time) (*entry, error) {
 
 // sweep reclaims up to sweepPerWrite expired entries. Callers hold s.mu.
 func (s *Store) sweep(now time.Time) {
-	for i := 0; i < sweepPerWrite && len(s.expiry) > 0 && expired(s.expiry[0], now); i++ {
-		s.remove(s.expiry[0])
+	for i := 0; i < sweepPerWrite && len(s.expiry.items) > 0 && expired(s.expiry.items[0], now); i++ {
+		s.remove(s.expiry.items[0])
 	}
 }
 
@@ -355,60 +357,50 @@ func clone(b []byte) []byte {
 	return out
 }
 
-// expiryHeap is a min-heap of entries by expiry time, with each entry's index
-// kept current so Swap can re-position it and Delete can remove it in
-// O(log n).
-type expiryHeap []*entry
-
-func (h expiryHeap) Len() int           { return len(h) }
-func (h expiryHeap) Less(i, j int) bool { return h[i].expires.Before(h[j].expires) }
-func (h expiryHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index = i
-	h[j].index = j
+// entryHeap is a min-heap of entries, with each entry's position kept
+// current (in the field pos names) so that a write can re-position it and
+// Delete can remove it in O(log n). The store keeps two: all entries by
+// expiry, and the evictable ones by last write.
+type entryHeap struct {
+	items []*entry
+	less  func(a, b *entry) bool
+	pos   func(e *entry) *int
 }
 
-func (h *expiryHeap) Push(x any) {
+func byExpiry() entryHeap {
+	return entryHeap{
+		less: func(a, b *entry) bool { return a.expires.Before(b.expires) },
+		pos:  func(e *entry) *int { return &e.index },
+	}
+}
+
+// byLastWrite orders by revision, which grows with every write.
+func byLastWrite() entryHeap {
+	return entryHeap{
+		less: func(a, b *entry) bool { return a.rev < b.rev },
+		pos:  func(e *entry) *int { return &e.victim },
+	}
+}
+
+func (h *entryHeap) Len() int           { return len(h.items) }
+func (h *entryHeap) Less(i, j int) bool { return h.less(h.items[i], h.items[j]) }
+func (h *entryHeap) Swap(i, j int) {
+	h.items[i], h.items[j] = h.items[j], h.items[i]
+	*h.pos(h.items[i]) = i
+	*h.pos(h.items[j]) = j
+}
+
+func (h *entryHeap) Push(x any) {
 	e := x.(*entry)
-	e.index = len(*h)
-	*h = append(*h, e)
+	*h.pos(e) = len(h.items)
+	h.items = append(h.items, e)
 }
 
-func (h *expiryHeap) Pop() any {
-	old := *h
-	n := len(old)
-	e := old[n-1]
-	old[n-1] = nil // let the entry be collected
-	e.index = -1
-	*h = old[:n-1]
-	return e
-}
-
-// victimHeap orders the entries of evictable kinds by their last write
-// (revisions grow with every write), keeping each entry's victim index
-// current.
-type victimHeap []*entry
-
-func (h victimHeap) Len() int           { return len(h) }
-func (h victimHeap) Less(i, j int) bool { return h[i].rev < h[j].rev }
-func (h victimHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].victim = i
-	h[j].victim = j
-}
-
-func (h *victimHeap) Push(x any) {
-	e := x.(*entry)
-	e.victim = len(*h)
-	*h = append(*h, e)
-}
-
-func (h *victimHeap) Pop() any {
-	old := *h
-	n := len(old)
-	e := old[n-1]
-	old[n-1] = nil
-	e.victim = -1
-	*h = old[:n-1]
+func (h *entryHeap) Pop() any {
+	n := len(h.items)
+	e := h.items[n-1]
+	h.items[n-1] = nil // let the entry be collected
+	*h.pos(e) = -1
+	h.items = h.items[:n-1]
 	return e
 }
