@@ -1,40 +1,22 @@
 package broker_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/ozg-broker/eidas-broker/adapters/demo"
 	"github.com/ozg-broker/eidas-broker/broker"
 	"github.com/ozg-broker/eidas-broker/broker/audit"
+	"github.com/ozg-broker/eidas-broker/broker/logtest"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestAuditTrail: a login, a consent, a refusal, a decline and a logout
 // each leave one event with client, adapter and levels, the subject only
 // hashed, and none of the test persons' data, tokens or codes.
 func TestAuditTrail(t *testing.T) {
-	var out syncBuffer
+	var out logtest.Buffer
 	e := newEnv(t, func(c *broker.Config) {
 		c.Audit = audit.New(&out, []byte("0123456789abcdef0123456789abcdef"), nil, nil)
 	})

@@ -16,6 +16,7 @@ import (
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 	es "github.com/ozg-broker/eidas-broker/broker/eidasservice"
 	"github.com/ozg-broker/eidas-broker/broker/eidasservice/democonnector"
+	"github.com/ozg-broker/eidas-broker/broker/logtest"
 	"github.com/ozg-broker/eidas-broker/broker/saml/samlxml"
 	"github.com/ozg-broker/eidas-broker/broker/saml/xmlsec"
 	"github.com/ozg-broker/eidas-broker/broker/store/memory"
@@ -62,11 +63,11 @@ func fixtureConnectors(t testing.TB) []es.Connector {
 	}
 }
 
-func fixtureService(t testing.TB, serviceKey string, mutate func(*es.Config)) (*es.Service, *startAdapter, *lockedWriter) {
+func fixtureService(t testing.TB, serviceKey string, mutate func(*es.Config)) (*es.Service, *startAdapter, *logtest.Buffer) {
 	t.Helper()
 	sk := pair(t, serviceKey)
 	ad := &startAdapter{}
-	logs := &lockedWriter{b: &strings.Builder{}}
+	logs := &logtest.Buffer{}
 	cfg := es.Config{
 		BaseURL: fixtureBase, SigningKey: sk.Key, SigningCert: sk.Cert, Adapter: ad, Store: memory.New(),
 		PseudonymSecret: []byte(strings.Repeat("p", 32)), DataKey: []byte(strings.Repeat("d", 32)),

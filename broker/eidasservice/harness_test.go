@@ -21,6 +21,7 @@ import (
 	"github.com/ozg-broker/eidas-broker/adapters/eid/eidsim"
 	es "github.com/ozg-broker/eidas-broker/broker/eidasservice"
 	"github.com/ozg-broker/eidas-broker/broker/eidasservice/democonnector"
+	"github.com/ozg-broker/eidas-broker/broker/logtest"
 	"github.com/ozg-broker/eidas-broker/broker/store"
 	"github.com/ozg-broker/eidas-broker/broker/store/memory"
 	"github.com/ozg-broker/eidas-broker/broker/testfiles"
@@ -89,7 +90,7 @@ type harness struct {
 	eid     *eidsim.Demo
 	adapter *eid.Adapter
 	store   store.Store
-	logs    *lockedWriter
+	logs    *logtest.Buffer
 	mux     *http.ServeMux
 }
 
@@ -150,7 +151,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		t.Fatal(err)
 	}
 	h.store = memory.New()
-	h.logs = &lockedWriter{b: &strings.Builder{}}
+	h.logs = &logtest.Buffer{}
 	cfg := es.Config{
 		BaseURL: h.base, SigningKey: sk.Key, SigningCert: sk.Cert,
 		Adapter: ad, AdapterID: "eid", Store: h.store,

@@ -31,6 +31,7 @@ import (
 
 	"github.com/ozg-broker/eidas-broker/adapters/demo"
 	"github.com/ozg-broker/eidas-broker/broker"
+	"github.com/ozg-broker/eidas-broker/broker/logtest"
 	"github.com/ozg-broker/eidas-broker/broker/store/storetest"
 	"github.com/ozg-broker/eidas-broker/config"
 )
@@ -600,28 +601,13 @@ func (d *haDriver) login(ctx context.Context, n int64) (res haResult) {
 }
 
 // lockedLog collects the replicas' log lines.
-type lockedLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
+type lockedLog struct{ logtest.Buffer }
 
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lockedLog) count(s string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Count(l.buf.String(), s)
-}
+func (l *lockedLog) count(s string) int { return strings.Count(l.String(), s) }
 
 func (l *lockedLog) lines(s string, max int) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	var out []string
-	for _, line := range strings.Split(l.buf.String(), "\n") {
+	for _, line := range strings.Split(l.String(), "\n") {
 		if strings.Contains(line, s) && len(out) < max {
 			out = append(out, line)
 		}

@@ -8,12 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ozg-broker/eidas-broker/broker/logtest"
 	"github.com/ozg-broker/eidas-broker/broker/store"
 )
 
 // The bounded memory store drops sessions, never codes, and says so once.
 func TestMemoryStoreBoundWarnsOnce(t *testing.T) {
-	var out lockedWriter
+	var out logtest.Buffer
 	st := newMemoryStore(64<<10, slog.New(slog.NewTextHandler(&out, nil)))
 	defer st.Close()
 	ctx := context.Background()

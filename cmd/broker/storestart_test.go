@@ -6,12 +6,12 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ozg-broker/eidas-broker/broker/logtest"
 	"github.com/ozg-broker/eidas-broker/broker/store/storetest"
 	"github.com/ozg-broker/eidas-broker/config"
 )
@@ -70,7 +70,7 @@ func TestServeExitsOnRedisRefusal(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var stderr lockedWriter
+			var stderr logtest.Buffer
 			done := make(chan int, 1)
 			go func() { done <- cmdServe([]string{"-config", redisConfig(t, srv.Addr(), c.password)}, &stderr) }()
 			select {
@@ -86,24 +86,6 @@ func TestServeExitsOnRedisRefusal(t *testing.T) {
 			}
 		})
 	}
-}
-
-// lockedWriter is a buffer serve may write to from its goroutine.
-type lockedWriter struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (w *lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
-func (w *lockedWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
 }
 
 // Item 14: an unreachable Redis at start is logged once, clearly, and does

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ozg-broker/eidas-broker/broker/logtest"
 )
 
 // RequireRedisEnv names the environment variable that turns a missing
@@ -34,7 +36,7 @@ type RedisServer struct {
 	addr     string
 	cmd      *exec.Cmd
 	exited   chan struct{} // closed once the process has been reaped
-	out      *lockedBuffer
+	out      *logtest.Buffer
 	stopOnce sync.Once
 }
 
@@ -119,7 +121,7 @@ func startRedis(bin, dir string, args []string) (*RedisServer, error) {
 	if err := os.WriteFile(conf, []byte(settings), 0o600); err != nil {
 		return nil, fmt.Errorf("write redis config: %w", err)
 	}
-	out := &lockedBuffer{}
+	out := &logtest.Buffer{}
 	cmd := exec.Command(bin, append([]string{conf}, args...)...)
 	cmd.Stdout = out
 	cmd.Stderr = out
@@ -190,23 +192,4 @@ func ping(addr string) error {
 		return errors.New("read pong: unexpected reply")
 	}
 	return nil
-}
-
-// lockedBuffer collects the server's output for failure messages; the
-// process writes it from exec's copying goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
