@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"bytes"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -12,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"sync"
 	"time"
 
 	gojson "github.com/goccy/go-json"
@@ -41,6 +43,27 @@ type sealedStore struct {
 	byID   map[string]*sealKey
 	all    []*sealKey // in configuration order, for header-less records
 	log    *slog.Logger
+	// plain holds *bytes.Buffer for plaintexts on their way into or out of
+	// AES-GCM: every request seals and opens records, and neither the JSON
+	// going in nor the plaintext coming out outlives the call.
+	plain sync.Pool
+}
+
+// maxPooledPlain keeps an unusually large record's buffer out of the pool.
+const maxPooledPlain = 64 << 10
+
+func (s *sealedStore) getPlain() *bytes.Buffer {
+	if b, ok := s.plain.Get().(*bytes.Buffer); ok {
+		b.Reset()
+		return b
+	}
+	return new(bytes.Buffer)
+}
+
+func (s *sealedStore) putPlain(b *bytes.Buffer) {
+	if b.Cap() <= maxPooledPlain {
+		s.plain.Put(b)
+	}
 }
 
 type sealKey struct {
@@ -103,10 +126,12 @@ func additionalData(kind store.Kind, key string, header []byte) []byte {
 }
 
 func (s *sealedStore) seal(kind store.Kind, key string, v any) ([]byte, error) {
-	plain, err := gojson.Marshal(v)
-	if err != nil {
+	buf := s.getPlain()
+	defer s.putPlain(buf)
+	if err := gojson.NewEncoder(buf).Encode(v); err != nil {
 		return nil, fmt.Errorf("encode %s record: %w", kind, err)
 	}
+	plain := buf.Bytes()
 	k := s.active
 	n := k.aead.NonceSize()
 	out := make([]byte, len(k.header)+n, len(k.header)+n+len(plain)+k.aead.Overhead())
@@ -119,7 +144,10 @@ func (s *sealedStore) seal(kind store.Kind, key string, v any) ([]byte, error) {
 }
 
 func (s *sealedStore) open(kind store.Kind, key string, sealed []byte, v any) error {
-	plain, err := s.openBytes(kind, key, sealed)
+	buf := s.getPlain()
+	defer s.putPlain(buf)
+	buf.Grow(len(sealed)) // the plaintext is shorter than the record
+	plain, err := s.openBytes(buf.AvailableBuffer(), kind, key, sealed)
 	if err != nil {
 		return err
 	}
@@ -133,13 +161,14 @@ func (s *sealedStore) open(kind store.Kind, key string, sealed []byte, v any) er
 	return nil
 }
 
-func (s *sealedStore) openBytes(kind store.Kind, key string, sealed []byte) ([]byte, error) {
+// openBytes appends the plaintext of sealed to dst.
+func (s *sealedStore) openBytes(dst []byte, kind store.Kind, key string, sealed []byte) ([]byte, error) {
 	id, named := "", false
 	if len(sealed) > 2 && sealed[0] == sealedMagic && int(sealed[1]) <= len(sealed)-2 {
 		hl := 2 + int(sealed[1])
 		id, named = string(sealed[2:hl]), true
 		if k := s.byID[id]; k != nil {
-			if p, ok := openWith(k, sealed[hl:], additionalData(kind, key, sealed[:hl])); ok {
+			if p, ok := openWith(dst, k, sealed[hl:], additionalData(kind, key, sealed[:hl])); ok {
 				return p, nil
 			}
 		}
@@ -147,7 +176,7 @@ func (s *sealedStore) openBytes(kind store.Kind, key string, sealed []byte) ([]b
 	// No header (written before key IDs), or one that by chance was the
 	// start of a random nonce.
 	for _, k := range s.all {
-		if p, ok := openWith(k, sealed, additionalData(kind, key, nil)); ok {
+		if p, ok := openWith(dst, k, sealed, additionalData(kind, key, nil)); ok {
 			return p, nil
 		}
 	}
@@ -162,12 +191,12 @@ func (s *sealedStore) openBytes(kind store.Kind, key string, sealed []byte) ([]b
 	return nil, fmt.Errorf("open %s record: %w", kind, errUnreadable)
 }
 
-func openWith(k *sealKey, body, ad []byte) ([]byte, bool) {
+func openWith(dst []byte, k *sealKey, body, ad []byte) ([]byte, bool) {
 	n := k.aead.NonceSize()
 	if len(body) < n+k.aead.Overhead() {
 		return nil, false
 	}
-	p, err := k.aead.Open(nil, body[:n], body[n:], ad)
+	p, err := k.aead.Open(dst, body[:n], body[n:], ad)
 	return p, err == nil
 }
 
