@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -97,9 +98,15 @@ func TestBrowserAccessibility(t *testing.T) {
 			// The eIDAS-Service's pages (a foreign connector's login with
 			// the German eID) in the same layout: start, consent (whose
 			// long person identifier must wrap), error.
-			must(chromedp.Navigate(base+"/demo/connector/"), chromedp.WaitVisible("#start"), chromedp.Click("#start"),
+			// A foreign connector's request names no language: the start
+			// page follows the browser's (Accept-Language).
+			must(acceptLanguage(lang), chromedp.Navigate(base+"/demo/connector/"), chromedp.WaitVisible("#start"), chromedp.Click("#start"),
 				chromedp.WaitVisible("#start-client"))
+			if got, err := browsertest.Run(ctx, chromedp.Evaluate[string](`document.documentElement.lang`)); err != nil || got != lang {
+				t.Errorf("%s: eIDAS-Service start page in %q, want %q (%v)", name, got, lang, err)
+			}
 			check("eidas-service-start")
+			must(acceptLanguage(""))
 			must(chromedp.Click("#start-client"), chromedp.WaitVisible(`button[value="ok"]`), chromedp.Click(`button[value="ok"]`),
 				chromedp.WaitVisible("#approve"))
 			consent, err := browsertest.Run(ctx, chromedp.Evaluate[string](`location.origin + location.pathname`))
@@ -113,6 +120,19 @@ func TestBrowserAccessibility(t *testing.T) {
 			check("eidas-service-error")
 		}
 	}
+}
+
+// acceptLanguage makes the browser send Accept-Language: lang with every
+// request from now on ("" for its default).
+func acceptLanguage(lang string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		h := network.Headers{}
+		if lang != "" {
+			h["Accept-Language"] = lang
+		}
+		_, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: h})
+		return err
+	})
 }
 
 // layoutOf checks that the page is in the broker's layout: its language,
