@@ -13,9 +13,13 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/ozg-broker/eidas-broker/broker"
 )
 
 func main() {
+	// The broker exports no traces; see broker.DisableLibraryTracing.
+	broker.DisableLibraryTracing()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
