@@ -331,8 +331,8 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.keepRef(r.Context(), tx)
-	// Debug: the outcome ("upstream login verified" or refused) is logged
-	// at info for every answer; one info line less per login.
+	// Debug: a completed login is logged at info ("login completed"), a
+	// refused answer too; one info line less per login.
 	s.log.DebugContext(r.Context(), "upstream login started", "tx", logID(tx.ID), "adapter", a.ID, "option", option)
 	s.pages.handoff(w, r, tx, handoff)
 }
@@ -445,7 +445,9 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	if ident.AuthTime.IsZero() {
 		ident.AuthTime = s.now()
 	}
-	s.log.InfoContext(ctx, "upstream login verified", "tx", logID(tx.ID), "adapter", a.ID, "loa", proved.String())
+	// Debug: "login completed" (info) carries the adapter and the proved
+	// level too, so one info line per login says what this one said.
+	s.log.DebugContext(ctx, "upstream login verified", "tx", logID(tx.ID), "adapter", a.ID, "loa", proved.String())
 	s.metrics.inc("broker_upstream_total", "adapter", a.ID, "result", "verified")
 	if s.holdsBinding(r, tx) {
 		// The browser that delivered the answer also started the login
@@ -814,7 +816,15 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, tx *transactio
 		s.txError(w, r, err)
 		return
 	}
-	s.log.InfoContext(ctx, "login completed", "tx", logID(tx.ID), "client", tx.ClientID, "acr", tx.ACR)
+	// The one info line of a completed login: with the adapter and the
+	// proved level, which "upstream login verified" (debug) also names.
+	// The adapter is empty when an SSO session answered the login.
+	loa := ""
+	if tx.Identity != nil {
+		loa = tx.Identity.Level.String()
+	}
+	s.log.InfoContext(ctx, "login completed", "tx", logID(tx.ID), "client", tx.ClientID, "acr", tx.ACR,
+		"adapter", tx.AdapterID, "loa", loa)
 	s.auditTx(ctx, audit.LoginCompleted, tx, "")
 	s.metrics.inc("broker_logins_total", "client", tx.ClientID, "result", "completed", "acr", tx.ACR)
 	http.SetCookie(w, s.expiredCookie(s.txCookieName(tx.ID)))
