@@ -37,31 +37,39 @@ func SupportedClaims() []string {
 // left out, so "released" never lists a claim the person does not have.
 func identityClaims(c adapters.Claims) map[string]any {
 	out := map[string]any{}
-	put := func(k, v string) {
+	eachIdentityClaim(c, func(k string, v any) { out[k] = v })
+	return out
+}
+
+// eachIdentityClaim calls put with each claim value of an identity, as
+// identityClaims lists them, without building the map (releasedClaims
+// keeps only a few of them, several times per login).
+func eachIdentityClaim(c adapters.Claims, put func(k string, v any)) {
+	str := func(k, v string) {
 		if v != "" {
-			out[k] = v
+			put(k, v)
 		}
 	}
-	put("given_name", c.GivenName)
-	put("family_name", c.FamilyName)
-	put("birth_family_name", c.BirthFamilyName)
-	put("birthdate", c.Birthdate)
-	put("gender", c.Gender)
-	put("title", c.Title)
+	str("given_name", c.GivenName)
+	str("family_name", c.FamilyName)
+	str("birth_family_name", c.BirthFamilyName)
+	str("birthdate", c.Birthdate)
+	str("gender", c.Gender)
+	str("title", c.Title)
 	if c.PlaceOfBirth != nil {
-		out["place_of_birth"] = c.PlaceOfBirth
+		put("place_of_birth", c.PlaceOfBirth)
 	}
 	if c.Address != nil {
-		out["address"] = c.Address
+		put("address", c.Address)
 	}
 	if len(c.Nationalities) > 0 {
-		out["nationalities"] = c.Nationalities
+		put("nationalities", c.Nationalities)
 	}
 	if c.LegalEntity != nil {
-		out["legal_entity"] = c.LegalEntity
+		put("legal_entity", c.LegalEntity)
 	}
 	for k, v := range c.Extra {
-		put(k, v)
+		str(k, v)
 	}
 	// Values also written in a non-Latin script become language-tagged
 	// claims (OIDC Core §5.2): "family_name#el" beside "family_name".
@@ -70,11 +78,8 @@ func identityClaims(c adapters.Claims) map[string]any {
 			continue // an adapter bug; never let it shape claim names
 		}
 		sc.Scripts = nil
-		for k, v := range identityClaims(sc) {
-			out[k+"#"+tag] = v
-		}
+		eachIdentityClaim(sc, func(k string, v any) { put(k+"#"+tag, v) })
 	}
-	return out
 }
 
 // languageTag is the shape of a BCP 47 tag as it may follow "#" in a
@@ -99,22 +104,20 @@ func askedFor(target map[string]*claimRequest, name string) bool {
 	return ok
 }
 
-// requestedClaimNames is everything the portal asked for: scope claims and
-// the names in the claims parameter (both targets).
-func requestedClaimNames(scopes []string, rc requestedClaims) map[string]bool {
-	want := map[string]bool{}
+// claimRequested reports whether the portal asked for the claim name: by
+// a scope or in the claims parameter (either target). It is asked a
+// handful of times per step of a login, so it builds no set.
+func claimRequested(scopes []string, rc requestedClaims, name string) bool {
 	for _, s := range scopes {
-		for _, c := range scopeClaims[s] {
-			want[c] = true
+		if slices.Contains(scopeClaims[s], name) {
+			return true
 		}
 	}
-	for name := range rc.IDToken {
-		want[name] = true
+	if _, ok := rc.IDToken[name]; ok {
+		return true
 	}
-	for name := range rc.Userinfo {
-		want[name] = true
-	}
-	return want
+	_, ok := rc.Userinfo[name]
+	return ok
 }
 
 // releasedClaims applies data minimisation: a claim is released only if the
@@ -123,14 +126,13 @@ func requestedClaimNames(scopes []string, rc requestedClaims) map[string]bool {
 // script: it goes with its claim (asked for and allowed by the claim's
 // name), or alone when the portal asked for exactly it.
 func releasedClaims(id adapters.Claims, scopes []string, rc requestedClaims, allowed map[string]bool) map[string]any {
-	want := requestedClaimNames(scopes, rc)
 	out := map[string]any{}
-	for name, v := range identityClaims(id) {
+	eachIdentityClaim(id, func(name string, v any) {
 		base := baseClaim(name)
-		if (want[name] || want[base]) && allowed[base] {
+		if allowed[base] && (claimRequested(scopes, rc, name) || base != name && claimRequested(scopes, rc, base)) {
 			out[name] = v
 		}
-	}
+	})
 	return out
 }
 

@@ -82,3 +82,35 @@ func TestAskedFor(t *testing.T) {
 		t.Error("discovery does not list birth_name")
 	}
 }
+
+// TestClaimRequested: a claim is asked for by a scope that names it or by
+// either target of the claims parameter, and by nothing else.
+func TestClaimRequested(t *testing.T) {
+	rc := requestedClaims{
+		IDToken:  map[string]*claimRequest{"birth_name": nil},
+		Userinfo: map[string]*claimRequest{"document_type": nil, "family_name#el": nil},
+	}
+	tests := []struct {
+		scopes []string
+		rc     requestedClaims
+		name   string
+		want   bool
+	}{
+		{[]string{"openid", "profile"}, requestedClaims{}, "given_name", true},
+		{[]string{"openid", "profile"}, requestedClaims{}, "address", false},
+		{[]string{"openid", "address"}, requestedClaims{}, "address", true},
+		{[]string{"openid", "legal_entity"}, requestedClaims{}, "legal_entity", true},
+		{[]string{"openid"}, requestedClaims{}, "given_name", false},
+		{[]string{"openid"}, rc, "birth_name", true},
+		{[]string{"openid"}, rc, "document_type", true},
+		{[]string{"openid"}, rc, "family_name#el", true},
+		{[]string{"openid"}, rc, "family_name", false},
+		{[]string{"openid", "unknown"}, rc, "unknown", false},
+		{nil, requestedClaims{}, "", false},
+	}
+	for _, tt := range tests {
+		if got := claimRequested(tt.scopes, tt.rc, tt.name); got != tt.want {
+			t.Errorf("claimRequested(%q, %v, %q) = %v, want %v", tt.scopes, tt.rc, tt.name, got, tt.want)
+		}
+	}
+}

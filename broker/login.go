@@ -231,7 +231,7 @@ type method struct {
 // cannot as explained, unselectable entries: the page never lets the
 // person start a login that would end in a refusal.
 func (s *Server) offeredMethods(floor assurance.Level) []method {
-	var out []method
+	out := make([]method, 0, len(s.adapters))
 	for i := range s.adapters {
 		a := &s.adapters[i]
 		info := a.Adapter.Info()
@@ -276,8 +276,8 @@ func anyUsable(ms []method) bool {
 func (s *Server) adapterRequest(r *http.Request, tx *transaction, option string) adapters.Request {
 	client := s.clients[tx.ClientID]
 	var claims []string
-	for name := range requestedClaimNames(tx.Scopes, tx.Claims) {
-		if client.allowed[name] {
+	for name, ok := range client.allowed {
+		if ok && claimRequested(tx.Scopes, tx.Claims, name) {
 			claims = append(claims, name)
 		}
 	}

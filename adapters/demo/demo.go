@@ -23,25 +23,44 @@ type Person struct {
 	Claims adapters.Claims
 }
 
+// personIDs are the built-in test identities, in the pickers' order.
+var personIDs = [...]string{"erika", "max", "anna"}
+
 // People are the built-in test identities.
 func People() []Person {
-	return []Person{
-		{ID: "erika", Label: "Erika Mustermann (Köln)", Claims: adapters.Claims{
+	out := make([]Person, 0, len(personIDs))
+	for _, id := range personIDs {
+		p, _ := Lookup(id)
+		out = append(out, p)
+	}
+	return out
+}
+
+// Lookup returns the built-in test identity id. Each call builds it
+// afresh, so what one login gets shares nothing with another, and a
+// login builds only the person chosen.
+func Lookup(id string) (Person, bool) {
+	switch id {
+	case "erika":
+		return Person{ID: "erika", Label: "Erika Mustermann (Köln)", Claims: adapters.Claims{
 			GivenName: "Erika", FamilyName: "Mustermann", BirthFamilyName: "Gabler", Birthdate: "1964-08-12",
 			PlaceOfBirth:  &adapters.PlaceOfBirth{Locality: "Berlin", Country: "DE"},
 			Nationalities: []string{"DE"}, Title: "Dr.",
 			Address: &adapters.Address{StreetAddress: "Heidestraße 17", PostalCode: "51147", Locality: "Köln", Country: "DE"},
-		}},
-		{ID: "max", Label: "Max Mustermann (Hamburg)", Claims: adapters.Claims{
+		}}, true
+	case "max":
+		return Person{ID: "max", Label: "Max Mustermann (Hamburg)", Claims: adapters.Claims{
 			GivenName: "Max", FamilyName: "Mustermann", Birthdate: "1980",
 			Nationalities: []string{"DE"},
 			Address:       &adapters.Address{StreetAddress: "Musterweg 1", PostalCode: "20095", Locality: "Hamburg", Country: "DE"},
-		}},
-		{ID: "anna", Label: "Anna Beispiel, acting for Beispiel GmbH", Claims: adapters.Claims{
+		}}, true
+	case "anna":
+		return Person{ID: "anna", Label: "Anna Beispiel, acting for Beispiel GmbH", Claims: adapters.Claims{
 			GivenName: "Anna", FamilyName: "Beispiel", Birthdate: "1990-01-31", Nationalities: []string{"AT"},
 			LegalEntity: &adapters.LegalEntity{Name: "Beispiel GmbH", Identifier: "DE/HRB 12345", Country: "DE"},
-		}},
+		}}, true
 	}
+	return Person{}, false
 }
 
 // Adapter is the demo-identities adapter.
@@ -53,6 +72,7 @@ type Adapter struct {
 	// execution per login.
 	pages               map[assurance.Level][]byte
 	callbackPH, noncePH []byte
+	callbackCut         []byte // "/" and callbackPH: where the callback URL goes
 }
 
 var _ adapters.Adapter = (*Adapter)(nil)
@@ -63,6 +83,7 @@ func New(now func() time.Time) *Adapter {
 		now = time.Now
 	}
 	a := &Adapter{now: now, pages: map[assurance.Level][]byte{}, callbackPH: placeholder(), noncePH: placeholder()}
+	a.callbackCut = append([]byte("/"), a.callbackPH...)
 	page := template.Must(template.New("demo").Parse(pageHTML))
 	for l := assurance.Unspecified; l <= assurance.NotNotifiedHigh; l++ {
 		var buf bytes.Buffer
@@ -74,7 +95,7 @@ func New(now func() time.Time) *Adapter {
 		}); err != nil {
 			panic("demo: page template: " + err.Error()) // a constant template: a programming error
 		}
-		cb, n := bytes.Index(buf.Bytes(), append([]byte("/"), a.callbackPH...)), bytes.Index(buf.Bytes(), a.noncePH)
+		cb, n := bytes.Index(buf.Bytes(), a.callbackCut), bytes.Index(buf.Bytes(), a.noncePH)
 		if cb < 0 || n < cb {
 			panic("demo: page template: callback must come before the nonce") // Begin fills them in this order
 		}
@@ -102,24 +123,25 @@ func (a *Adapter) Info() adapters.Info {
 // Begin renders the picker; the state is a nonce the form must echo, so
 // an answer cannot be replayed into another transaction.
 func (a *Adapter) Begin(_ context.Context, req adapters.Request) (adapters.Handoff, []byte, error) {
-	var b [24]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return adapters.Handoff{}, nil, fmt.Errorf("demo: nonce: %w", err)
-	}
-	nonce := base64.RawURLEncoding.EncodeToString(b[:])
 	page, ok := a.pages[req.MinLevel]
 	if !ok {
 		return adapters.Handoff{}, nil, fmt.Errorf("demo: no page for level %v", req.MinLevel)
 	}
+	var b [24]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return adapters.Handoff{}, nil, fmt.Errorf("demo: nonce: %w", err)
+	}
+	// The nonce is the state as it is (base64url, no copy as a string).
+	nonce := base64.RawURLEncoding.AppendEncode(make([]byte, 0, base64.RawURLEncoding.EncodedLen(len(b))), b[:])
 	// The callback is the broker's own URL (issuer, path, reference);
 	// escaped for the attribute all the same.
 	cb := template.HTMLEscapeString(req.CallbackURL)
 	out := make([]byte, 0, len(page)+len(cb)+len(nonce))
-	before, after, _ := bytes.Cut(page, append([]byte("/"), a.callbackPH...))
+	before, after, _ := bytes.Cut(page, a.callbackCut)
 	out = append(append(out, before...), cb...)
 	before, after, _ = bytes.Cut(after, a.noncePH)
 	out = append(append(append(out, before...), nonce...), after...)
-	return adapters.Handoff{Page: out}, []byte(nonce), nil
+	return adapters.Handoff{Page: out}, nonce, nil
 }
 
 // Finish checks the nonce and returns the chosen person at the chosen level.
@@ -138,12 +160,11 @@ func (a *Adapter) Finish(_ context.Context, _ adapters.Request, state []byte, r 
 		return adapters.Identity{}, fmt.Errorf("demo: level: %w", err)
 	}
 	id := r.PostForm.Get("person")
-	for _, p := range People() {
-		if p.ID == id {
-			return adapters.Identity{Subject: "demo:" + p.ID, Level: level, AuthTime: a.now(), Claims: p.Claims}, nil
-		}
+	p, ok := Lookup(id)
+	if !ok {
+		return adapters.Identity{}, fmt.Errorf("demo: unknown test person %q", id)
 	}
-	return adapters.Identity{}, fmt.Errorf("demo: unknown test person %q", id)
+	return adapters.Identity{Subject: "demo:" + p.ID, Level: level, AuthTime: a.now(), Claims: p.Claims}, nil
 }
 
 const pageHTML = `<!doctype html>

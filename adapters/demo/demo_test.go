@@ -65,3 +65,26 @@ func TestTextAndLevelNames(t *testing.T) {
 		t.Fatal("not-notified levels have no page name")
 	}
 }
+
+// TestLookup: every person of People is found by its ID, as People lists
+// it, and each call builds it afresh (no login shares another's claims).
+func TestLookup(t *testing.T) {
+	people := People()
+	if len(people) != 3 {
+		t.Fatalf("%d people", len(people))
+	}
+	for _, p := range people {
+		got, ok := Lookup(p.ID)
+		if !ok || got.ID != p.ID || got.Label != p.Label || got.Claims.FamilyName != p.Claims.FamilyName || got.Claims.Birthdate != p.Claims.Birthdate {
+			t.Errorf("Lookup(%q) = %+v, %v; People has %+v", p.ID, got, ok, p)
+		}
+		again, _ := Lookup(p.ID)
+		if got.Claims.Address != nil && got.Claims.Address == again.Claims.Address ||
+			len(got.Claims.Nationalities) > 0 && &got.Claims.Nationalities[0] == &again.Claims.Nationalities[0] {
+			t.Errorf("Lookup(%q) shares claims between calls", p.ID)
+		}
+	}
+	if _, ok := Lookup("nobody"); ok {
+		t.Error("Lookup of an unknown ID succeeded")
+	}
+}
