@@ -3,7 +3,6 @@ package broker
 import (
 	"bytes"
 	"html/template"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -32,6 +31,8 @@ type pageCache struct {
 	slot        []byte // stands for the consent page's claim rows
 	mu          sync.Mutex
 	pages       map[string]*skeleton
+	// buffers hold pages while write assembles them (*[]byte).
+	buffers sync.Pool
 }
 
 // skeleton is a cached page cut at its placeholders, so that a request
@@ -77,29 +78,51 @@ func (c *pageCache) put(key string, page []byte) *skeleton {
 	return sk
 }
 
-// write sends the page with txID in place of each placeholder and rows in
-// place of the slot.
-func (sk *skeleton) write(w http.ResponseWriter, txID string, rows []byte, formAction ...string) {
-	n := sk.size + (len(sk.head)-1)*len(txID) + len(rows)
-	if sk.tail != nil {
-		n += (len(sk.tail) - 1) * len(txID)
+// write sends the page with txID in place of each placeholder and what
+// rows appends (nil: nothing) in place of the slot. The page is put
+// together in a pooled buffer and handed to the ResponseWriter in one
+// Write: piece by piece, each small write went through net/http's buffers
+// on its own, and a page larger than them left in more packets than
+// needed.
+func (c *pageCache) write(w http.ResponseWriter, sk *skeleton, txID string, rows func([]byte) []byte, formAction ...string) {
+	bp, _ := c.buffers.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
 	}
-	// The cached pages (method and consent) carry the expiry warning.
-	pageHeadersWith(w, http.StatusOK, n, expiryPolicy, formAction...)
+	page := (*bp)[:0]
+	if n := sk.size + (len(sk.head)+len(sk.tail))*len(txID) + 1024; cap(page) < n {
+		page = make([]byte, 0, n)
+	}
 	parts := func(ps [][]byte) {
 		for i, p := range ps {
 			if i > 0 {
-				_, _ = io.WriteString(w, txID)
+				page = append(page, txID...)
 			}
-			_, _ = w.Write(p)
+			page = append(page, p...)
 		}
 	}
 	parts(sk.head)
 	if sk.tail != nil {
-		_, _ = w.Write(rows)
+		if rows != nil {
+			page = rows(page)
+		}
 		parts(sk.tail)
 	}
+	// The cached pages (method and consent) carry the expiry warning.
+	pageHeadersWith(w, http.StatusOK, len(page), expiryPolicy, formAction...)
+	_, _ = w.Write(page)
+	// Write does not keep the slice (the ResponseWriter contract), so the
+	// buffer can serve the next page. It is wiped first: a consent page
+	// holds the person's data, which must not linger in a pooled buffer.
+	clear(page)
+	if cap(page) <= maxPooledPage {
+		*bp = page[:0]
+		c.buffers.Put(bp)
+	}
 }
+
+// maxPooledPage keeps an unusually large page's buffer out of the pool.
+const maxPooledPage = 64 << 10
 
 // keyBuilder writes length-prefixed fields, so that no two different
 // field lists give the same key.
@@ -160,15 +183,14 @@ func methodPageKey(lang string, tx *transaction, ms []method, note adapters.Text
 	return b.String()
 }
 
-// consentRows renders the consent page's claim rows, escaped.
-func consentRows(lang string, items []consentItem) []byte {
-	var b bytes.Buffer
+// appendConsentRows appends the consent page's claim rows, escaped.
+func appendConsentRows(b []byte, lang string, items []consentItem) []byte {
 	for _, it := range items {
-		b.WriteString(`<tr><th scope="row">`)
-		template.HTMLEscape(&b, []byte(it.Label.In(lang)))
-		b.WriteString(`</th><td>`)
-		template.HTMLEscape(&b, []byte(it.Value))
-		b.WriteString("</td></tr>\n")
+		b = append(b, `<tr><th scope="row">`...)
+		b = append(b, template.HTMLEscapeString(it.Label.In(lang))...)
+		b = append(b, `</th><td>`...)
+		b = append(b, template.HTMLEscapeString(it.Value)...)
+		b = append(b, "</td></tr>\n"...)
 	}
-	return b.Bytes()
+	return b
 }

@@ -256,19 +256,49 @@ func writePageWith(w http.ResponseWriter, status int, page []byte, needs pagePol
 // pageHeadersWith writes the status and headers of a page of length
 // bytes that needs what needs says beyond the strict policy.
 func pageHeadersWith(w http.ResponseWriter, status, length int, needs pagePolicy, formAction ...string) {
-	csp := "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'"
-	if len(formAction) > 0 {
-		csp += "; form-action 'self' " + strings.Join(formAction, " ")
-	}
-	csp = needs.extend(csp)
 	h := w.Header()
-	h.Set("Content-Security-Policy", csp)
+	h.Set("Content-Security-Policy", pageCSP(needs, formAction))
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	// With the length known, net/http sends the page in one piece
 	// instead of chunked.
 	h.Set("Content-Length", strconv.Itoa(length))
 	w.WriteHeader(status)
+}
+
+// strictCSP is the content security policy of every page, before what a
+// page needs beyond it (formAction, pagePolicy).
+const strictCSP = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// pageCSP is strictCSP with the form-action origins and what needs says,
+// built in one allocation (every page of a login asks for it).
+func pageCSP(needs pagePolicy, formAction []string) string {
+	if needs.dataImages {
+		// Rare (an adapter's QR code page): the general path.
+		csp := strictCSP
+		if len(formAction) > 0 {
+			csp += "; form-action 'self' " + strings.Join(formAction, " ")
+		}
+		return needs.extend(csp)
+	}
+	var b strings.Builder
+	n := len(strictCSP) + len("; form-action 'self'") + len("; connect-src 'self'")
+	for _, o := range formAction {
+		n += 1 + len(o)
+	}
+	b.Grow(n)
+	b.WriteString(strictCSP)
+	if len(formAction) > 0 {
+		b.WriteString("; form-action 'self'")
+		for _, o := range formAction {
+			b.WriteByte(' ')
+			b.WriteString(o)
+		}
+	}
+	if needs.connect {
+		b.WriteString("; connect-src 'self'")
+	}
+	return b.String()
 }
 
 func origin(raw string) string {
@@ -294,7 +324,7 @@ func (p *pages) errorPage(w http.ResponseWriter, r *http.Request, status int, ms
 // retryPage explains a failure within a login, with the ways on: another
 // method, or back to the portal (which answers it with the OIDC error).
 func (p *pages) retryPage(w http.ResponseWriter, r *http.Request, tx *transaction, status int, msg adapters.Text) {
-	p.render(w, status, "error.html", p.view(r, tx, titleError, map[string]any{"Msg": msg}), origin(tx.RedirectURI))
+	p.render(w, status, "error.html", p.view(r, tx, titleError, map[string]any{"Msg": msg}), p.s.redirectOrigin(tx.RedirectURI))
 }
 
 // methodPage renders the method page, from methodPageCache when the same
@@ -312,8 +342,8 @@ func (p *pages) methodPage(w http.ResponseWriter, r *http.Request, tx *transacti
 // cachedPage writes the page of key from pageCache, rendering its skeleton
 // first if it is not there: the template named name with the data of data
 // (asked for only then), in a view of tx whose ID is the placeholder. rows
-// fill the skeleton's slot, if it has one.
-func (p *pages) cachedPage(w http.ResponseWriter, r *http.Request, key string, tx *transaction, name string, title adapters.Text, rows []byte, data func() map[string]any) {
+// appends what fills the skeleton's slot, if it has one.
+func (p *pages) cachedPage(w http.ResponseWriter, r *http.Request, key string, tx *transaction, name string, title adapters.Text, rows func([]byte) []byte, data func() map[string]any) {
 	sk, ok := p.cache.get(key)
 	if !ok {
 		generic := *tx
@@ -325,13 +355,13 @@ func (p *pages) cachedPage(w http.ResponseWriter, r *http.Request, key string, t
 		}
 		sk = p.cache.put(key, page)
 	}
-	sk.write(w, tx.ID, rows, origin(tx.RedirectURI))
+	p.cache.write(w, sk, tx.ID, rows, p.s.redirectOrigin(tx.RedirectURI))
 }
 
 func (p *pages) unmet(w http.ResponseWriter, r *http.Request, tx *transaction, proved assurance.Level) {
 	p.render(w, http.StatusForbidden, "unmet.html", p.view(r, tx, titleUnmet, map[string]any{
 		"Floor": tx.Floor, "Proved": proved, "Levels": levelHelp,
-	}), origin(tx.RedirectURI))
+	}), p.s.redirectOrigin(tx.RedirectURI))
 }
 
 // levelHelp explains the three levels in one plain sentence each.
@@ -371,7 +401,8 @@ func (p *pages) consent(w http.ResponseWriter, r *http.Request, tx *transaction,
 	if len(items) == 0 {
 		b.field("none")
 	}
-	p.cachedPage(w, r, b.String(), tx, "consent.html", titleConsent, consentRows(lang, items), func() map[string]any {
+	rows := func(page []byte) []byte { return appendConsentRows(page, lang, items) }
+	p.cachedPage(w, r, b.String(), tx, "consent.html", titleConsent, rows, func() map[string]any {
 		return map[string]any{
 			"Services": services, "HasItems": len(items) > 0, "Rows": template.HTML(p.cache.slot), "Level": tx.Identity.Level,
 		}

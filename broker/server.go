@@ -113,6 +113,9 @@ type Server struct {
 	metrics   *Metrics
 	admin     http.Handler
 	limiter   *ratelimit.Limiter
+	// origins maps each registered redirect URI to its origin (the
+	// form-action of every login page), parsed once.
+	origins map[string]string
 
 	// expiryWarn overrides expiryWarnBefore (tests; zero: the default).
 	expiryWarn time.Duration
@@ -183,6 +186,12 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("broker: duplicate client %q", c.ID)
 		}
 		s.clients[c.ID] = oc
+	}
+	s.origins = map[string]string{}
+	for _, c := range s.clients {
+		for _, u := range c.c.RedirectURIs {
+			s.origins[u] = origin(u)
+		}
 	}
 	for i := range s.adapters {
 		a := &s.adapters[i]
@@ -492,6 +501,15 @@ func (a *AdapterEntry) effectiveMaxIn(info adapters.Info, option string) assuran
 		max = a.MaxLevel
 	}
 	return max
+}
+
+// redirectOrigin is origin(u), from the table of registered redirect
+// URIs when u is one of them (a transaction's always is).
+func (s *Server) redirectOrigin(u string) string {
+	if o, ok := s.origins[u]; ok {
+		return o
+	}
+	return origin(u)
 }
 
 // logID shortens an identifier for logs: enough to correlate lines, too

@@ -1,0 +1,93 @@
+package broker
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+
+	"github.com/ozg-broker/eidas-broker/adapters"
+)
+
+// writeCounter counts the Write calls a page takes.
+type writeCounter struct {
+	*httptest.ResponseRecorder
+	writes int
+}
+
+func (w *writeCounter) Write(b []byte) (int, error) {
+	w.writes++
+	return w.ResponseRecorder.Write(b)
+}
+
+// TestSkeletonWrite: a cached page goes out in one Write, with its
+// Content-Length, every placeholder replaced by the transaction ID and
+// the slot by the escaped rows; the pooled buffer is used again without
+// leaking one page's rows into the next.
+func TestSkeletonWrite(t *testing.T) {
+	c := newPageCache()
+	ph, slot := string(c.placeholder), string(c.slot)
+	page := []byte("<form action=\"/login/" + ph + "/start\">" + ph + "<table>" + slot + "</table><a href=\"/login/" + ph + "?lang=en\">")
+	sk := c.put("k", page)
+	rowsOf := func(v string) func([]byte) []byte {
+		return func(b []byte) []byte {
+			return appendConsentRows(b, "de", []consentItem{{Label: adapters.Text{DE: "Name", EN: "Name"}, Value: v}})
+		}
+	}
+	for i, tc := range []struct{ tx, value, want string }{
+		{"TX1", "<b>Erika & Co</b>", `<form action="/login/TX1/start">TX1<table><tr><th scope="row">Name</th><td>&lt;b&gt;Erika &amp; Co&lt;/b&gt;</td></tr>` + "\n" + `</table><a href="/login/TX1?lang=en">`},
+		{"T2", "Max", `<form action="/login/T2/start">T2<table><tr><th scope="row">Name</th><td>Max</td></tr>` + "\n" + `</table><a href="/login/T2?lang=en">`},
+	} {
+		w := &writeCounter{ResponseRecorder: httptest.NewRecorder()}
+		c.write(w, sk, tc.tx, rowsOf(tc.value), "https://portal.example")
+		if w.writes != 1 {
+			t.Errorf("page %d: %d writes, want 1", i, w.writes)
+		}
+		if got := w.Body.String(); got != tc.want {
+			t.Errorf("page %d:\n got %s\nwant %s", i, got, tc.want)
+		}
+		if got := w.Header().Get("Content-Length"); got != strconv.Itoa(len(tc.want)) {
+			t.Errorf("page %d: Content-Length %s, want %d", i, got, len(tc.want))
+		}
+		if w.Code != http.StatusOK || w.Header().Get("Content-Security-Policy") == "" {
+			t.Errorf("page %d: status %d, CSP %q", i, w.Code, w.Header().Get("Content-Security-Policy"))
+		}
+	}
+	// A page without a slot (the method page) takes no rows.
+	c2 := newPageCache()
+	sk2 := c2.put("m", []byte("a"+string(c2.placeholder)+"b"))
+	w := &writeCounter{ResponseRecorder: httptest.NewRecorder()}
+	c2.write(w, sk2, "XYZ", nil)
+	if w.Body.String() != "aXYZb" || w.writes != 1 {
+		t.Errorf("method page: %q in %d writes", w.Body.String(), w.writes)
+	}
+	if bytes.Contains(w.Body.Bytes(), c2.placeholder) {
+		t.Error("placeholder left in the page")
+	}
+}
+
+// TestPageCSP: the policy built in one piece is the strict policy, then
+// form-action, then what the page needs, exactly as spelled out here.
+func TestPageCSP(t *testing.T) {
+	const strict = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+	tests := []struct {
+		needs      pagePolicy
+		formAction []string
+		want       string
+	}{
+		{pagePolicy{}, nil, strict},
+		{pagePolicy{}, []string{"https://portal.example"}, strict + "; form-action 'self' https://portal.example"},
+		{pagePolicy{connect: true}, []string{"https://a.example", "https://b.example"}, strict + "; form-action 'self' https://a.example https://b.example; connect-src 'self'"},
+		{pagePolicy{connect: true}, nil, strict + "; connect-src 'self'"},
+		{pagePolicy{dataImages: true}, []string{"https://portal.example"},
+			"default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self' https://portal.example"},
+		{pagePolicy{connect: true, dataImages: true}, nil,
+			"default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; connect-src 'self'"},
+	}
+	for _, tt := range tests {
+		if got := pageCSP(tt.needs, tt.formAction); got != tt.want {
+			t.Errorf("pageCSP(%+v, %q)\n got %s\nwant %s", tt.needs, tt.formAction, got, tt.want)
+		}
+	}
+}
