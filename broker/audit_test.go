@@ -55,6 +55,11 @@ func TestAuditTrail(t *testing.T) {
 	if done.Subject == tk.idToken.Subject {
 		t.Error("the audit subject is the portal's sub, not hashed again")
 	}
+	// Request IDs: one per request, the same for the events of one.
+	if given, declined := seen[audit.ConsentGiven], seen[audit.ConsentDeclined]; given.RequestID != done.RequestID ||
+		declined.RequestID == "" || declined.RequestID == given.RequestID {
+		t.Errorf("request IDs: consent %q, completed %q (one request); declined %q (another)", given.RequestID, done.RequestID, declined.RequestID)
+	}
 	if ended := seen[audit.LoginEnded]; ended.Reason != "access_denied" {
 		t.Errorf("login_ended reason %q", ended.Reason)
 	}

@@ -1,33 +1,14 @@
 package broker_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/ozg-broker/eidas-broker/broker"
+	"github.com/ozg-broker/eidas-broker/broker/logtest"
 )
-
-// lockedBuffer is a log sink shared by the server's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestLoginCompletedLogLine checks that a completed login is logged at
 // info once, by "login completed" with everything the upstream's
@@ -36,7 +17,7 @@ func (l *lockedBuffer) String() string {
 func TestLoginCompletedLogLine(t *testing.T) {
 	for _, level := range []slog.Level{slog.LevelInfo, slog.LevelDebug} {
 		t.Run(level.String(), func(t *testing.T) {
-			var logs lockedBuffer
+			var logs logtest.Buffer
 			e := newEnv(t, func(c *broker.Config) {
 				c.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: level}))
 			})

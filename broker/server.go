@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 	"github.com/rs/cors"
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/text/language"
@@ -275,7 +274,8 @@ func (s *Server) buildHandler(extra func(chi.Router)) error {
 	}, op.WithFallbackLogger(s.log), op.WithServerCORSOptions(s.corsOptions()))
 
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, s.metrics.instrument, securityHeaders, rememberLang)
+	// The request ID comes with the routing context (requestContext).
+	r.Use(s.metrics.instrument, securityHeaders, rememberLang)
 	if s.limiter != nil {
 		r.Use(s.limiter.Handler)
 	}
@@ -312,7 +312,7 @@ func (s *Server) buildHandler(extra func(chi.Router)) error {
 		extra(r)
 	}
 	r.Mount("/", s.opHTTPRules(opHandler))
-	s.handler = r
+	s.handler = newRequestContext(r)
 	s.admin = adminHandler(s.metrics)
 	return nil
 }
