@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -184,7 +185,9 @@ func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, tx *transacti
 		return
 	}
 	var note adapters.Text
-	if r.URL.Query().Get("cancelled") == "1" {
+	// The query is the whole authorization request when the page is the
+	// answer to /authorize: parsed again only if it can hold the flag.
+	if strings.Contains(r.URL.RawQuery, "cancelled=") && r.URL.Query().Get("cancelled") == "1" {
 		note = msgCancelledUpstream
 	}
 	ms := s.offeredMethods(tx.Floor)
@@ -835,6 +838,18 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, tx *transactio
 // state and iss (RFC 9207, against mix-up attacks), keeping any query the
 // registered URI has.
 func (s *Server) redirectToClient(w http.ResponseWriter, r *http.Request, tx *transaction, params url.Values) {
+	if s.redirects[tx.RedirectURI].plain {
+		// The common case, a registered URI without query or fragment:
+		// the parameters are its query, exactly as the general path below
+		// would write it, without parsing and re-serialising the URI.
+		if tx.State != "" {
+			params.Set("state", tx.State)
+		}
+		params.Set("iss", s.issuer)
+		w.Header()["Cache-Control"] = hdrNoStore
+		http.Redirect(w, r, tx.RedirectURI+"?"+params.Encode(), http.StatusFound)
+		return
+	}
 	u, err := url.Parse(tx.RedirectURI)
 	if err != nil {
 		s.pages.errorPage(w, r, http.StatusInternalServerError, msgInternal)

@@ -113,8 +113,20 @@ func (m *Metrics) instrument(next http.Handler) http.Handler {
 				route = routeGroup(p)
 			}
 		}
-		m.requests.WithLabelValues(route, strconv.Itoa(sw.code/100)+"xx").Observe(time.Since(start).Seconds())
+		m.requests.WithLabelValues(route, statusClass(sw.code)).Observe(time.Since(start).Seconds())
 	})
+}
+
+// statusClasses are the code label's values, so that a request does not
+// build its own.
+var statusClasses = [...]string{"0xx", "1xx", "2xx", "3xx", "4xx", "5xx", "6xx", "7xx", "8xx", "9xx"}
+
+// statusClass is "2xx" for 200 and so on.
+func statusClass(code int) string {
+	if c := code / 100; c >= 0 && c < len(statusClasses) {
+		return statusClasses[c]
+	}
+	return strconv.Itoa(code/100) + "xx"
 }
 
 // routeGroup keeps the stable head of a route pattern: "/login/{tx}/done"

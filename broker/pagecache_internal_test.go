@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"testing"
 
@@ -89,5 +90,54 @@ func TestPageCSP(t *testing.T) {
 		if got := pageCSP(tt.needs, tt.formAction); got != tt.want {
 			t.Errorf("pageCSP(%+v, %q)\n got %s\nwant %s", tt.needs, tt.formAction, got, tt.want)
 		}
+	}
+}
+
+// TestRedirectToClientPlain: a registered redirect URI that parameters can
+// simply follow gets exactly the Location the general path (parse, merge
+// the query, write back) gives; any other goes the general way.
+func TestRedirectToClientPlain(t *testing.T) {
+	for _, tc := range []struct {
+		uri   string
+		plain bool
+	}{
+		{"https://portal.example/cb", true},
+		{"http://127.0.0.1:8080/callback", true},
+		{"https://portal.example/cb?tenant=a", false},
+		{"https://portal.example/cb?", false},
+		{"https://portal.example/cb#x", false},
+		{"HTTPS://portal.example/cb", false},
+		{"https://portal.example/a%2Fb", true},
+		{"https://portal.example/a b", false},
+	} {
+		if got := parseRedirectURI(tc.uri).plain; got != tc.plain {
+			t.Errorf("parseRedirectURI(%q).plain = %v, want %v", tc.uri, got, tc.plain)
+		}
+		location := func(redirects map[string]redirectURI) string {
+			s := &Server{issuer: "https://login.example", redirects: redirects}
+			w := httptest.NewRecorder()
+			tx := &transaction{RedirectURI: tc.uri, State: "st&=ate"}
+			s.redirectToClient(w, httptest.NewRequest(http.MethodGet, "/consent/x", nil), tx, url.Values{"code": {"c/o+de"}})
+			if w.Code != http.StatusFound || w.Header().Get("Cache-Control") != "no-store" {
+				t.Errorf("%s: status %d, Cache-Control %q", tc.uri, w.Code, w.Header().Get("Cache-Control"))
+			}
+			return w.Header().Get("Location")
+		}
+		fast, general := location(map[string]redirectURI{tc.uri: parseRedirectURI(tc.uri)}), location(nil)
+		if fast != general {
+			t.Errorf("%s: Location %q, the general path gives %q", tc.uri, fast, general)
+		}
+	}
+}
+
+// TestHeaderValueShared: a handler that adds to a shared header value
+// gets a copy; the shared value stays as it is.
+func TestHeaderValueShared(t *testing.T) {
+	h := http.Header{}
+	h["X-Frame-Options"] = hdrDeny
+	h.Add("X-Frame-Options", "SAMEORIGIN")
+	h.Set("Cache-Control", "private")
+	if len(hdrDeny) != 1 || hdrDeny[0] != "DENY" || len(h["X-Frame-Options"]) != 2 {
+		t.Fatalf("shared value changed: %q, header %q", hdrDeny, h["X-Frame-Options"])
 	}
 }

@@ -258,8 +258,8 @@ func writePageWith(w http.ResponseWriter, status int, page []byte, needs pagePol
 func pageHeadersWith(w http.ResponseWriter, status, length int, needs pagePolicy, formAction ...string) {
 	h := w.Header()
 	h.Set("Content-Security-Policy", pageCSP(needs, formAction))
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
+	h["Content-Type"] = hdrHTML
+	h["Cache-Control"] = hdrNoStore
 	// With the length known, net/http sends the page in one piece
 	// instead of chunked.
 	h.Set("Content-Length", strconv.Itoa(length))

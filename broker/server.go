@@ -112,9 +112,10 @@ type Server struct {
 	metrics   *Metrics
 	admin     http.Handler
 	limiter   *ratelimit.Limiter
-	// origins maps each registered redirect URI to its origin (the
-	// form-action of every login page), parsed once.
-	origins map[string]string
+	// redirects holds what each registered redirect URI's parse says,
+	// parsed once: its origin (the form-action of every login page) and
+	// whether parameters can simply follow it (redirectToClient).
+	redirects map[string]redirectURI
 
 	// expiryWarn overrides expiryWarnBefore (tests; zero: the default).
 	expiryWarn time.Duration
@@ -186,10 +187,10 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.clients[c.ID] = oc
 	}
-	s.origins = map[string]string{}
+	s.redirects = map[string]redirectURI{}
 	for _, c := range s.clients {
 		for _, u := range c.c.RedirectURIs {
-			s.origins[u] = origin(u)
+			s.redirects[u] = parseRedirectURI(u)
 		}
 	}
 	for i := range s.adapters {
@@ -372,14 +373,34 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 
 // securityHeaders applies to every response; pages of adapters get the
 // same strict policy (no inline script, no framing).
+//
+// The values are shared, read-only slices (headerValue) rather than a new
+// one per header and request, as Header.Set would make.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
+		h["X-Content-Type-Options"] = hdrNosniff
+		h["Referrer-Policy"] = hdrNoReferrer
+		h["X-Frame-Options"] = hdrDeny
 		next.ServeHTTP(w, r)
 	})
+}
+
+var (
+	hdrNosniff    = headerValue("nosniff")
+	hdrNoReferrer = headerValue("no-referrer")
+	hdrDeny       = headerValue("DENY")
+	hdrHTML       = headerValue("text/html; charset=utf-8")
+	hdrNoStore    = headerValue("no-store")
+)
+
+// headerValue is a header value to assign to a canonical key of an
+// http.Header directly. Its slice is full (capacity 1), so Header.Add
+// appends to a copy; net/http copies the header before it writes it, and
+// Set, Del and the broker's own code replace a value rather than write
+// into it, so the one slice serves every response.
+func headerValue(v string) []string {
+	return []string{v}[:1:1]
 }
 
 func (s *Server) createTx(ctx context.Context, tx *transaction) error {
@@ -503,11 +524,27 @@ func (a *AdapterEntry) effectiveMaxIn(info adapters.Info, option string) assuran
 	return max
 }
 
+// redirectURI is what the broker needs of a registered redirect URI.
+type redirectURI struct {
+	origin string
+	// plain: no query, no fragment, and the URI is as net/url writes it
+	// back, so "?" and the encoded parameters can be appended to it.
+	plain bool
+}
+
+func parseRedirectURI(raw string) redirectURI {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return redirectURI{}
+	}
+	return redirectURI{origin: origin(raw), plain: u.RawQuery == "" && !u.ForceQuery && u.Fragment == "" && u.String() == raw}
+}
+
 // redirectOrigin is origin(u), from the table of registered redirect
 // URIs when u is one of them (a transaction's always is).
 func (s *Server) redirectOrigin(u string) string {
-	if o, ok := s.origins[u]; ok {
-		return o
+	if r, ok := s.redirects[u]; ok {
+		return r.origin
 	}
 	return origin(u)
 }
