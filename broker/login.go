@@ -78,8 +78,9 @@ func (s *Server) loadBoundTx(w http.ResponseWriter, r *http.Request) (*transacti
 		s.setClientHint(w, tx.ClientID)
 		return tx, true
 	}
-	c, cerr := r.Cookie(s.txCookieName(id))
-	if !s.holdsBinding(r, tx) {
+	name := s.txCookieName(id)
+	c, cerr := r.Cookie(name)
+	if !boundBy(tx, c, cerr) {
 		s.log.WarnContext(r.Context(), "login used from another browser", "tx", logID(id))
 		msg := msgOtherBrowser
 		if cerr != nil {
@@ -93,7 +94,7 @@ func (s *Server) loadBoundTx(w http.ResponseWriter, r *http.Request) (*transacti
 	// Renew the binding while the person acts, so a slow person is not
 	// cut off after the first 15 minutes; the store record is renewed by
 	// every update.
-	http.SetCookie(w, s.cookie(s.txCookieName(id), c.Value, txTTL))
+	http.SetCookie(w, s.cookie(name, c.Value, txTTL))
 	s.setClientHint(w, tx.ClientID)
 	return tx, true
 }
@@ -577,7 +578,13 @@ func (s *Server) holdsBinding(r *http.Request, tx *transaction) bool {
 		return false
 	}
 	c, err := r.Cookie(s.txCookieName(tx.ID))
-	return err == nil && subtle.ConstantTimeCompare([]byte(hashKey(c.Value)), []byte(tx.Binding)) == 1
+	return boundBy(tx, c, err)
+}
+
+// boundBy reports whether the binding cookie c (as r.Cookie returned it,
+// with its error) holds the binding of tx.
+func boundBy(tx *transaction, c *http.Cookie, err error) bool {
+	return tx.Binding != "" && err == nil && subtle.ConstantTimeCompare([]byte(hashKey(c.Value)), []byte(tx.Binding)) == 1
 }
 
 // endRelayed ends a transaction whose upstream answer was delivered by a
