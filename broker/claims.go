@@ -37,16 +37,18 @@ func SupportedClaims() []string {
 // left out, so "released" never lists a claim the person does not have.
 func identityClaims(c adapters.Claims) map[string]any {
 	out := map[string]any{}
-	eachIdentityClaim(c, func(k string, v any) { out[k] = v })
+	eachIdentityClaim(c, nil, func(k string, v any) { out[k] = v })
 	return out
 }
 
 // eachIdentityClaim calls put with each claim value of an identity, as
 // identityClaims lists them, without building the map (releasedClaims
-// keeps only a few of them, several times per login).
-func eachIdentityClaim(c adapters.Claims, put func(k string, v any)) {
+// keeps only a few of them, several times per login). A claim keep
+// refuses (keep may be nil: all) is skipped before its value is boxed.
+func eachIdentityClaim(c adapters.Claims, keep func(k string) bool, put func(k string, v any)) {
+	kept := func(k string) bool { return keep == nil || keep(k) }
 	str := func(k, v string) {
-		if v != "" {
+		if v != "" && kept(k) {
 			put(k, v)
 		}
 	}
@@ -56,16 +58,16 @@ func eachIdentityClaim(c adapters.Claims, put func(k string, v any)) {
 	str("birthdate", c.Birthdate)
 	str("gender", c.Gender)
 	str("title", c.Title)
-	if c.PlaceOfBirth != nil {
+	if c.PlaceOfBirth != nil && kept("place_of_birth") {
 		put("place_of_birth", c.PlaceOfBirth)
 	}
-	if c.Address != nil {
+	if c.Address != nil && kept("address") {
 		put("address", c.Address)
 	}
-	if len(c.Nationalities) > 0 {
+	if len(c.Nationalities) > 0 && kept("nationalities") {
 		put("nationalities", c.Nationalities)
 	}
-	if c.LegalEntity != nil {
+	if c.LegalEntity != nil && kept("legal_entity") {
 		put("legal_entity", c.LegalEntity)
 	}
 	for k, v := range c.Extra {
@@ -78,7 +80,7 @@ func eachIdentityClaim(c adapters.Claims, put func(k string, v any)) {
 			continue // an adapter bug; never let it shape claim names
 		}
 		sc.Scripts = nil
-		eachIdentityClaim(sc, func(k string, v any) { put(k+"#"+tag, v) })
+		eachIdentityClaim(sc, func(k string) bool { return kept(k + "#" + tag) }, func(k string, v any) { put(k+"#"+tag, v) })
 	}
 }
 
@@ -127,12 +129,10 @@ func claimRequested(scopes []string, rc requestedClaims, name string) bool {
 // name), or alone when the portal asked for exactly it.
 func releasedClaims(id adapters.Claims, scopes []string, rc requestedClaims, allowed map[string]bool) map[string]any {
 	out := map[string]any{}
-	eachIdentityClaim(id, func(name string, v any) {
+	eachIdentityClaim(id, func(name string) bool {
 		base := baseClaim(name)
-		if allowed[base] && (claimRequested(scopes, rc, name) || base != name && claimRequested(scopes, rc, base)) {
-			out[name] = v
-		}
-	})
+		return allowed[base] && (claimRequested(scopes, rc, name) || base != name && claimRequested(scopes, rc, base))
+	}, func(name string, v any) { out[name] = v })
 	return out
 }
 

@@ -279,7 +279,7 @@ func anyUsable(ms []method) bool {
 
 func (s *Server) adapterRequest(r *http.Request, tx *transaction, option string) adapters.Request {
 	client := s.clients[tx.ClientID]
-	var claims []string
+	var claims []string // nil when nothing is asked for: adapters tell nil from empty
 	for name, ok := range client.allowed {
 		if ok && claimRequested(tx.Scopes, tx.Claims, name) {
 			claims = append(claims, name)
