@@ -266,7 +266,15 @@ func (s *sealedStore) update(ctx context.Context, kind store.Kind, key string, v
 // is stored under, so the store never holds a usable secret.
 func hashKey(secret string) string {
 	sum := sha256.Sum256([]byte(secret))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
+	return encodeKey(sum)
+}
+
+// encodeKey is base64url of 32 bytes in one allocation (the string): a
+// login hashes and draws a dozen of them.
+func encodeKey(b [32]byte) string {
+	var out [43]byte
+	base64.RawURLEncoding.Encode(out[:], b[:])
+	return string(out[:])
 }
 
 // randomID returns 32 random bytes, base64url: unguessable identifiers for
@@ -276,5 +284,5 @@ func randomID() string {
 	if _, err := rand.Read(b[:]); err != nil {
 		panic("crypto/rand failed: " + err.Error()) // the runtime guarantees it does not
 	}
-	return base64.RawURLEncoding.EncodeToString(b[:])
+	return encodeKey(b)
 }
