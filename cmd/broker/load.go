@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -353,9 +354,12 @@ type loginDriver struct {
 	target    loadTarget
 	cfg       oauth2.Config
 	verifier  *oidc.IDTokenVerifier
-	method    string // the load method
+	method    string  // the load method
+	leg       legFunc // the method's leg (looked up once)
 	eidasKeys string
 	elster    *elsterCert // the ELSTER leg's test certificate
+	stop      string      // the redirect URI without query: the browser stops there
+	bufs      sync.Pool   // *bytes.Buffer for response bodies
 }
 
 func newLoginDriver(ctx context.Context, t loadTarget, method, eidasKeys string) (*loginDriver, error) {
@@ -374,6 +378,8 @@ func newLoginDriver(ctx context.Context, t loadTarget, method, eidasKeys string)
 		verifier: p.Verifier(&oidc.Config{ClientID: t.client}),
 	}
 	l.cfg.Endpoint.AuthStyle = oauth2.AuthStyleInHeader
+	l.leg = loadLegs(t.issuer)[method]
+	l.stop = strings.SplitN(t.redirect, "?", 2)[0]
 	return l, nil
 }
 
@@ -432,12 +438,13 @@ type loadBrowser struct {
 	c    *http.Client
 	page *url.URL
 	last *http.Response // the last response (body read and closed)
+	bufs *sync.Pool     // the driver's body buffers
 }
 
 func (l *loginDriver) newBrowser(ctx context.Context) *loadBrowser {
 	jar, _ := cookiejar.New(nil)
-	stop := strings.SplitN(l.target.redirect, "?", 2)[0]
-	return &loadBrowser{ctx: ctx, c: &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(r *http.Request, _ []*http.Request) error {
+	stop := l.stop
+	return &loadBrowser{ctx: ctx, bufs: &l.bufs, c: &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(r *http.Request, _ []*http.Request) error {
 		u := *r.URL
 		u.RawQuery, u.Fragment = "", ""
 		if u.String() == stop {
@@ -488,16 +495,27 @@ func (b *loadBrowser) do(method, u string, form url.Values) (string, error) {
 		return "", err
 	}
 	defer resp.Body.Close()
-	page, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
+	// Pages carrying SAML messages are tens of kilobytes: read them into a
+	// reused buffer rather than letting io.ReadAll grow a new one (the
+	// driver shares the measured core with the broker).
+	buf, _ := b.bufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	defer b.bufs.Put(buf)
+	buf.Reset()
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxPage)); err != nil {
 		return "", err
 	}
 	b.last, b.page = resp, resp.Request.URL
 	if resp.StatusCode >= 400 {
 		return "", fmt.Errorf("%s %s: status %d", method, resp.Request.URL.Path, resp.StatusCode)
 	}
-	return string(page), nil
+	return buf.String(), nil
 }
+
+// maxPage bounds a page the driver reads.
+const maxPage = 4 << 20
 
 // find returns the first submatch of re on page, unescaped.
 func find(re *regexp.Regexp, page, what string) (string, error) {
@@ -566,8 +584,7 @@ func (l *loginDriver) login(ctx context.Context) error {
 	if page, err = b.post(startURL, start); err != nil {
 		return err
 	}
-	leg := loadLegs(l.target.issuer)[l.method]
-	if page, err = leg(l, b, page); err != nil {
+	if page, err = l.leg(l, b, page); err != nil {
 		return fmt.Errorf("%s: %w", l.method, err)
 	}
 	consent, err := find(reConsent, page, "consent form")

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"html"
 	"html/template"
 	"io"
 	"net/http"
@@ -514,9 +515,90 @@ func (s *Sim) answer(w http.ResponseWriter, _ *http.Request, c *Country, p *pend
 		http.Error(w, "simulator error", http.StatusInternalServerError)
 		return
 	}
-	s.page(w, http.StatusOK, "post", map[string]any{
-		"Country": c, "ACS": p.acs, "SAMLResponse": base64.StdEncoding.EncodeToString(b), "RelayState": p.relayState,
-	}, origin(p.acs))
+	pp, ok := s.postPage(c, p.acs, p.relayState != "")
+	if !ok {
+		s.page(w, http.StatusOK, "post", map[string]any{
+			"Country": c, "ACS": p.acs, "SAMLResponse": base64.StdEncoding.EncodeToString(b), "RelayState": p.relayState,
+		}, origin(p.acs))
+		return
+	}
+	// The base64 alphabet needs no escaping inside a quoted attribute;
+	// RelayState is escaped as the template would (html/template also
+	// writes '+' as a reference, which changes nothing for the browser).
+	relay := html.EscapeString(p.relayState)
+	page := make([]byte, 0, len(pp.before)+base64.StdEncoding.EncodedLen(len(b))+len(pp.middle)+len(relay)+len(pp.after))
+	page = append(page, pp.before...)
+	page = base64.StdEncoding.AppendEncode(page, b)
+	page = append(page, pp.middle...)
+	page = append(page, relay...)
+	page = append(page, pp.after...)
+	s.writePage(w, http.StatusOK, page, pp.origin)
+}
+
+// postPageKey is what the auto-POST page depends on besides the two
+// per-answer values.
+type postPageKey struct {
+	country, acs string
+	relay        bool
+}
+
+// postPageParts is the rendered auto-POST page cut where the Response
+// (between before and middle) and RelayState (between middle and after)
+// go, and the ACS origin for the form-action policy.
+type postPageParts struct {
+	before, middle, after, origin string
+}
+
+// maxPostPages bounds the cache of rendered auto-POST pages (countries ×
+// ACS URLs; a connector has one ACS).
+const maxPostPages = 256
+
+// Markers rendered in place of the per-answer values; neither can occur
+// in the page otherwise (checked: each must appear exactly once).
+const (
+	markResponse = "SIM-MARK-SAMLRESPONSE-0f6c"
+	markRelay    = "SIM-MARK-RELAYSTATE-0f6c"
+)
+
+// postPage returns the auto-POST page for country c and the ACS, rendered
+// once by the template with markers in place of the sealed Response (tens
+// of kilobytes of base64, which html/template would otherwise escape byte
+// by byte on every answer) and of RelayState. ok is false when the page
+// cannot be cut (the caller then renders the template directly).
+func (s *Sim) postPage(c *Country, acs string, relay bool) (postPageParts, bool) {
+	key := postPageKey{c.Code, acs, relay}
+	s.mu.Lock()
+	pp, ok := s.postPages[key]
+	s.mu.Unlock()
+	if ok {
+		return pp, true
+	}
+	data := map[string]any{"Base": s.base, "Country": c, "ACS": acs, "SAMLResponse": markResponse, "RelayState": ""}
+	if relay {
+		data["RelayState"] = markRelay
+	}
+	var buf bytes.Buffer
+	if err := pages.ExecuteTemplate(&buf, "post", data); err != nil {
+		return pp, false
+	}
+	page := buf.String()
+	before, rest, ok := strings.Cut(page, markResponse)
+	if !ok || strings.Contains(rest, markResponse) {
+		return pp, false
+	}
+	middle, after := rest, ""
+	if relay {
+		if middle, after, ok = strings.Cut(rest, markRelay); !ok || strings.Contains(after, markRelay) {
+			return pp, false
+		}
+	}
+	pp = postPageParts{before: before, middle: middle, after: after, origin: origin(acs)}
+	s.mu.Lock()
+	if len(s.postPages) < maxPostPages {
+		s.postPages[key] = pp
+	}
+	s.mu.Unlock()
+	return pp, true
 }
 
 func origin(raw string) string {
@@ -534,13 +616,18 @@ func (s *Sim) page(w http.ResponseWriter, status int, name string, data map[stri
 		http.Error(w, "simulator error", http.StatusInternalServerError)
 		return
 	}
+	s.writePage(w, status, buf.Bytes(), formOrigin)
+}
+
+// writePage sends a rendered page with the simulator's headers.
+func (s *Sim) writePage(w http.ResponseWriter, status int, page []byte, formOrigin string) {
 	h := w.Header()
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; script-src 'self'; form-action 'self' "+formOrigin+"; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(page)
 }
 
 const autopostJS = `"use strict";

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -146,13 +147,12 @@ func ReadPOSTResponse(r *http.Request, relayState string) ([]byte, error) {
 // here; the adapter's Finish does all checks with the login's state.
 func ForwardACS(baseURL string, log *slog.Logger, what string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, MaxForm)
-		if err := r.ParseForm(); err != nil {
+		rs, responses, err := forwardFields(w, r)
+		if err != nil {
 			http.Error(w, "bad request", http.StatusBadRequest)
 			return
 		}
-		rs := r.PostForm["RelayState"]
-		if len(rs) != 1 || !RelayStateRE.MatchString(rs[0]) || len(r.PostForm["SAMLResponse"]) != 1 {
+		if len(rs) != 1 || !RelayStateRE.MatchString(rs[0]) || responses != 1 {
 			log.Warn(what + " ACS: POST without a usable RelayState or SAMLResponse")
 			http.Error(w, "bad request", http.StatusBadRequest)
 			return
@@ -160,4 +160,51 @@ func ForwardACS(baseURL string, log *slog.Logger, what string) http.HandlerFunc 
 		w.Header().Set("Cache-Control", "no-store")
 		http.Redirect(w, r, strings.TrimRight(baseURL, "/")+"/login/cb/"+rs[0], http.StatusTemporaryRedirect)
 	}
+}
+
+// forwardFields reads what ForwardACS needs from a form POST: the
+// RelayState values and how many SAMLResponse fields there are. It
+// refuses what Request.ParseForm refuses (another content type, a body
+// over MaxForm, a semicolon separator, a bad escape in a name or in
+// RelayState) but leaves the SAMLResponse value (the bulk of the body)
+// undecoded: the ACS only forwards it, and the callback decodes and checks
+// it (ReadPOSTResponse).
+func forwardFields(w http.ResponseWriter, r *http.Request) (relayStates []string, responses int, err error) {
+	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || ct != "application/x-www-form-urlencoded" {
+		return nil, 0, fmt.Errorf("%w: content type", ErrBinding)
+	}
+	size := r.ContentLength
+	if size < 0 || size > MaxForm {
+		size = 0
+	}
+	body := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
+	if _, err := body.ReadFrom(http.MaxBytesReader(w, r.Body, MaxForm)); err != nil {
+		return nil, 0, fmt.Errorf("%w: form: %w", ErrBinding, err)
+	}
+	form := body.String()
+	if strings.IndexByte(form, ';') >= 0 {
+		return nil, 0, fmt.Errorf("%w: form: semicolon separator", ErrBinding)
+	}
+	for form != "" {
+		var pair string
+		pair, form, _ = strings.Cut(form, "&")
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		if k, err = url.QueryUnescape(k); err != nil {
+			return nil, 0, fmt.Errorf("%w: form: %w", ErrBinding, err)
+		}
+		switch k {
+		case "SAMLResponse":
+			responses++
+		case "RelayState":
+			if v, err = url.QueryUnescape(v); err != nil {
+				return nil, 0, fmt.Errorf("%w: form: %w", ErrBinding, err)
+			}
+			relayStates = append(relayStates, v)
+		}
+	}
+	return relayStates, responses, nil
 }
