@@ -33,25 +33,33 @@ var errSlowPath = errors.New("xmlsec: outside the fast tokenizer's subset")
 // FuzzFastTokenizer checks that both paths build the same tree whenever
 // the fast one finishes.
 type fastTokenizer struct {
-	data    []byte
+	data []byte
+	// str is data as a string, made once: names and attribute values
+	// that need no decoding are sliced from it instead of each being
+	// copied into a string of its own.
+	str     string
 	pos     int
-	closing *xml.Name // the end token a self-closing tag still owes
+	closing xml.Name // the end token a self-closing tag still owes
+	closes  bool     // closing is owed
 	buf     []byte
+	attrs   []xml.Attr // reused: a start token is consumed before the next
 }
 
 // next returns the next token and its byte range, or io.EOF.
 func (t *fastTokenizer) next() (xml.Token, int, int, error) {
-	if t.closing != nil {
-		n := *t.closing
-		t.closing = nil
-		return xml.EndElement{Name: n}, t.pos, t.pos, nil
+	if t.str == "" && len(t.data) > 0 {
+		t.str = string(t.data)
+	}
+	if t.closes {
+		t.closes = false
+		return xml.EndElement{Name: t.closing}, t.pos, t.pos, nil
 	}
 	start := t.pos
 	if start >= len(t.data) {
 		return nil, start, start, io.EOF
 	}
 	if t.data[start] != '<' {
-		text, err := t.text(-1)
+		text, _, err := t.text(-1)
 		if err != nil {
 			return nil, 0, 0, err
 		}
@@ -83,7 +91,7 @@ func (t *fastTokenizer) next() (xml.Token, int, int, error) {
 	if !ok {
 		return nil, 0, 0, errSlowPath
 	}
-	el := xml.StartElement{Name: name, Attr: []xml.Attr{}}
+	el := xml.StartElement{Name: name, Attr: t.attrs[:0]}
 	for {
 		spaced := t.space()
 		if t.pos >= len(t.data) {
@@ -92,13 +100,15 @@ func (t *fastTokenizer) next() (xml.Token, int, int, error) {
 		switch t.data[t.pos] {
 		case '>':
 			t.pos++
+			t.attrs = el.Attr
 			return el, start, t.pos, nil
 		case '/':
 			if t.pos+1 >= len(t.data) || t.data[t.pos+1] != '>' {
 				return nil, 0, 0, errSlowPath
 			}
 			t.pos += 2
-			t.closing = &el.Name
+			t.closing, t.closes = el.Name, true
+			t.attrs = el.Attr
 			return el, start, t.pos, nil
 		}
 		if !spaced {
@@ -119,11 +129,16 @@ func (t *fastTokenizer) next() (xml.Token, int, int, error) {
 		}
 		q := t.data[t.pos]
 		t.pos++
-		v, err := t.text(int(q))
+		vstart := t.pos
+		v, copied, err := t.text(int(q))
 		if err != nil {
 			return nil, 0, 0, err
 		}
-		el.Attr = append(el.Attr, xml.Attr{Name: an, Value: string(v)})
+		value := t.str[vstart : vstart+len(v)]
+		if copied {
+			value = string(v)
+		}
+		el.Attr = append(el.Attr, xml.Attr{Name: an, Value: value})
 	}
 }
 
@@ -204,13 +219,12 @@ func (t *fastTokenizer) name() (xml.Name, bool) {
 		if !isNameStart(t.data, p, t.pos) {
 			return xml.Name{}, false
 		}
-		return xml.Name{Local: string(t.data[p:t.pos])}, true
+		return xml.Name{Local: t.str[p:t.pos]}, true
 	}
 	if !isNameStart(t.data, p, colon) || !isNameStart(t.data, colon+1, t.pos) {
 		return xml.Name{}, false
 	}
-	s := string(t.data[p:t.pos]) // one allocation for both parts
-	return xml.Name{Space: s[:colon-p], Local: s[colon-p+1:]}, true
+	return xml.Name{Space: t.str[p:colon], Local: t.str[colon+1 : t.pos]}, true
 }
 
 // isNameStart: b[from:to] is non-empty and starts with a letter or '_'.
@@ -227,10 +241,11 @@ func isNameByte(c byte) bool {
 }
 
 // text reads character data up to '<' (quote < 0) or up to the closing
-// quote, which it consumes. Plain runs are returned without copying.
-func (t *fastTokenizer) text(quote int) ([]byte, error) {
+// quote, which it consumes. Plain runs are returned without copying (as
+// a slice of data starting at the position text began); copied reports
+// a decoded copy.
+func (t *fastTokenizer) text(quote int) (out []byte, copied bool, err error) {
 	p := t.pos
-	copied := false
 	t.buf = t.buf[:0]
 	for t.pos < len(t.data) {
 		c := t.data[t.pos]
@@ -241,15 +256,15 @@ func (t *fastTokenizer) text(quote int) ([]byte, error) {
 				out = t.buf
 			}
 			t.pos++
-			return out, nil
+			return out, copied, nil
 		case c == '<':
 			if quote >= 0 {
-				return nil, errSlowPath
+				return nil, false, errSlowPath
 			}
 			if copied {
-				return t.buf, nil
+				return t.buf, true, nil
 			}
-			return t.data[p:t.pos], nil
+			return t.data[p:t.pos], false, nil
 		case c == '&' || c == '\r':
 			if !copied {
 				t.buf = append(t.buf, t.data[p:t.pos]...)
@@ -265,23 +280,23 @@ func (t *fastTokenizer) text(quote int) ([]byte, error) {
 			}
 			r, n, ok := reference(t.data[t.pos:])
 			if !ok {
-				return nil, errSlowPath
+				return nil, false, errSlowPath
 			}
 			t.buf = utf8.AppendRune(t.buf, r)
 			t.pos += n
 			continue
 		case c == ']':
 			if quote < 0 && t.pos+2 < len(t.data) && t.data[t.pos+1] == ']' && t.data[t.pos+2] == '>' {
-				return nil, errSlowPath
+				return nil, false, errSlowPath
 			}
 		case c < 0x20:
 			if c != '\t' && c != '\n' {
-				return nil, errSlowPath
+				return nil, false, errSlowPath
 			}
 		case c >= utf8.RuneSelf:
 			r, n := utf8.DecodeRune(t.data[t.pos:])
 			if (r == utf8.RuneError && n == 1) || !inCharRange(r) {
-				return nil, errSlowPath
+				return nil, false, errSlowPath
 			}
 			if copied {
 				t.buf = append(t.buf, t.data[t.pos:t.pos+n]...)
@@ -295,12 +310,12 @@ func (t *fastTokenizer) text(quote int) ([]byte, error) {
 		t.pos++
 	}
 	if quote >= 0 {
-		return nil, errSlowPath
+		return nil, false, errSlowPath
 	}
 	if copied {
-		return t.buf, nil
+		return t.buf, true, nil
 	}
-	return t.data[p:t.pos], nil
+	return t.data[p:t.pos], false, nil
 }
 
 // reference decodes the reference at the start of b ("&lt;", "&#10;",

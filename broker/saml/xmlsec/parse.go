@@ -94,8 +94,9 @@ func parseInScope(data []byte, limits Limits, scope nsScope) (*etree.Document, e
 	// The fast tokenizer reads the plain XML that SAML is written in; at
 	// anything else it gives up and the decoder parses the input afresh
 	// (see fastTokenizer).
-	p := &parser{data: data, limits: limits, doc: etree.NewDocument()}
-	err := p.run(scope, (&fastTokenizer{data: data}).next)
+	str := string(data)
+	p := &parser{data: data, str: str, limits: limits, doc: etree.NewDocument()}
+	err := p.run(scope, (&fastTokenizer{data: data, str: str}).next)
 	if errors.Is(err, errSlowPath) {
 		p = &parser{data: data, limits: limits, doc: etree.NewDocument()}
 		err = p.run(scope, decoderTokens(data))
@@ -130,7 +131,10 @@ func baseScope() nsScope {
 }
 
 type parser struct {
-	data   []byte
+	data []byte
+	// str, when set, is data as a string: text that the tokenizer
+	// returns as a slice of data is taken from it without a copy.
+	str    string
 	limits Limits
 	doc    *etree.Document
 }
@@ -245,7 +249,7 @@ func (p *parser) run(initial nsScope, next tokenFunc) error {
 				}
 				continue
 			}
-			stack[len(stack)-1].el.CreateText(string(t))
+			stack[len(stack)-1].el.CreateText(p.text(t, start))
 		case xml.Comment:
 			if len(stack) > 0 {
 				stack[len(stack)-1].el.CreateComment(string(t))
@@ -259,6 +263,16 @@ func (p *parser) run(initial nsScope, next tokenFunc) error {
 		return fmt.Errorf("%w: no root element", ErrMalformed)
 	}
 	return nil
+}
+
+// text returns character data t, which began at offset start of the
+// input, as a string: sliced from p.str when t is that part of the input
+// itself (the fast tokenizer's plain runs), copied otherwise.
+func (p *parser) text(t []byte, start int) string {
+	if p.str != "" && len(t) > 0 && start >= 0 && start+len(t) <= len(p.data) && &t[0] == &p.data[start] {
+		return p.str[start : start+len(t)]
+	}
+	return string(t)
 }
 
 func (p *parser) startElement(t xml.StartElement, raw []byte, parentScope nsScope) (*etree.Element, nsScope, error) {
