@@ -248,6 +248,19 @@ func (t *fastTokenizer) text(quote int) (out []byte, copied bool, err error) {
 	p := t.pos
 	t.buf = t.buf[:0]
 	for t.pos < len(t.data) {
+		// Runs of ordinary characters (the base64 of signatures,
+		// certificates and ciphertext) are skipped, or copied, in one go.
+		if plainText[t.data[t.pos]] {
+			q := t.pos + 1
+			for q < len(t.data) && plainText[t.data[q]] {
+				q++
+			}
+			if copied {
+				t.buf = append(t.buf, t.data[t.pos:q]...)
+			}
+			t.pos = q
+			continue
+		}
 		c := t.data[t.pos]
 		switch {
 		case quote >= 0 && int(c) == quote:
@@ -317,6 +330,21 @@ func (t *fastTokenizer) text(quote int) (out []byte, copied bool, err error) {
 	}
 	return t.data[p:t.pos], false, nil
 }
+
+// plainText marks the bytes that text passes through unchanged in any
+// context: ASCII characters other than controls (tab and line feed
+// excepted), '<', '&', '\r', ']' and the quotes. Everything else takes
+// text's careful path. Read-only after initialisation.
+var plainText = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = true
+	}
+	for _, c := range "<&]\"'" {
+		t[c] = false
+	}
+	t['\t'], t['\n'] = true, true
+	return t
+}()
 
 // reference decodes the reference at the start of b ("&lt;", "&#10;",
 // "&#x2F;"): its character and length. Only the predefined entities and
