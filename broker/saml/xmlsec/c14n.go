@@ -44,6 +44,7 @@ func Serialize(el *etree.Element) ([]byte, error) {
 		return nil, fmt.Errorf("serialize: %w", err)
 	}
 	w := &c14nWriter{preserve: true}
+	w.buf.Grow(sizeHint(el))
 	if err := w.element(el, scope, nsScope{}, true); err != nil {
 		return nil, fmt.Errorf("serialize: %w", err)
 	}
@@ -70,6 +71,11 @@ func canonicalize(el *etree.Element, opts c14nOptions) ([]byte, error) {
 		return nil, fmt.Errorf("canonicalize: %w", err)
 	}
 	w := &c14nWriter{exclude: opts.exclude, maxBytes: opts.maxBytes}
+	hint := sizeHint(el)
+	if opts.maxBytes > 0 {
+		hint = min(hint, opts.maxBytes)
+	}
+	w.buf.Grow(hint)
 	for _, p := range opts.inclusive {
 		if p == "#default" {
 			p = ""
@@ -80,6 +86,35 @@ func canonicalize(el *etree.Element, opts c14nOptions) ([]byte, error) {
 		return nil, fmt.Errorf("canonicalize: %w", err)
 	}
 	return w.buf.Bytes(), nil
+}
+
+// sizeHint estimates the serialised size of el's subtree (names,
+// attributes and text, plus a margin per element for declarations and
+// markup), so that the output buffer is allocated once rather than grown
+// through doubling; large texts (base64 values) dominate. It is capped
+// at the default parser limit.
+func sizeHint(el *etree.Element) int {
+	n := 0
+	var walk func(e *etree.Element)
+	walk = func(e *etree.Element) {
+		n += 2*(len(e.Space)+len(e.Tag)) + 80
+		for _, a := range e.Attr {
+			n += len(a.Space) + len(a.Key) + len(a.Value) + 4
+		}
+		for _, tok := range e.Child {
+			switch t := tok.(type) {
+			case *etree.Element:
+				walk(t)
+			case *etree.CharData:
+				n += len(t.Data)
+			}
+			if n > DefaultMaxBytes {
+				return
+			}
+		}
+	}
+	walk(el)
+	return min(n, DefaultMaxBytes)
 }
 
 // scopeAt returns the namespace bindings in scope inside el (el's own
