@@ -472,7 +472,7 @@ func (b *loadBrowser) do(method, u string, form url.Values) (string, error) {
 	}
 	var body io.Reader
 	if form != nil {
-		body = strings.NewReader(form.Encode())
+		body = strings.NewReader(encodeForm(form))
 	}
 	req, err := http.NewRequestWithContext(b.ctx, method, target.String(), body)
 	if err != nil {
@@ -516,6 +516,47 @@ func (b *loadBrowser) do(method, u string, form url.Values) (string, error) {
 
 // maxPage bounds a page the driver reads.
 const maxPage = 4 << 20
+
+// encodeForm is url.Values.Encode (keys sorted, application/x-www-form-
+// urlencoded as url.QueryEscape writes it) in one pass into one buffer:
+// the SAML forms the driver posts carry tens of kilobytes of base64.
+func encodeForm(form url.Values) string {
+	keys := slices.Sorted(maps.Keys(form))
+	n := 0
+	for _, k := range keys {
+		for _, v := range form[k] {
+			n += 3*(len(k)+len(v)) + 2
+		}
+	}
+	b := make([]byte, 0, n)
+	for _, k := range keys {
+		for _, v := range form[k] {
+			if len(b) > 0 {
+				b = append(b, '&')
+			}
+			b = appendQueryEscape(b, k)
+			b = append(b, '=')
+			b = appendQueryEscape(b, v)
+		}
+	}
+	return string(b)
+}
+
+// appendQueryEscape appends url.QueryEscape(s) to b.
+func appendQueryEscape(b []byte, s string) []byte {
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~':
+			b = append(b, c)
+		case c == ' ':
+			b = append(b, '+')
+		default:
+			b = append(b, '%', hex[c>>4], hex[c&15])
+		}
+	}
+	return b
+}
 
 // find returns the first submatch of re on page, unescaped.
 func find(re *regexp.Regexp, page, what string) (string, error) {

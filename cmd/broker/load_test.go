@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -166,5 +167,25 @@ adapters:
 	res, code, _ := loadJSON(t, append([]string{"--method", "demo"}, bad...)...)
 	if code != 1 || res.Errors != 5 || res.OK != 0 || len(res.Reasons) != 1 || !strings.Contains(res.Reasons[0], "code exchange") {
 		t.Fatalf("wrong secret: exit %d, summary %+v", code, res)
+	}
+}
+
+// TestLoadEncodeForm: the driver's form encoder writes exactly what
+// url.Values.Encode writes (browsers and the broker's form parser agree on
+// it), for SAML-sized base64 and for every byte value.
+func TestLoadEncodeForm(t *testing.T) {
+	all := make([]byte, 256)
+	for i := range all {
+		all[i] = byte(i)
+	}
+	for name, form := range map[string]url.Values{
+		"empty":     {},
+		"saml":      {"SAMLResponse": {strings.Repeat("PD94bWwg+/9=", 2000)}, "RelayState": {"ab-_CD12xyzXYZ0987654321"}},
+		"all bytes": {string(all): {string(all), ""}, "a b": {"c d", "ä€"}},
+		"sorted":    {"z": {"1"}, "a": {"2", "3"}, "m": {""}},
+	} {
+		if got, want := encodeForm(form), form.Encode(); got != want {
+			t.Errorf("%s: got %.80q, want %.80q", name, got, want)
+		}
 	}
 }

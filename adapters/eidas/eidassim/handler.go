@@ -21,6 +21,7 @@ import (
 	"github.com/ozg-broker/eidas-broker/adapters/eidas"
 	"github.com/ozg-broker/eidas-broker/broker/assurance"
 	"github.com/ozg-broker/eidas-broker/broker/saml/samlxml"
+	"github.com/ozg-broker/eidas-broker/broker/saml/sp"
 	"github.com/ozg-broker/eidas-broker/broker/saml/xmlsec"
 )
 
@@ -149,8 +150,7 @@ func (s *Sim) receiveRequest(r *http.Request, cc string) (*pending, error) {
 	var relay string
 	post := r.Method == http.MethodPost
 	if post {
-		r.Body = http.MaxBytesReader(nil, r.Body, maxRequest)
-		if err := r.ParseForm(); err != nil {
+		if err := sp.ParsePostForm(r, maxRequest); err != nil {
 			return nil, fmt.Errorf("form: %w", err)
 		}
 		if xmlBytes, err = base64.StdEncoding.DecodeString(r.PostForm.Get("SAMLRequest")); err != nil {
@@ -515,6 +515,11 @@ func (s *Sim) answer(w http.ResponseWriter, _ *http.Request, c *Country, p *pend
 		http.Error(w, "simulator error", http.StatusInternalServerError)
 		return
 	}
+	s.answerPage(w, c, p, b)
+}
+
+// answerPage writes the auto-POST page that carries the sealed Response b.
+func (s *Sim) answerPage(w http.ResponseWriter, c *Country, p *pending, b []byte) {
 	pp, ok := s.postPage(c, p.acs, p.relayState != "")
 	if !ok {
 		s.page(w, http.StatusOK, "post", map[string]any{

@@ -119,8 +119,7 @@ func ReadPOSTResponse(r *http.Request, relayState string) ([]byte, error) {
 	if r.Method != http.MethodPost {
 		return nil, fmt.Errorf("%w: method %s (responses only by HTTP-POST)", ErrBinding, r.Method)
 	}
-	r.Body = http.MaxBytesReader(nil, r.Body, MaxForm)
-	if err := r.ParseForm(); err != nil {
+	if err := ParsePostForm(r, MaxForm); err != nil {
 		return nil, fmt.Errorf("%w: form: %w", ErrBinding, err)
 	}
 	resp := r.PostForm["SAMLResponse"]
@@ -136,6 +135,47 @@ func ReadPOSTResponse(r *http.Request, relayState string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: SAMLResponse is not base64", ErrBinding)
 	}
 	return raw, nil
+}
+
+// ParsePostForm is Request.ParseForm for a POST whose body is at most max
+// bytes, with the body read into one buffer of its declared length: SAML
+// forms carry tens of kilobytes of base64, which io.ReadAll (inside
+// ParseForm) would copy through a series of growing buffers. The rules
+// are ParseForm's: only application/x-www-form-urlencoded fills PostForm,
+// a body over max, a bad escape or a semicolon separator is an error, and
+// Form holds the body's values followed by the URL query's.
+func ParsePostForm(r *http.Request, max int64) error {
+	if r.PostForm != nil {
+		return nil
+	}
+	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || ct != "application/x-www-form-urlencoded" {
+		// Anything else: ParseForm's own handling (and errors).
+		r.Body = http.MaxBytesReader(nil, r.Body, max)
+		return r.ParseForm()
+	}
+	size := r.ContentLength
+	if size < 0 || size > max {
+		size = 0
+	}
+	body := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
+	if _, err := body.ReadFrom(http.MaxBytesReader(nil, r.Body, max)); err != nil {
+		return err
+	}
+	post, err := url.ParseQuery(body.String())
+	if err != nil {
+		return err
+	}
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	form := make(url.Values, len(post)+len(query))
+	for k, v := range post {
+		form[k] = v
+	}
+	for k, v := range query {
+		form[k] = append(form[k], v...)
+	}
+	r.PostForm, r.Form = post, form
+	return err
 }
 
 // ForwardACS returns the handler of a fixed assertion consumer service.
