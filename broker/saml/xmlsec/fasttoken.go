@@ -46,93 +46,93 @@ type fastTokenizer struct {
 }
 
 // next returns the next token and its byte range, or io.EOF.
-func (t *fastTokenizer) next() (xml.Token, int, int, error) {
+func (t *fastTokenizer) next() (token, int, int, error) {
 	if t.str == "" && len(t.data) > 0 {
 		t.str = string(t.data)
 	}
 	if t.closes {
 		t.closes = false
-		return xml.EndElement{Name: t.closing}, t.pos, t.pos, nil
+		return token{kind: tokEnd, name: t.closing}, t.pos, t.pos, nil
 	}
 	start := t.pos
 	if start >= len(t.data) {
-		return nil, start, start, io.EOF
+		return token{}, start, start, io.EOF
 	}
 	if t.data[start] != '<' {
 		text, _, err := t.text(-1)
 		if err != nil {
-			return nil, 0, 0, err
+			return token{}, 0, 0, err
 		}
-		return xml.CharData(text), start, t.pos, nil
+		return token{kind: tokText, data: text}, start, t.pos, nil
 	}
 	if start+1 >= len(t.data) {
-		return nil, 0, 0, errSlowPath
+		return token{}, 0, 0, errSlowPath
 	}
 	switch t.data[start+1] {
 	case '/':
 		t.pos += 2
 		name, ok := t.name()
 		if !ok {
-			return nil, 0, 0, errSlowPath
+			return token{}, 0, 0, errSlowPath
 		}
 		t.space()
 		if t.pos >= len(t.data) || t.data[t.pos] != '>' {
-			return nil, 0, 0, errSlowPath
+			return token{}, 0, 0, errSlowPath
 		}
 		t.pos++
-		return xml.EndElement{Name: name}, start, t.pos, nil
+		return token{kind: tokEnd, name: name}, start, t.pos, nil
 	case '?':
 		return t.declaration()
 	case '!':
-		return nil, 0, 0, errSlowPath
+		return token{}, 0, 0, errSlowPath
 	}
 	t.pos++
 	name, ok := t.name()
 	if !ok {
-		return nil, 0, 0, errSlowPath
+		return token{}, 0, 0, errSlowPath
 	}
 	el := xml.StartElement{Name: name, Attr: t.attrs[:0]}
 	for {
 		spaced := t.space()
 		if t.pos >= len(t.data) {
-			return nil, 0, 0, errSlowPath
+			return token{}, 0, 0, errSlowPath
 		}
 		switch t.data[t.pos] {
 		case '>':
 			t.pos++
 			t.attrs = el.Attr
-			return el, start, t.pos, nil
+			return token{kind: tokStart, name: el.Name, attr: el.Attr}, start, t.pos, nil
 		case '/':
 			if t.pos+1 >= len(t.data) || t.data[t.pos+1] != '>' {
-				return nil, 0, 0, errSlowPath
+				return token{}, 0, 0, errSlowPath
 			}
 			t.pos += 2
 			t.closing, t.closes = el.Name, true
 			t.attrs = el.Attr
-			return el, start, t.pos, nil
+			return token{kind: tokStart, name: el.Name, attr: el.Attr}, start, t.pos, nil
 		}
 		if !spaced {
-			return nil, 0, 0, errSlowPath
+			return token{}, 0, 0, errSlowPath
 		}
 		an, ok := t.name()
 		if !ok {
-			return nil, 0, 0, errSlowPath
+			return token{}, 0, 0, errSlowPath
 		}
 		t.space()
 		if t.pos >= len(t.data) || t.data[t.pos] != '=' {
-			return nil, 0, 0, errSlowPath
+			return token{}, 0, 0, errSlowPath
 		}
 		t.pos++
 		t.space()
 		if t.pos >= len(t.data) || (t.data[t.pos] != '"' && t.data[t.pos] != '\'') {
-			return nil, 0, 0, errSlowPath
+			return token{}, 0, 0, errSlowPath
 		}
 		q := t.data[t.pos]
 		t.pos++
 		vstart := t.pos
 		v, copied, err := t.text(int(q))
 		if err != nil {
-			return nil, 0, 0, err
+			return token{}, 0, 0, err
 		}
 		value := t.str[vstart : vstart+len(v)]
 		if copied {
@@ -144,34 +144,34 @@ func (t *fastTokenizer) next() (xml.Token, int, int, error) {
 
 // declaration reads the XML declaration, accepted only at the very start
 // with version 1.0 and, if named, the UTF-8 encoding.
-func (t *fastTokenizer) declaration() (xml.Token, int, int, error) {
+func (t *fastTokenizer) declaration() (token, int, int, error) {
 	const open = "<?xml"
 	start := t.pos
 	if start != 0 || !strings.HasPrefix(string(t.data[:min(len(t.data), len(open)+1)]), open) ||
 		len(t.data) <= len(open) || !isXMLSpace(t.data[len(open)]) {
-		return nil, 0, 0, errSlowPath
+		return token{}, 0, 0, errSlowPath
 	}
 	t.pos = len(open)
 	t.space()
 	end := indexFrom(t.data, t.pos, "?>")
 	if end < 0 {
-		return nil, 0, 0, errSlowPath
+		return token{}, 0, 0, errSlowPath
 	}
 	inst := t.data[t.pos:end]
 	for _, c := range inst {
 		if !(isNameByte(c) || c == ' ' || c == '=' || c == '"' || c == '\'') {
-			return nil, 0, 0, errSlowPath
+			return token{}, 0, 0, errSlowPath
 		}
 	}
 	s := string(inst)
 	if procInstParam(s, "version") != "1.0" {
-		return nil, 0, 0, errSlowPath
+		return token{}, 0, 0, errSlowPath
 	}
 	if enc := procInstParam(s, "encoding"); enc != "" && !strings.EqualFold(enc, "utf-8") {
-		return nil, 0, 0, errSlowPath
+		return token{}, 0, 0, errSlowPath
 	}
 	t.pos = end + 2
-	return xml.ProcInst{Target: "xml", Inst: inst}, start, t.pos, nil
+	return token{kind: tokProcInst, target: "xml", data: inst}, start, t.pos, nil
 }
 
 func indexFrom(b []byte, from int, s string) int {

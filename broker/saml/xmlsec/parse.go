@@ -144,29 +144,69 @@ type openElement struct {
 	scope nsScope
 }
 
+// tokenKind is the kind of a raw token.
+type tokenKind uint8
+
+const (
+	tokStart tokenKind = iota + 1
+	tokEnd
+	tokText
+	tokComment
+	tokProcInst
+	tokDirective
+)
+
+// token is one raw token, as encoding/xml's RawToken yields it, in a
+// struct rather than the xml.Token interface: boxing every token would
+// cost an allocation each.
+type token struct {
+	kind   tokenKind
+	name   xml.Name   // tokStart, tokEnd
+	attr   []xml.Attr // tokStart (valid until the next token)
+	data   []byte     // tokText, tokComment, tokDirective; tokProcInst: the instruction
+	target string     // tokProcInst
+}
+
 // tokenFunc yields the next raw token and its byte range in the input,
 // or io.EOF.
-type tokenFunc func() (xml.Token, int, int, error)
+type tokenFunc func() (token, int, int, error)
 
 // decoderTokens reads data with encoding/xml in strict mode.
 func decoderTokens(data []byte) tokenFunc {
 	dec := xml.NewDecoder(bytes.NewReader(data))
 	dec.Strict = true
 	dec.CharsetReader = nil
-	return func() (xml.Token, int, int, error) {
+	return func() (token, int, int, error) {
 		start := int(dec.InputOffset())
 		tok, err := dec.RawToken()
 		if err == io.EOF {
-			return nil, start, start, io.EOF
+			return token{}, start, start, io.EOF
 		}
 		if err != nil {
 			var se *xml.SyntaxError
 			if errors.As(err, &se) {
-				return nil, 0, 0, fmt.Errorf("%w: line %d: %s", ErrMalformed, se.Line, se.Msg)
+				return token{}, 0, 0, fmt.Errorf("%w: line %d: %s", ErrMalformed, se.Line, se.Msg)
 			}
-			return nil, 0, 0, fmt.Errorf("%w: %v", ErrMalformed, err)
+			return token{}, 0, 0, fmt.Errorf("%w: %v", ErrMalformed, err)
 		}
-		return tok, start, int(dec.InputOffset()), nil
+		var out token
+		switch t := tok.(type) {
+		case xml.StartElement:
+			out = token{kind: tokStart, name: t.Name, attr: t.Attr}
+		case xml.EndElement:
+			out = token{kind: tokEnd, name: t.Name}
+		case xml.CharData:
+			out = token{kind: tokText, data: t}
+		case xml.Comment:
+			out = token{kind: tokComment, data: t}
+		case xml.ProcInst:
+			out = token{kind: tokProcInst, target: t.Target, data: t.Inst}
+		case xml.Directive:
+			out = token{kind: tokDirective, data: t}
+		default:
+			return token{}, 0, 0, fmt.Errorf("%w: unexpected token %T", ErrMalformed, tok)
+		}
+		return out, start, int(dec.InputOffset()), nil
 	}
 }
 
@@ -193,23 +233,23 @@ func (p *parser) run(initial nsScope, next tokenFunc) error {
 		}
 		isFirst := first
 		first = false
-		switch t := tok.(type) {
-		case xml.ProcInst:
-			if t.Target != "xml" {
-				return fmt.Errorf("%w: <?%s?>", ErrProcInst, t.Target)
+		switch tok.kind {
+		case tokProcInst:
+			if tok.target != "xml" {
+				return fmt.Errorf("%w: <?%s?>", ErrProcInst, tok.target)
 			}
 			if !isFirst || start != 0 {
 				return fmt.Errorf("%w: XML declaration not at the start", ErrMalformed)
 			}
-			if enc := procInstParam(string(t.Inst), "encoding"); enc != "" && !strings.EqualFold(enc, "utf-8") {
+			if enc := procInstParam(string(tok.data), "encoding"); enc != "" && !strings.EqualFold(enc, "utf-8") {
 				return fmt.Errorf("%w: %q", ErrEncoding, enc)
 			}
-			if v := procInstParam(string(t.Inst), "version"); v != "1.0" {
+			if v := procInstParam(string(tok.data), "version"); v != "1.0" {
 				return fmt.Errorf("%w: XML version %q", ErrMalformed, v)
 			}
-		case xml.Directive:
+		case tokDirective:
 			return ErrDoctype
-		case xml.StartElement:
+		case tokStart:
 			if len(stack)+1 > p.limits.MaxDepth {
 				return fmt.Errorf("%w: more than %d levels", ErrTooDeep, p.limits.MaxDepth)
 			}
@@ -222,7 +262,7 @@ func (p *parser) run(initial nsScope, next tokenFunc) error {
 				top := stack[len(stack)-1]
 				parentScope, parent = top.scope, top.el
 			}
-			el, scope, err := p.startElement(t, p.data[start:end], parentScope)
+			el, scope, err := p.startElement(xml.StartElement{Name: tok.name, Attr: tok.attr}, p.data[start:end], parentScope)
 			if err != nil {
 				return err
 			}
@@ -233,26 +273,26 @@ func (p *parser) run(initial nsScope, next tokenFunc) error {
 				parent.AddChild(el)
 			}
 			stack = append(stack, openElement{el: el, scope: scope})
-		case xml.EndElement:
+		case tokEnd:
 			if len(stack) == 0 {
 				return fmt.Errorf("%w: unexpected end tag", ErrMalformed)
 			}
 			top := stack[len(stack)-1].el
-			if top.Space != t.Name.Space || top.Tag != t.Name.Local {
+			if top.Space != tok.name.Space || top.Tag != tok.name.Local {
 				return fmt.Errorf("%w: end tag does not match start tag", ErrMalformed)
 			}
 			stack = stack[:len(stack)-1]
-		case xml.CharData:
+		case tokText:
 			if len(stack) == 0 {
-				if len(bytes.TrimLeft(t, " \t\r\n")) != 0 {
+				if len(bytes.TrimLeft(tok.data, " \t\r\n")) != 0 {
 					return fmt.Errorf("%w: text outside the root element", ErrMalformed)
 				}
 				continue
 			}
-			stack[len(stack)-1].el.CreateText(p.text(t, start))
-		case xml.Comment:
+			stack[len(stack)-1].el.CreateText(p.text(tok.data, start))
+		case tokComment:
 			if len(stack) > 0 {
-				stack[len(stack)-1].el.CreateComment(string(t))
+				stack[len(stack)-1].el.CreateComment(string(tok.data))
 			}
 		}
 	}
