@@ -21,8 +21,8 @@ func Children(e *etree.Element, ns, local string) []*etree.Element {
 		return nil
 	}
 	var out []*etree.Element
-	for _, c := range e.ChildElements() {
-		if Is(c, ns, local) {
+	for _, t := range e.Child {
+		if c, ok := t.(*etree.Element); ok && Is(c, ns, local) {
 			out = append(out, c)
 		}
 	}
@@ -45,12 +45,17 @@ func Descendants(e *etree.Element, ns, local string) []*etree.Element {
 	if e == nil {
 		return nil
 	}
-	var out []*etree.Element
-	for _, c := range e.ChildElements() {
-		if Is(c, ns, local) {
-			out = append(out, c)
+	return appendDescendants(nil, e, ns, local)
+}
+
+func appendDescendants(out []*etree.Element, e *etree.Element, ns, local string) []*etree.Element {
+	for _, t := range e.Child {
+		if c, ok := t.(*etree.Element); ok {
+			if Is(c, ns, local) {
+				out = append(out, c)
+			}
+			out = appendDescendants(out, c, ns, local)
 		}
-		out = append(out, Descendants(c, ns, local)...)
 	}
 	return out
 }

@@ -322,19 +322,20 @@ func (p *parser) startElement(t xml.StartElement, raw []byte, parentScope nsScop
 	if err := checkName(t.Name); err != nil {
 		return nil, nil, err
 	}
-	values := make([]string, len(t.Attr))
 	// Only a tag with a literal tab or line break can hold a value that
 	// needs normalising; most tags have none, and their raw values need
-	// not be cut out.
-	var rawValues []string
+	// not be cut out (nor the values copied).
+	values := func(i int) string { return t.Attr[i].Value }
 	if bytes.ContainsAny(raw, "\t\n\r") {
-		rawValues = rawAttrValues(raw)
-	}
-	for i, a := range t.Attr {
-		values[i] = a.Value
-		if i < len(rawValues) && strings.ContainsAny(rawValues[i], "\t\n\r") {
-			values[i] = normalizeAttrValue(rawValues[i])
+		normalized := make([]string, len(t.Attr))
+		rawValues := rawAttrValues(raw)
+		for i, a := range t.Attr {
+			normalized[i] = a.Value
+			if i < len(rawValues) && strings.ContainsAny(rawValues[i], "\t\n\r") {
+				normalized[i] = normalizeAttrValue(rawValues[i])
+			}
 		}
+		values = func(i int) string { return normalized[i] }
 	}
 
 	// Namespace declarations first: they apply to the element's own name
@@ -346,7 +347,7 @@ func (p *parser) startElement(t xml.StartElement, raw []byte, parentScope nsScop
 		if !isDecl {
 			continue
 		}
-		if err := checkNSDecl(prefix, values[i]); err != nil {
+		if err := checkNSDecl(prefix, values(i)); err != nil {
 			return nil, nil, err
 		}
 		if !declared {
@@ -356,7 +357,7 @@ func (p *parser) startElement(t xml.StartElement, raw []byte, parentScope nsScop
 			}
 			declared = true
 		}
-		scope[prefix] = values[i]
+		scope[prefix] = values(i)
 	}
 	if declared && len(scope) > p.limits.MaxNamespaces+1 { // +1: the predeclared xml prefix
 		return nil, nil, fmt.Errorf("%w: more than %d namespace prefixes in scope", ErrTooManyNamespaces, p.limits.MaxNamespaces)
@@ -375,12 +376,14 @@ func (p *parser) startElement(t xml.StartElement, raw []byte, parentScope nsScop
 	el.Space = t.Name.Space
 	// Duplicates by expanded name: a short list suffices for the usual
 	// handful of attributes; a map keeps many attributes linear.
-	var seenList [][2]string
+	var seenArr [8][2]string
+	seenList := seenArr[:0]
 	var seen map[[2]string]struct{}
-	if len(t.Attr) > 8 {
+	if len(t.Attr) > len(seenArr) {
 		seen = make(map[[2]string]struct{}, len(t.Attr))
-	} else {
-		seenList = make([][2]string, 0, len(t.Attr))
+	}
+	if len(t.Attr) > 0 {
+		el.Attr = make([]etree.Attr, 0, len(t.Attr))
 	}
 	for i, a := range t.Attr {
 		if err := checkName(a.Name); err != nil {
@@ -417,7 +420,7 @@ func (p *parser) startElement(t xml.StartElement, raw []byte, parentScope nsScop
 		if a.Name.Space != "" {
 			name = a.Name.Space + ":" + a.Name.Local
 		}
-		el.CreateAttr(name, values[i])
+		el.CreateAttr(name, values(i))
 	}
 	return el, scope, nil
 }
