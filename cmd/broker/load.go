@@ -472,7 +472,7 @@ func (b *loadBrowser) do(method, u string, form url.Values) (string, error) {
 	}
 	var body io.Reader
 	if form != nil {
-		body = strings.NewReader(encodeForm(form))
+		body = bytes.NewReader(encodeForm(form))
 	}
 	req, err := http.NewRequestWithContext(b.ctx, method, target.String(), body)
 	if err != nil {
@@ -518,44 +518,73 @@ func (b *loadBrowser) do(method, u string, form url.Values) (string, error) {
 const maxPage = 4 << 20
 
 // encodeForm is url.Values.Encode (keys sorted, application/x-www-form-
-// urlencoded as url.QueryEscape writes it) in one pass into one buffer:
-// the SAML forms the driver posts carry tens of kilobytes of base64.
-func encodeForm(form url.Values) string {
+// urlencoded as url.QueryEscape writes it) into one buffer of the exact
+// size: the SAML forms the driver posts carry tens of kilobytes of base64.
+func encodeForm(form url.Values) []byte {
 	keys := slices.Sorted(maps.Keys(form))
-	n := 0
+	n := -1
 	for _, k := range keys {
 		for _, v := range form[k] {
-			n += 3*(len(k)+len(v)) + 2
+			n += 2 + escapedLen(k) + escapedLen(v)
 		}
 	}
-	b := make([]byte, 0, n)
+	if n <= 0 {
+		return nil
+	}
+	b := make([]byte, n)
+	i := 0
 	for _, k := range keys {
 		for _, v := range form[k] {
-			if len(b) > 0 {
-				b = append(b, '&')
+			if i > 0 {
+				b[i] = '&'
+				i++
 			}
-			b = appendQueryEscape(b, k)
-			b = append(b, '=')
-			b = appendQueryEscape(b, v)
-		}
-	}
-	return string(b)
-}
-
-// appendQueryEscape appends url.QueryEscape(s) to b.
-func appendQueryEscape(b []byte, s string) []byte {
-	const hex = "0123456789ABCDEF"
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~':
-			b = append(b, c)
-		case c == ' ':
-			b = append(b, '+')
-		default:
-			b = append(b, '%', hex[c>>4], hex[c&15])
+			i = putQueryEscape(b, i, k)
+			b[i] = '='
+			i = putQueryEscape(b, i+1, v)
 		}
 	}
 	return b
+}
+
+// formUnreserved marks the bytes url.QueryEscape leaves as they are.
+var formUnreserved = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~'
+	}
+	return t
+}()
+
+// escapedLen is len(url.QueryEscape(s)).
+func escapedLen(s string) int {
+	n := len(s)
+	for i := 0; i < len(s); i++ {
+		if !formUnreserved[s[i]] && s[i] != ' ' {
+			n += 2
+		}
+	}
+	return n
+}
+
+// putQueryEscape writes url.QueryEscape(s) into b at i (b has room) and
+// returns the position after it.
+func putQueryEscape(b []byte, i int, s string) int {
+	const hex = "0123456789ABCDEF"
+	for j := 0; j < len(s); j++ {
+		c := s[j]
+		switch {
+		case formUnreserved[c]:
+			b[i] = c
+			i++
+		case c == ' ':
+			b[i] = '+'
+			i++
+		default:
+			b[i], b[i+1], b[i+2] = '%', hex[c>>4], hex[c&15]
+			i += 3
+		}
+	}
+	return i
 }
 
 // find returns the first submatch of re on page, unescaped.

@@ -184,7 +184,7 @@ func TestLoadEncodeForm(t *testing.T) {
 		"all bytes": {string(all): {string(all), ""}, "a b": {"c d", "ä€"}},
 		"sorted":    {"z": {"1"}, "a": {"2", "3"}, "m": {""}},
 	} {
-		if got, want := encodeForm(form), form.Encode(); got != want {
+		if got, want := string(encodeForm(form)), form.Encode(); got != want {
 			t.Errorf("%s: got %.80q, want %.80q", name, got, want)
 		}
 	}
