@@ -40,6 +40,7 @@ type loadOptions struct {
 	testdata                         string
 	json                             bool
 	cpuprofile                       string
+	memprofile                       string
 }
 
 // loadResult is one run's summary; its JSON form is load --json's line.
@@ -91,6 +92,7 @@ func cmdLoad(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.testdata, "testdata", "testdata", "the repository's testdata/ (simulator PKI; the ELSTER test certificate)")
 	fs.BoolVar(&o.json, "json", false, "print one JSON line instead of the human summary")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run (demo and driver) to this file")
+	fs.StringVar(&o.memprofile, "memprofile", "", "write an allocation profile of the whole run (demo and driver) to this file at the end")
 	if !parseFlags(fs, args, stderr) {
 		return 2
 	}
@@ -179,6 +181,16 @@ func runLoad(o loadOptions, progress io.Writer) (*loadResult, error) {
 			return nil, err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if o.memprofile != "" {
+		f, err := os.Create(o.memprofile)
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			_ = pprof.Lookup("allocs").WriteTo(f, 0)
+			_ = f.Close()
+		}()
 	}
 	target := loadTarget{issuer: strings.TrimSuffix(o.issuer, "/"), client: o.client, secret: o.secret, redirect: o.redirect}
 	if o.issuer == "" {

@@ -1,6 +1,7 @@
 package xmlsec
 
 import (
+	"bytes"
 	"encoding/xml"
 	"errors"
 	"io"
@@ -175,7 +176,7 @@ func (t *fastTokenizer) declaration() (token, int, int, error) {
 }
 
 func indexFrom(b []byte, from int, s string) int {
-	if i := strings.Index(string(b[from:]), s); i >= 0 {
+	if i := bytes.Index(b[from:], []byte(s)); i >= 0 {
 		return from + i
 	}
 	return -1
