@@ -123,6 +123,12 @@ func (s *Sim) serveSSO(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "simulator busy", http.StatusServiceUnavailable)
 		return
 	}
+	s.choosePage(w, c, p, key)
+}
+
+// choosePage writes the page on which the person picks a test citizen
+// for the pending request p stored under key.
+func (s *Sim) choosePage(w http.ResponseWriter, c *Country, p *pending, key string) {
 	var people []Citizen
 	for _, ct := range c.Citizens {
 		if !p.legal || ct.Company != nil {
@@ -134,10 +140,19 @@ func (s *Sim) serveSSO(w http.ResponseWriter, r *http.Request) {
 		reqNames = append(reqNames, n[strings.LastIndex(n, "/")+1:])
 	}
 	slices.Sort(reqNames)
-	s.page(w, http.StatusOK, "choose", map[string]any{
-		"Country": c, "Key": key, "People": people, "Legal": p.legal, "LoA": p.loa.String(),
-		"Attrs": strings.Join(reqNames, ", "), "Connector": p.connector,
-	}, "")
+	attrs := strings.Join(reqNames, ", ")
+	data := map[string]any{
+		"Country": c, "Key": markKey, "People": people, "Legal": p.legal, "LoA": p.loa.String(),
+		"Attrs": attrs, "Connector": p.connector,
+	}
+	// People follow from the country and Legal.
+	parts, ok := s.cutPage(fmt.Sprintf("choose\x00%s\x00%t\x00%s\x00%s\x00%s", c.Code, p.legal, p.loa, attrs, p.connector), "choose", data, []string{markKey})
+	if !ok {
+		data["Key"] = key
+		s.page(w, http.StatusOK, "choose", data, "")
+		return
+	}
+	s.writePage(w, http.StatusOK, []byte(parts[0]+html.EscapeString(key)+parts[1]), "")
 }
 
 // receiveRequest decodes and verifies an AuthnRequest in either binding.
@@ -520,7 +535,14 @@ func (s *Sim) answer(w http.ResponseWriter, _ *http.Request, c *Country, p *pend
 
 // answerPage writes the auto-POST page that carries the sealed Response b.
 func (s *Sim) answerPage(w http.ResponseWriter, c *Country, p *pending, b []byte) {
-	pp, ok := s.postPage(c, p.acs, p.relayState != "")
+	relay := p.relayState != ""
+	data := map[string]any{"Country": c, "ACS": p.acs, "SAMLResponse": markResponse, "RelayState": ""}
+	markers := []string{markResponse}
+	if relay {
+		data["RelayState"] = markRelay
+		markers = append(markers, markRelay)
+	}
+	parts, ok := s.cutPage(fmt.Sprintf("post\x00%s\x00%s\x00%t", c.Code, p.acs, relay), "post", data, markers)
 	if !ok {
 		s.page(w, http.StatusOK, "post", map[string]any{
 			"Country": c, "ACS": p.acs, "SAMLResponse": base64.StdEncoding.EncodeToString(b), "RelayState": p.relayState,
@@ -530,80 +552,68 @@ func (s *Sim) answerPage(w http.ResponseWriter, c *Country, p *pending, b []byte
 	// The base64 alphabet needs no escaping inside a quoted attribute;
 	// RelayState is escaped as the template would (html/template also
 	// writes '+' as a reference, which changes nothing for the browser).
-	relay := html.EscapeString(p.relayState)
-	page := make([]byte, 0, len(pp.before)+base64.StdEncoding.EncodedLen(len(b))+len(pp.middle)+len(relay)+len(pp.after))
-	page = append(page, pp.before...)
+	relayHTML := html.EscapeString(p.relayState)
+	n := base64.StdEncoding.EncodedLen(len(b)) + len(relayHTML)
+	for _, part := range parts {
+		n += len(part)
+	}
+	page := make([]byte, 0, n)
+	page = append(page, parts[0]...)
 	page = base64.StdEncoding.AppendEncode(page, b)
-	page = append(page, pp.middle...)
-	page = append(page, relay...)
-	page = append(page, pp.after...)
-	s.writePage(w, http.StatusOK, page, pp.origin)
+	page = append(page, parts[1]...)
+	if relay {
+		page = append(page, relayHTML...)
+		page = append(page, parts[2]...)
+	}
+	s.writePage(w, http.StatusOK, page, origin(p.acs))
 }
 
-// postPageKey is what the auto-POST page depends on besides the two
-// per-answer values.
-type postPageKey struct {
-	country, acs string
-	relay        bool
-}
+// maxCutPages bounds the cache of cut pages (see cutPage).
+const maxCutPages = 256
 
-// postPageParts is the rendered auto-POST page cut where the Response
-// (between before and middle) and RelayState (between middle and after)
-// go, and the ACS origin for the form-action policy.
-type postPageParts struct {
-	before, middle, after, origin string
-}
-
-// maxPostPages bounds the cache of rendered auto-POST pages (countries ×
-// ACS URLs; a connector has one ACS).
-const maxPostPages = 256
-
-// Markers rendered in place of the per-answer values; neither can occur
-// in the page otherwise (checked: each must appear exactly once).
+// Markers rendered in place of per-request values (see cutPage).
 const (
 	markResponse = "SIM-MARK-SAMLRESPONSE-0f6c"
 	markRelay    = "SIM-MARK-RELAYSTATE-0f6c"
+	markKey      = "SIM-MARK-KEY-0f6c"
 )
 
-// postPage returns the auto-POST page for country c and the ACS, rendered
-// once by the template with markers in place of the sealed Response (tens
-// of kilobytes of base64, which html/template would otherwise escape byte
-// by byte on every answer) and of RelayState. ok is false when the page
-// cannot be cut (the caller then renders the template directly).
-func (s *Sim) postPage(c *Country, acs string, relay bool) (postPageParts, bool) {
-	key := postPageKey{c.Code, acs, relay}
+// cutPage returns template name rendered with data, in which markers
+// stand for per-request values, cut at the markers (len(markers)+1
+// parts, in order); the caller joins the parts with the escaped values.
+// The result is cached under key, which must name everything else data
+// holds. The large per-request value is the sealed Response: tens of
+// kilobytes of base64 that html/template would escape byte by byte on
+// every answer. ok is false when the page cannot be cut (a marker missing
+// or repeated); the caller then renders the template directly.
+func (s *Sim) cutPage(key, name string, data map[string]any, markers []string) ([]string, bool) {
 	s.mu.Lock()
-	pp, ok := s.postPages[key]
+	parts, ok := s.cutPages[key]
 	s.mu.Unlock()
 	if ok {
-		return pp, true
+		return parts, true
 	}
-	data := map[string]any{"Base": s.base, "Country": c, "ACS": acs, "SAMLResponse": markResponse, "RelayState": ""}
-	if relay {
-		data["RelayState"] = markRelay
-	}
+	data["Base"] = s.base
 	var buf bytes.Buffer
-	if err := pages.ExecuteTemplate(&buf, "post", data); err != nil {
-		return pp, false
+	if err := pages.ExecuteTemplate(&buf, name, data); err != nil {
+		return nil, false
 	}
-	page := buf.String()
-	before, rest, ok := strings.Cut(page, markResponse)
-	if !ok || strings.Contains(rest, markResponse) {
-		return pp, false
-	}
-	middle, after := rest, ""
-	if relay {
-		if middle, after, ok = strings.Cut(rest, markRelay); !ok || strings.Contains(after, markRelay) {
-			return pp, false
+	rest := buf.String()
+	for _, m := range markers {
+		before, after, found := strings.Cut(rest, m)
+		if !found || strings.Contains(after, m) {
+			return nil, false
 		}
+		parts = append(parts, before)
+		rest = after
 	}
-	pp = postPageParts{before: before, middle: middle, after: after, origin: origin(acs)}
+	parts = append(parts, rest)
 	s.mu.Lock()
-	if len(s.postPages) < maxPostPages {
-		s.postPages[key] = pp
+	if len(s.cutPages) < maxCutPages {
+		s.cutPages[key] = parts
 	}
 	s.mu.Unlock()
-	return pp, true
+	return parts, true
 }
 
 func origin(raw string) string {

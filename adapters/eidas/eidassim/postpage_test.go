@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ozg-broker/eidas-broker/adapters"
+	"github.com/ozg-broker/eidas-broker/broker/assurance"
 )
 
 // TestPostPageSplice: the auto-POST page with the Response spliced into
@@ -41,7 +42,31 @@ func TestPostPageSplice(t *testing.T) {
 			}
 		}
 	}
-	if len(s.postPages) != 2 { // with and without RelayState
-		t.Errorf("%d cached pages, want 2", len(s.postPages))
+	if len(s.cutPages) != 2 { // with and without RelayState
+		t.Errorf("%d cached pages, want 2", len(s.cutPages))
+	}
+}
+
+// TestChoosePageSplice: the citizen page with the request key spliced into
+// the cached rendering is the template's rendering with the key.
+func TestChoosePageSplice(t *testing.T) {
+	s, err := New(Options{BaseURL: "https://sim.example/sim/eidas", ConnectorMetadataURL: "https://broker.example/md"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.country("SE")
+	p := &pending{connector: "https://broker.example/saml/connector/metadata", loa: assurance.Substantial,
+		attrs: map[string]bool{"http://eidas.europa.eu/attributes/naturalperson/PersonIdentifier": true, "http://eidas.europa.eu/attributes/naturalperson/DateOfBirth": false}}
+	for _, key := range []string{"_0123abcd", "_4567ef01"} {
+		w := httptest.NewRecorder()
+		s.choosePage(w, c, p, key)
+		var want bytes.Buffer
+		if err := pages.ExecuteTemplate(&want, "choose", map[string]any{"Base": s.base, "Country": c, "Key": key, "People": c.Citizens,
+			"Legal": false, "LoA": p.loa.String(), "Attrs": "DateOfBirth, PersonIdentifier", "Connector": p.connector}); err != nil {
+			t.Fatal(err)
+		}
+		if got := w.Body.String(); got != want.String() {
+			t.Fatalf("key %s: page differs:\n%s\nwant\n%s", key, got, want.String())
+		}
 	}
 }

@@ -81,8 +81,9 @@ type Sim struct {
 	pending  map[string]*pending
 	connMeta *eidas.Metadata
 	connAt   time.Time
-	// postPages are the rendered auto-POST pages (see postPage).
-	postPages map[postPageKey]postPageParts
+	// cutPages are rendered pages cut at their per-request values (see
+	// cutPage).
+	cutPages map[string][]string
 }
 
 // New builds the simulator, generating whatever keys Options.Keys lacks.
@@ -93,7 +94,7 @@ func New(opts Options) (*Sim, error) {
 	s := &Sim{
 		opts: opts, base: strings.TrimRight(opts.BaseURL, "/"), http: opts.HTTP, now: opts.Now, log: opts.Logger,
 		countries: slices.Clone(opts.Countries), byCode: map[string]*Country{}, pending: map[string]*pending{},
-		postPages: map[postPageKey]postPageParts{},
+		cutPages: map[string][]string{},
 	}
 	if s.http == nil {
 		s.http = &http.Client{Timeout: 10 * time.Second}
