@@ -222,25 +222,27 @@ func forwardFields(w http.ResponseWriter, r *http.Request) (relayStates []string
 	if _, err := body.ReadFrom(http.MaxBytesReader(w, r.Body, MaxForm)); err != nil {
 		return nil, 0, fmt.Errorf("%w: form: %w", ErrBinding, err)
 	}
-	form := body.String()
-	if strings.IndexByte(form, ';') >= 0 {
+	form := body.Bytes()
+	if bytes.IndexByte(form, ';') >= 0 {
 		return nil, 0, fmt.Errorf("%w: form: semicolon separator", ErrBinding)
 	}
-	for form != "" {
-		var pair string
-		pair, form, _ = strings.Cut(form, "&")
-		if pair == "" {
+	for len(form) > 0 {
+		var pair []byte
+		pair, form, _ = bytes.Cut(form, []byte("&"))
+		if len(pair) == 0 {
 			continue
 		}
-		k, v, _ := strings.Cut(pair, "=")
-		if k, err = url.QueryUnescape(k); err != nil {
+		kb, vb, _ := bytes.Cut(pair, []byte("="))
+		k, err := url.QueryUnescape(string(kb))
+		if err != nil {
 			return nil, 0, fmt.Errorf("%w: form: %w", ErrBinding, err)
 		}
 		switch k {
 		case "SAMLResponse":
 			responses++
 		case "RelayState":
-			if v, err = url.QueryUnescape(v); err != nil {
+			v, err := url.QueryUnescape(string(vb))
+			if err != nil {
 				return nil, 0, fmt.Errorf("%w: form: %w", ErrBinding, err)
 			}
 			relayStates = append(relayStates, v)
