@@ -154,6 +154,9 @@ type c14nWriter struct {
 	// (plus all in-scope ones on the apex) and comments kept.
 	preserve bool
 	maxBytes int
+	// Scratch space for one start tag (see element).
+	decls []nsDecl
+	attrs []c14nAttr
 }
 
 type nsDecl struct{ prefix, uri string }
@@ -181,37 +184,16 @@ func (w *c14nWriter) element(e *etree.Element, parentScope, rendered nsScope, al
 		}
 	}
 
-	var decls []nsDecl
-	consider := func(prefix string) error {
-		if prefix == "xml" {
-			return nil
-		}
-		for _, d := range decls {
-			if d.prefix == prefix {
-				return nil
-			}
-		}
-		uri, ok := scope[prefix]
-		if prefix == "" {
-			if uri != rendered[""] {
-				decls = append(decls, nsDecl{"", uri})
-			}
-			return nil
-		}
-		if !ok {
-			return fmt.Errorf("%w: undeclared prefix %q", ErrNamespace, prefix)
-		}
-		if prev, ok := rendered[prefix]; ok && prev == uri {
-			return nil
-		}
-		decls = append(decls, nsDecl{prefix, uri})
-		return nil
-	}
+	// The declarations and attributes of this element live in the
+	// writer's scratch slices: both are used up in the start tag, before
+	// the children reuse them.
+	w.decls = w.decls[:0]
+	consider := func(prefix string) error { return w.consider(prefix, scope, rendered) }
 
 	if err := consider(e.Space); err != nil {
 		return err
 	}
-	attrs := make([]c14nAttr, 0, len(e.Attr))
+	attrs := w.attrs[:0]
 	for _, a := range e.Attr {
 		if _, ok := attrDeclPrefix(a); ok {
 			continue
@@ -252,6 +234,8 @@ func (w *c14nWriter) element(e *etree.Element, parentScope, rendered nsScope, al
 			}
 		}
 	}
+	w.attrs = attrs[:0] // keep the grown slice for the next element
+	decls := w.decls
 	// slices.SortFunc rather than sort.Slice: no reflection and no
 	// allocation for every element of every message.
 	if len(decls) > 1 {
@@ -334,6 +318,35 @@ func (w *c14nWriter) element(e *etree.Element, parentScope, rendered nsScope, al
 	if w.maxBytes > 0 && w.buf.Len() > w.maxBytes {
 		return fmt.Errorf("%w: canonical form exceeds %d bytes", ErrTooLarge, w.maxBytes)
 	}
+	return nil
+}
+
+// consider adds the declaration of prefix to w.decls if this element
+// must render it: it is in scope with a binding that the output does not
+// already have in force (rendered).
+func (w *c14nWriter) consider(prefix string, scope, rendered nsScope) error {
+	if prefix == "xml" {
+		return nil
+	}
+	for _, d := range w.decls {
+		if d.prefix == prefix {
+			return nil
+		}
+	}
+	uri, ok := scope[prefix]
+	if prefix == "" {
+		if uri != rendered[""] {
+			w.decls = append(w.decls, nsDecl{"", uri})
+		}
+		return nil
+	}
+	if !ok {
+		return fmt.Errorf("%w: undeclared prefix %q", ErrNamespace, prefix)
+	}
+	if prev, ok := rendered[prefix]; ok && prev == uri {
+		return nil
+	}
+	w.decls = append(w.decls, nsDecl{prefix, uri})
 	return nil
 }
 
