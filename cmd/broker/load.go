@@ -64,8 +64,15 @@ type loadResult struct {
 	// and driver together, so 1000/CPUPerLogin is logins per second per
 	// core even on a busy machine; against an external broker, the
 	// driver's share only.
-	CPUPerLogin float64  `json:"process_cpu_ms_per_login"`
-	Reasons     []string `json:"error_reasons,omitempty"` // the first few distinct ones
+	CPUPerLogin float64 `json:"process_cpu_ms_per_login"`
+	// BrokerCPUPerLogin, SimulatorCPUPerLogin and DriverCPUPerLogin
+	// split CPUPerLogin of an in-process run by a labelled CPU profile
+	// (load_attribute.go); 1000/BrokerCPUPerLogin is the broker's logins
+	// per second per core.
+	BrokerCPUPerLogin    float64  `json:"broker_cpu_ms_per_login,omitempty"`
+	SimulatorCPUPerLogin float64  `json:"simulator_cpu_ms_per_login,omitempty"`
+	DriverCPUPerLogin    float64  `json:"driver_cpu_ms_per_login,omitempty"`
+	Reasons              []string `json:"error_reasons,omitempty"` // the first few distinct ones
 }
 
 // maxReasons bounds the distinct failure reasons a run reports.
@@ -91,7 +98,7 @@ func cmdLoad(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.eidasKeys, "eidas-keys", "ec", "eidas method: ec (P-256: ECDSA signatures, ECDH-ES key agreement; the Swedish simulator) or rsa (RSA-3072: RSASSA-PSS, RSA-OAEP; the Austrian simulator)")
 	fs.StringVar(&o.testdata, "testdata", "testdata", "the repository's testdata/ (simulator PKI; the ELSTER test certificate)")
 	fs.BoolVar(&o.json, "json", false, "print one JSON line instead of the human summary")
-	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run (demo and driver) to this file")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the logins (demo and driver, labelled part=broker, simulator or driver) to this file")
 	fs.StringVar(&o.memprofile, "memprofile", "", "write an allocation profile of the whole run (demo and driver) to this file at the end")
 	if !parseFlags(fs, args, stderr) {
 		return 2
@@ -171,16 +178,14 @@ func (r refusal) Error() string { return r.msg }
 // runLoad starts the target (the in-process demo unless o.issuer is set)
 // and runs the logins; memory checkpoints go to progress.
 func runLoad(o loadOptions, progress io.Writer) (*loadResult, error) {
+	var cpuFile io.Writer
 	if o.cpuprofile != "" {
 		f, err := os.Create(o.cpuprofile)
 		if err != nil {
 			return nil, err
 		}
 		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return nil, err
-		}
-		defer pprof.StopCPUProfile()
+		cpuFile = f
 	}
 	if o.memprofile != "" {
 		f, err := os.Create(o.memprofile)
@@ -206,8 +211,10 @@ func runLoad(o loadOptions, progress io.Writer) (*loadResult, error) {
 			return nil, err
 		}
 		defer d.close()
-		srv := &http.Server{Handler: d.handler, ReadHeaderTimeout: 5 * time.Second}
-		go func() { _ = srv.Serve(ln) }()
+		// Labelled for the CPU attribution (load_attribute.go).
+		srv := &http.Server{Handler: labelSimulators(d.handler), ReadHeaderTimeout: 5 * time.Second,
+			BaseContext: func(net.Listener) context.Context { return brokerContext() }}
+		go pprof.Do(context.Background(), pprof.Labels(partLabel, partBroker), func(context.Context) { _ = srv.Serve(ln) })
 		defer srv.Close()
 		target = loadTarget{issuer: base, client: demoClientID, secret: d.secret, redirect: base + "/demo/callback", demo: true}
 	}
@@ -234,10 +241,24 @@ func runLoad(o loadOptions, progress io.Writer) (*loadResult, error) {
 		wg        sync.WaitGroup
 	)
 	defer reportRSS(progress, &next)()
+	// The profile covers the logins, not the start-up (key generation).
+	var prof *profiledRun
+	switch {
+	case target.demo:
+		prof = &profiledRun{file: cpuFile}
+		if err := prof.start(); err != nil {
+			return nil, err
+		}
+	case cpuFile != nil:
+		if err := pprof.StartCPUProfile(cpuFile); err != nil {
+			return nil, err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	start, cpu0 := time.Now(), processCPU()
 	for range o.concurrency {
 		wg.Add(1)
-		go func() {
+		go pprof.Do(ctx, pprof.Labels(partLabel, partDriver), func(ctx context.Context) {
 			defer wg.Done()
 			for next.Add(1) <= int64(o.logins) && ctx.Err() == nil {
 				t0 := time.Now()
@@ -254,10 +275,17 @@ func runLoad(o loadOptions, progress io.Writer) (*loadResult, error) {
 				}
 				mu.Unlock()
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	elapsed, cpu := time.Since(start), processCPU()-cpu0
+	var shares *cpuShares
+	if prof != nil {
+		var err error
+		if shares, err = prof.stop(); err != nil {
+			return nil, err
+		}
+	}
 	slices.Sort(latencies)
 	ms := func(p float64) float64 {
 		if len(latencies) == 0 {
@@ -276,6 +304,11 @@ func runLoad(o loadOptions, progress io.Writer) (*loadResult, error) {
 	}
 	if len(latencies) > 0 {
 		res.CPUPerLogin = float64(cpu.Microseconds()) / 1000 / float64(len(latencies))
+		if shares != nil {
+			res.BrokerCPUPerLogin = res.CPUPerLogin * shares.fraction(partBroker)
+			res.SimulatorCPUPerLogin = res.CPUPerLogin * shares.fraction(partSimulator)
+			res.DriverCPUPerLogin = res.CPUPerLogin * shares.fraction(partDriver)
+		}
 	}
 	return res, nil
 }
@@ -299,6 +332,10 @@ func (r *loadResult) print(w io.Writer) {
 			what = "the driver only"
 		}
 		fmt.Fprintf(w, "CPU per login: %.2f ms (this process: %s)\n", r.CPUPerLogin, what)
+	}
+	if r.BrokerCPUPerLogin > 0 {
+		fmt.Fprintf(w, "the broker's share: %.2f ms per login, %.0f logins/s per core (simulators %.2f ms, driver %.2f ms; from a labelled CPU profile)\n",
+			r.BrokerCPUPerLogin, 1000/r.BrokerCPUPerLogin, r.SimulatorCPUPerLogin, r.DriverCPUPerLogin)
 	}
 }
 
