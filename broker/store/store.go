@@ -65,7 +65,10 @@ type Store interface {
 	// the others get ErrExists.
 	Create(ctx context.Context, kind Kind, key string, value []byte, ttl time.Duration) error
 
-	// Get returns the current entry or ErrNotFound.
+	// Get returns the current entry or ErrNotFound. The entry's Value is
+	// read-only: a backend may hand out the bytes it holds (the memory
+	// store does, rather than copy every record on every read). Writes
+	// copy what they are given.
 	Get(ctx context.Context, kind Kind, key string) (Entry, error)
 
 	// Swap replaces the value if the key still has revision rev (from Get),

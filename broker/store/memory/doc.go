@@ -24,8 +24,13 @@
 // returned, so a Swap prepared against the old incarnation fails with
 // store.ErrConflict instead of overwriting the new one (the ABA problem).
 //
-// Values are copied on the way in and out, so callers can neither change
-// stored data by mutating their slices nor share slices between goroutines
-// by accident. Nothing is logged; keys are never put into error messages
-// because for single-use kinds the key is the secret.
+// Values are copied on the way in, so callers cannot change stored data by
+// mutating their slices. Get hands out the stored slice itself, capped so
+// that an append copies: the contract makes Entry.Value read-only, and the
+// store never writes into a slice it holds (a write replaces it), so
+// sharing it costs readers nothing, where a copy per read was the store's
+// largest allocation in a login.
+//
+// Nothing is logged; keys are never put into error messages because for
+// single-use kinds the key is the secret.
 package memory

@@ -158,7 +158,9 @@ func (s *Store) Get(ctx context.Context, kind store.Kind, key string) (store.Ent
 	if err != nil {
 		return store.Entry{}, fmt.Errorf("memory store: get %s: %w", kind, err)
 	}
-	return store.Entry{Value: clone(e.value), Revision: e.rev}, nil
+	// Stored slices are never written to (a write replaces the slice), so
+	// the reader may share it; the contract makes Entry.Value read-only.
+	return store.Entry{Value: e.value[:len(e.value):len(e.value)], Revision: e.rev}, nil
 }
 
 // Swap implements store.Store.

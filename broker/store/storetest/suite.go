@@ -546,7 +546,10 @@ func testValuesCopied(t *testing.T, e *env) {
 	}
 	in[0] = 'X'
 	got := e.wantValue(t, store.KindSession, "k", "original")
-	got.Value[0] = 'Y'
+	// A read value is read-only (the memory store shares it), but a
+	// reader appending to it must get a copy, never grow the stored one.
+	grown := append(got.Value, '!')
+	grown[0] = 'Y'
 	got = e.wantValue(t, store.KindSession, "k", "original")
 
 	sw := []byte("swapped")
