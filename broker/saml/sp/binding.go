@@ -154,12 +154,8 @@ func ParsePostForm(r *http.Request, max int64) error {
 		r.Body = http.MaxBytesReader(nil, r.Body, max)
 		return r.ParseForm()
 	}
-	size := r.ContentLength
-	if size < 0 || size > max {
-		size = 0
-	}
-	body := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
-	if _, err := body.ReadFrom(http.MaxBytesReader(nil, r.Body, max)); err != nil {
+	body, err := readBody(nil, r, max)
+	if err != nil {
 		return err
 	}
 	post, err := url.ParseQuery(body.String())
@@ -202,6 +198,21 @@ func ForwardACS(baseURL string, log *slog.Logger, what string) http.HandlerFunc 
 	}
 }
 
+// readBody reads a request body of at most max bytes into one buffer of
+// its declared length (a SAML form carries tens of kilobytes of base64,
+// which io.ReadAll would copy through a series of growing buffers).
+func readBody(w http.ResponseWriter, r *http.Request, max int64) (*bytes.Buffer, error) {
+	size := r.ContentLength
+	if size < 0 || size > max {
+		size = 0
+	}
+	body := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
+	if _, err := body.ReadFrom(http.MaxBytesReader(w, r.Body, max)); err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
 // forwardFields reads what ForwardACS needs from a form POST: the
 // RelayState values and how many SAMLResponse fields there are. It
 // refuses what Request.ParseForm refuses (another content type, a body
@@ -214,12 +225,8 @@ func forwardFields(w http.ResponseWriter, r *http.Request) (relayStates []string
 	if err != nil || ct != "application/x-www-form-urlencoded" {
 		return nil, 0, fmt.Errorf("%w: content type", ErrBinding)
 	}
-	size := r.ContentLength
-	if size < 0 || size > MaxForm {
-		size = 0
-	}
-	body := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
-	if _, err := body.ReadFrom(http.MaxBytesReader(w, r.Body, MaxForm)); err != nil {
+	body, err := readBody(w, r, MaxForm)
+	if err != nil {
 		return nil, 0, fmt.Errorf("%w: form: %w", ErrBinding, err)
 	}
 	form := body.Bytes()
