@@ -35,11 +35,7 @@ func TestExtendLogin(t *testing.T) {
 	e := newEnv(t, nil)
 	r := e.rp("portal", "portal-secret", rpRedirect)
 	_, methods := r.authorize()
-	m := txPath.FindStringSubmatch(methods.body)
-	if m == nil {
-		t.Fatalf("no method page: %d", methods.status)
-	}
-	tx := m[1]
+	tx := r.txOf(methods)
 	if n := secondsLeft(t, methods); n < 14*60 || n > 15*60 {
 		t.Fatalf("fresh login has %d s left, want about 15 minutes", n)
 	}
@@ -131,11 +127,7 @@ func TestMethodPageRenewsStaleLogin(t *testing.T) {
 	e := newEnv(t, nil)
 	r := e.rp("portal", "portal-secret", rpRedirect)
 	_, methods := r.authorize()
-	m := txPath.FindStringSubmatch(methods.body)
-	if m == nil {
-		t.Fatal("no method page")
-	}
-	tx := m[1]
+	tx := r.txOf(methods)
 	first, _ := broker.TxRenewed(e.broker, tx)
 	e.advance(20 * time.Second)
 	if n := secondsLeft(t, r.get(e.srv.URL+"/login/"+tx)); n != 15*60 {
@@ -192,11 +184,7 @@ func TestLongLoginKeepsItsReference(t *testing.T) {
 	e = newEnvWithStore(t, st, nil)
 	r := e.rp("portal", "portal-secret", rpRedirect)
 	_, methods := r.authorize()
-	m := txPath.FindStringSubmatch(methods.body)
-	if m == nil {
-		t.Fatal("no method page")
-	}
-	tx := m[1]
+	tx := r.txOf(methods)
 	e.advance(10 * time.Minute)
 	r.get(e.srv.URL + "/login/" + tx) // the person reads the page again: renewed
 	e.advance(10 * time.Minute)

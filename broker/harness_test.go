@@ -243,15 +243,21 @@ func (r *rp) authorize(extra ...oauth2.AuthCodeOption) (*flow, *page) {
 
 var txPath = regexp.MustCompile(`/login/([A-Za-z0-9_-]+)/start`)
 
-// demoLogin picks the demo adapter on the method page and logs in as
-// person at level; it returns the page after the demo form was posted.
-func (r *rp) demoLogin(methods *page, person, level string) *page {
+// txOf is the login's transaction ID, read from its method page.
+func (r *rp) txOf(methods *page) string {
 	r.e.t.Helper()
 	m := txPath.FindStringSubmatch(methods.body)
 	if m == nil {
 		r.e.t.Fatalf("no method form on page (status %d): %s", methods.status, methods.body)
 	}
-	demoPage := r.post("/login/"+m[1]+"/start", url.Values{"method": {"demo"}})
+	return m[1]
+}
+
+// demoLogin picks the demo adapter on the method page and logs in as
+// person at level; it returns the page after the demo form was posted.
+func (r *rp) demoLogin(methods *page, person, level string) *page {
+	r.e.t.Helper()
+	demoPage := r.post("/login/"+r.txOf(methods)+"/start", url.Values{"method": {"demo"}})
 	if demoPage.status != 200 || demoPage.field("nonce") == "" {
 		r.e.t.Fatalf("demo page: status %d: %s", demoPage.status, demoPage.body)
 	}

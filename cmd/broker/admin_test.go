@@ -52,16 +52,7 @@ adapters:
 			if err != nil {
 				t.Fatalf("load: %v", err)
 			}
-			st, err := openStore(cfg.Store)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			b, err := buildBroker(cfg, st, newLogger(io.Discard, "error"), broker.NewMetrics(), nil)
-			if err != nil {
-				t.Fatalf("build: %v", err)
-			}
-			defer b.Close()
+			b := startBroker(t, cfg, newLogger(io.Discard, "error"), broker.NewMetrics())
 			var current atomic.Pointer[broker.Server]
 			current.Store(b)
 			ls := listeners(cfg, &current)
@@ -187,14 +178,6 @@ adapters:
 	if got := activeDataKey(out); string(got) != strings.Repeat("B", 32) {
 		t.Fatalf("active key %q", got)
 	}
-	st, err := openStore(cfg.Store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	b, err := buildBroker(cfg, st, newLogger(io.Discard, "error"), nil, nil)
-	if err != nil {
-		t.Fatalf("build: %v", err)
-	}
-	_ = b.Close()
+	// The broker builds with them (startBroker fails the test if not).
+	startBroker(t, cfg, newLogger(io.Discard, "error"), nil)
 }

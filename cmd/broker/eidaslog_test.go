@@ -56,20 +56,11 @@ eidas_service:
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
-	st, err := openStore(cfg.Store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	var logs bytes.Buffer
 	// newLogger is serve's logger (and becomes the default the wiring
 	// scopes); restore the test binary's default afterwards.
 	defer newLogger(os.Stderr, "warn")
-	b, err := buildBroker(cfg, st, newLogger(&logs, "debug"), nil, nil)
-	if err != nil {
-		t.Fatalf("build: %v", err)
-	}
-	defer b.Close()
+	b := startBroker(t, cfg, newLogger(&logs, "debug"), nil)
 	srv := httptest.NewServer(b.Handler())
 	defer srv.Close()
 

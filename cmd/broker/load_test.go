@@ -136,16 +136,7 @@ adapters:
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := openStore(cfg.Store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	b, err := buildBroker(cfg, st, newLogger(os.Stderr, "warn"), nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
+	b := startBroker(t, cfg, newLogger(os.Stderr, "warn"), nil)
 	srv := &http.Server{Handler: b.Handler()}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })

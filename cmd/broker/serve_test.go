@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ozg-broker/eidas-broker/broker"
 	"github.com/ozg-broker/eidas-broker/broker/store/storetest"
 	"github.com/ozg-broker/eidas-broker/config"
 )
@@ -53,15 +55,7 @@ adapters:
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
-	st, err := openStore(cfg.Store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	b, err := buildBroker(cfg, st, newLogger(os.Stderr, "warn"), nil, nil)
-	if err != nil {
-		t.Fatalf("build: %v", err)
-	}
+	b := startBroker(t, cfg, newLogger(os.Stderr, "warn"), nil)
 	srv := httptest.NewServer(b.Handler())
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/.well-known/openid-configuration")
@@ -119,15 +113,7 @@ eidas_service:
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
-	st, err := openStore(cfg.Store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	b, err := buildBroker(cfg, st, newLogger(os.Stderr, "warn"), nil, nil)
-	if err != nil {
-		t.Fatalf("build: %v", err)
-	}
+	b := startBroker(t, cfg, newLogger(os.Stderr, "warn"), nil)
 	srv := httptest.NewServer(b.Handler())
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/saml/service/metadata")
@@ -139,4 +125,21 @@ eidas_service:
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "https://login.example.de/saml/service/sso") || !strings.Contains(string(body), "Signature") {
 		t.Fatalf("service metadata: %d %.300s", resp.StatusCode, body)
 	}
+}
+
+// startBroker builds serve's broker for cfg on the store cfg names, both
+// closed when the test ends.
+func startBroker(t testing.TB, cfg *config.Config, log *slog.Logger, metrics *broker.Metrics) *broker.Server {
+	t.Helper()
+	st, err := openStore(cfg.Store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	b, err := buildBroker(cfg, st, log, metrics, nil)
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	return b
 }

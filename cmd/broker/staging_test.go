@@ -59,16 +59,7 @@ adapters:
 		if err != nil {
 			t.Fatalf("load: %v", err)
 		}
-		st, err := openStore(cfg.Store)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = st.Close() })
-		b, err := buildBroker(cfg, st, newLogger(os.Stderr, "warn"), nil, nil)
-		if err != nil {
-			t.Fatalf("build: %v", err)
-		}
-		t.Cleanup(func() { _ = b.Close() })
+		b := startBroker(t, cfg, newLogger(os.Stderr, "warn"), nil)
 		return b.Handler()
 	}
 
