@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -49,6 +48,8 @@ func GenerateSigningKeys() ([]SigningKey, error) {
 type keySet struct {
 	keys   []SigningKey
 	active map[jose.SignatureAlgorithm]*SigningKey
+	// signers signs ID tokens with the active key of each algorithm.
+	signers map[jose.SignatureAlgorithm]*jwsSigner
 }
 
 func newKeySet(keys []SigningKey) (*keySet, error) {
@@ -78,6 +79,14 @@ func newKeySet(keys []SigningKey) (*keySet, error) {
 	if ks.active[jose.ES256] == nil {
 		return nil, errors.New("signing keys: an ES256 key is required (the default ID-token algorithm)")
 	}
+	ks.signers = make(map[jose.SignatureAlgorithm]*jwsSigner, len(ks.active))
+	for alg, k := range ks.active {
+		s, err := newJWSSigner(k)
+		if err != nil {
+			return nil, err
+		}
+		ks.signers[alg] = s
+	}
 	return ks, nil
 }
 
@@ -100,21 +109,13 @@ func checkKeyAlg(k *SigningKey) error {
 	return nil
 }
 
-type algKey struct{}
-
-// withSigningAlg tells SigningKey which algorithm the current client wants.
-func withSigningAlg(ctx context.Context, alg jose.SignatureAlgorithm) context.Context {
-	return context.WithValue(ctx, algKey{}, alg)
-}
-
-func (ks *keySet) signingKey(ctx context.Context) (op.SigningKey, error) {
-	alg, _ := ctx.Value(algKey{}).(jose.SignatureAlgorithm)
-	if alg == "" {
-		alg = jose.ES256
-	}
-	k := ks.active[alg]
+// signingKey is the library's view of the ES256 key (the default
+// algorithm). The library signs nothing itself any more (ID tokens:
+// tokenResponse); it still asks for a key when it sets up.
+func (ks *keySet) signingKey() (op.SigningKey, error) {
+	k := ks.active[jose.ES256]
 	if k == nil {
-		return nil, fmt.Errorf("no signing key for %s", alg)
+		return nil, errors.New("no ES256 signing key")
 	}
 	return opSigningKey{k}, nil
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/ozg-broker/eidas-broker/adapters"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
 )
 
 // Size limits of OP requests. An authorization request travels in a URL
@@ -206,7 +207,7 @@ func (s *Server) clientEndpoint(next http.Handler, w http.ResponseWriter, r *htt
 		writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "malformed Authorization header")
 		return
 	}
-	next.ServeHTTP(&challengeWriter{ResponseWriter: w, challenge: func(status int) (int, string) {
+	cw := &challengeWriter{ResponseWriter: w, challenge: func(status int) (int, string) {
 		// RFC 6749 §5.2: a failed authentication with the Authorization
 		// header is 401 with a challenge for the scheme the client used.
 		// Without the header a 401 would need a challenge the client did
@@ -218,7 +219,12 @@ func (s *Server) clientEndpoint(next http.Handler, w http.ResponseWriter, r *htt
 			return status, basicChallenge(s.issuer)
 		}
 		return http.StatusBadRequest, ""
-	}}, r)
+	}}
+	if r.URL.Path == "/token" && r.PostForm.Get("grant_type") == string(oidc.GrantTypeCode) && r.Header.Get("Origin") == "" {
+		s.op.codeTokenRequest(cw, r)
+		return
+	}
+	next.ServeHTTP(cw, r)
 }
 
 // userinfoEndpoint adds RFC 6750 §3 challenges and keeps userinfo

@@ -332,6 +332,15 @@ func (o *opServer) verifyClient(ctx context.Context, r *op.Request[op.ClientCred
 // round trip of ambiguity to re-issuing tokens for a code already taken,
 // which would break single use (RFC 6749 §4.1.2, §10.5).
 func (o *opServer) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.AccessTokenRequest]) (*op.Response, error) {
+	resp, err := o.exchangeCode(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	return op.NewResponse(resp), nil
+}
+
+// exchangeCode is CodeExchange; codeTokenRequest calls it directly.
+func (o *opServer) exchangeCode(ctx context.Context, r *op.ClientRequest[oidc.AccessTokenRequest]) (*oidc.AccessTokenResponse, error) {
 	if r.Data.CodeVerifier == "" {
 		return nil, oidc.ErrInvalidRequest().WithDescription("code_verifier is required")
 	}
@@ -360,8 +369,7 @@ func (o *opServer) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.Ac
 	if r.Data.RedirectURI != g.RedirectURI {
 		return nil, oidc.ErrInvalidGrant().WithDescription("redirect_uri does not match")
 	}
-	ctx = withSigningAlg(ctx, r.Client.(*opClient).c.IDTokenAlg)
-	resp, err := op.CreateTokenResponse(ctx, g, r.Client, o.Provider(), true, r.Data.Code, "")
+	resp, err := o.tokenResponse(ctx, g, r.Client.(*opClient).c.IDTokenAlg, r.Data.Code, false)
 	if err != nil {
 		return nil, err
 	}
@@ -373,7 +381,7 @@ func (o *opServer) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.Ac
 		}
 		return nil, storeError(err, oidc.ErrInvalidGrant().WithDescription("code invalid, expired or already used"))
 	}
-	return op.NewResponse(resp), nil
+	return resp, nil
 }
 
 // RefreshToken rotates a refresh token. Like CodeExchange it reads the
@@ -406,8 +414,7 @@ func (o *opServer) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.Re
 	// The reuse marker goes out with the new tokens, in one round trip,
 	// before the take.
 	ctx, marker := withUsedMarker(ctx, store.KindRefresh, key, g, o.s.now())
-	ctx = withSigningAlg(ctx, r.Client.(*opClient).c.IDTokenAlg)
-	resp, err := op.CreateTokenResponse(ctx, g, r.Client, o.Provider(), true, "", r.Data.RefreshToken)
+	resp, err := o.tokenResponse(ctx, g, r.Client.(*opClient).c.IDTokenAlg, "", true)
 	if err != nil {
 		return nil, err
 	}

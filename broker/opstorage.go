@@ -253,8 +253,8 @@ func (o *opStorage) GetRefreshTokenInfo(ctx context.Context, clientID, token str
 	return g.Subject, token, nil
 }
 
-func (o *opStorage) SigningKey(ctx context.Context) (op.SigningKey, error) {
-	return o.s.keys.signingKey(ctx)
+func (o *opStorage) SigningKey(context.Context) (op.SigningKey, error) {
+	return o.s.keys.signingKey()
 }
 
 func (o *opStorage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {

@@ -101,6 +101,7 @@ type Server struct {
 	secure    bool
 	log       *slog.Logger
 	now       func() time.Time
+	op        *opServer // the OIDC endpoints (the token endpoint's code grant: codeTokenRequest)
 	provider  *op.Provider
 	handler   http.Handler
 	pages     *pages
@@ -268,6 +269,7 @@ func (s *Server) buildHandler(extra func(chi.Router)) error {
 		JwksURI:       op.NewEndpoint("jwks"),
 	}
 	srv := &opServer{LegacyServer: op.NewLegacyServer(provider, endpoints), s: s}
+	s.op = srv
 	opHandler := op.RegisterLegacyServer(srv, func(w http.ResponseWriter, r *http.Request) {
 		// Codes are issued by the consent step, bound to the browser;
 		// the library's unbound callback is not offered.

@@ -59,6 +59,11 @@ type Entry struct {
 // an expired key is ErrNotFound even if the backend has not evicted it yet.
 // Keys and values are bytes the store does not interpret; a backend must
 // never log values (they may carry encrypted personal data or secrets).
+//
+// A value given to a write (Create, Swap, a Batch op) belongs to the store
+// from then on: the caller must not change the slice afterwards, since a
+// backend may keep it rather than copy it (the memory store does). Every
+// writer in the broker passes a slice it has just built for the write.
 type Store interface {
 	// Create stores value under (kind, key) only if the key is absent.
 	// Atomic: of many concurrent Creates of one key exactly one succeeds and
@@ -67,8 +72,7 @@ type Store interface {
 
 	// Get returns the current entry or ErrNotFound. The entry's Value is
 	// read-only: a backend may hand out the bytes it holds (the memory
-	// store does, rather than copy every record on every read). Writes
-	// copy what they are given.
+	// store does, rather than copy every record on every read).
 	Get(ctx context.Context, kind Kind, key string) (Entry, error)
 
 	// Swap replaces the value if the key still has revision rev (from Get),

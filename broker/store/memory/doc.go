@@ -24,12 +24,12 @@
 // returned, so a Swap prepared against the old incarnation fails with
 // store.ErrConflict instead of overwriting the new one (the ABA problem).
 //
-// Values are copied on the way in, so callers cannot change stored data by
-// mutating their slices. Get hands out the stored slice itself, capped so
-// that an append copies: the contract makes Entry.Value read-only, and the
-// store never writes into a slice it holds (a write replaces it), so
-// sharing it costs readers nothing, where a copy per read was the store's
-// largest allocation in a login.
+// Values are not copied, neither on the way in nor out. A write keeps the
+// caller's slice (the contract hands a written value to the store), and Get
+// hands out the stored slice itself, capped so that an append copies: the
+// contract makes Entry.Value read-only, and the store never writes into a
+// slice it holds (a write replaces it). A copy per read, and then per
+// write, were the store's largest allocations in a login.
 //
 // Nothing is logged; keys are never put into error messages because for
 // single-use kinds the key is the secret.

@@ -94,7 +94,7 @@ type entry struct {
 // entry struct, its map slot and key header, and its heap slots.
 const entryOverhead = 200
 
-func (e *entry) cost() int64 { return int64(len(e.id.key) + len(e.value) + entryOverhead) }
+func (e *entry) cost() int64 { return int64(len(e.id.key) + cap(e.value) + entryOverhead) }
 
 // New returns an empty, open Store.
 func New(opts ...Option) *Store {
@@ -132,7 +132,7 @@ func (s *Store) Create(ctx context.Context, kind store.Kind, key string, value [
 		}
 		s.remove(e)
 	}
-	e := &entry{id: id, value: clone(value), rev: s.nextRev(), expires: now.Add(ttl), victim: -1}
+	e := &entry{id: id, value: keep(value), rev: s.nextRev(), expires: now.Add(ttl), victim: -1}
 	s.entries[id] = e
 	heap.Push(&s.expiry, e)
 	if s.evictable[kind] {
@@ -186,7 +186,7 @@ func (s *Store) Swap(ctx context.Context, kind store.Kind, key string, rev uint6
 		return fmt.Errorf("memory store: swap %s: %w", kind, store.ErrConflict)
 	}
 	s.bytes -= e.cost()
-	e.value = clone(value)
+	e.value = keep(value)
 	e.rev = s.nextRev()
 	e.expires = now.Add(ttl)
 	s.bytes += e.cost()
@@ -351,12 +351,15 @@ func expired(e *entry, now time.Time) bool {
 	return !now.Before(e.expires)
 }
 
-// clone copies b and turns nil into an empty slice, so a stored empty value
-// reads back as empty rather than as "no value".
-func clone(b []byte) []byte {
-	out := make([]byte, len(b))
-	copy(out, b)
-	return out
+// keep is the slice a write stores: the caller's own (the contract hands
+// a written value to the store), capped so that no later append by
+// anyone can reach into it, with nil turned into an empty slice, so a
+// stored empty value reads back as empty rather than as "no value".
+func keep(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b[:len(b):len(b)]
 }
 
 // entryHeap is a min-heap of entries, with each entry's position kept

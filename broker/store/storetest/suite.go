@@ -62,7 +62,7 @@ var cases = []struct {
 	{"kinds_separate", testKindsSeparate},
 	{"keys_opaque", testKeysOpaque},
 	{"values_binary", testValuesBinary},
-	{"values_copied", testValuesCopied},
+	{"value_slices", testValueSlices},
 	{"delete", testDelete},
 	{"batch", testBatch},
 	{"batch_take_concurrent", testBatchTakeConcurrent},
@@ -539,12 +539,10 @@ func testValuesBinary(t *testing.T, e *env) {
 	}
 }
 
-func testValuesCopied(t *testing.T, e *env) {
-	in := []byte("original")
-	if err := e.s.Create(t.Context(), store.KindSession, "k", in, longTTL); err != nil {
+func testValueSlices(t *testing.T, e *env) {
+	if err := e.s.Create(t.Context(), store.KindSession, "k", []byte("original"), longTTL); err != nil {
 		t.Fatalf("Create: %v", err)
 	}
-	in[0] = 'X'
 	got := e.wantValue(t, store.KindSession, "k", "original")
 	// A read value is read-only (the memory store shares it), but a
 	// reader appending to it must get a copy, never grow the stored one.
@@ -552,11 +550,16 @@ func testValuesCopied(t *testing.T, e *env) {
 	grown[0] = 'Y'
 	got = e.wantValue(t, store.KindSession, "k", "original")
 
-	sw := []byte("swapped")
+	// A written slice with spare capacity is the caller's no longer, but
+	// an append to what a reader gets still cannot reach into it.
+	sw := make([]byte, 0, 64)
+	sw = append(sw, "swapped"...)
 	if err := e.s.Swap(t.Context(), store.KindSession, "k", got.Revision, sw, longTTL); err != nil {
 		t.Fatalf("Swap: %v", err)
 	}
-	sw[0] = 'X'
+	got = e.wantValue(t, store.KindSession, "k", "swapped")
+	grown = append(got.Value, '!')
+	grown[0] = 'Y'
 	e.wantValue(t, store.KindSession, "k", "swapped")
 }
 
