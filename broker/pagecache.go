@@ -5,7 +5,6 @@ import (
 	"html/template"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/ozg-broker/eidas-broker/adapters"
@@ -33,6 +32,8 @@ type pageCache struct {
 	pages       map[string]*skeleton
 	// buffers hold pages while write assembles them (*[]byte).
 	buffers sync.Pool
+	// keys hold page keys while they are built and looked up (*keyBuilder).
+	keys sync.Pool
 }
 
 // skeleton is a cached page cut at its placeholders, so that a request
@@ -53,15 +54,17 @@ func newPageCache() *pageCache {
 	return &pageCache{placeholder: []byte(randomID()), slot: []byte(randomID()), pages: map[string]*skeleton{}}
 }
 
-func (c *pageCache) get(key string) (*skeleton, bool) {
+// get looks key up; the map index with a converted []byte does not
+// allocate, so a hit costs no string.
+func (c *pageCache) get(key *keyBuilder) (*skeleton, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	sk, ok := c.pages[key]
+	sk, ok := c.pages[string(key.b)]
 	return sk, ok
 }
 
 // put cuts a page rendered with the placeholders and keeps it under key.
-func (c *pageCache) put(key string, page []byte) *skeleton {
+func (c *pageCache) put(key *keyBuilder, page []byte) *skeleton {
 	sk := &skeleton{size: len(page) - bytes.Count(page, c.placeholder)*len(c.placeholder)}
 	before, after, slotted := bytes.Cut(page, c.slot)
 	sk.head = bytes.Split(before, c.placeholder)
@@ -74,7 +77,7 @@ func (c *pageCache) put(key string, page []byte) *skeleton {
 	if len(c.pages) >= maxCachedPages {
 		clear(c.pages)
 	}
-	c.pages[key] = sk
+	c.pages[string(key.b)] = sk
 	return sk
 }
 
@@ -125,20 +128,40 @@ func (c *pageCache) write(w http.ResponseWriter, sk *skeleton, txID string, rows
 const maxPooledPage = 64 << 10
 
 // keyBuilder writes length-prefixed fields, so that no two different
-// field lists give the same key.
-type keyBuilder struct{ strings.Builder }
+// field lists give the same key. Its buffer comes from the cache's pool
+// (a method page's key names every method and option, about a kilobyte,
+// for every login) and goes back with release.
+type keyBuilder struct {
+	b    []byte
+	pool *sync.Pool
+}
 
 func (b *keyBuilder) field(s string) {
-	b.WriteString(strconv.Itoa(len(s)))
-	b.WriteByte(':')
-	b.WriteString(s)
+	b.b = strconv.AppendInt(b.b, int64(len(s)), 10)
+	b.b = append(b.b, ':')
+	b.b = append(b.b, s...)
 }
+
+func (b *keyBuilder) WriteByte(c byte) { b.b = append(b.b, c) }
+
+// release returns the buffer to the pool; the key is not used after.
+func (b *keyBuilder) release() {
+	if cap(b.b) <= maxPooledKey {
+		b.b = b.b[:0]
+		b.pool.Put(b)
+	}
+}
+
+// maxPooledKey keeps an unusually large key's buffer out of the pool.
+const maxPooledKey = 16 << 10
 
 // pageKey starts a key with what every login page shows: page, language,
 // portal and the services of the login.
-func pageKey(page, lang string, tx *transaction) *keyBuilder {
-	b := &keyBuilder{}
-	b.Grow(256)
+func (c *pageCache) pageKey(page, lang string, tx *transaction) *keyBuilder {
+	b, _ := c.keys.Get().(*keyBuilder)
+	if b == nil {
+		b = &keyBuilder{b: make([]byte, 0, 2048), pool: &c.keys}
+	}
 	b.field(page)
 	b.field(lang)
 	b.field(tx.ClientID)
@@ -151,8 +174,8 @@ func pageKey(page, lang string, tx *transaction) *keyBuilder {
 
 // methodPageKey names everything the method page shows besides the
 // transaction ID.
-func methodPageKey(lang string, tx *transaction, ms []method, note adapters.Text) string {
-	b := pageKey("methods", lang, tx)
+func (c *pageCache) methodPageKey(lang string, tx *transaction, ms []method, note adapters.Text) *keyBuilder {
+	b := c.pageKey("methods", lang, tx)
 	field := b.field
 	field(tx.Floor.String())
 	field(note.DE)
@@ -180,7 +203,7 @@ func methodPageKey(lang string, tx *transaction, ms []method, note adapters.Text
 			option(o)
 		}
 	}
-	return b.String()
+	return b
 }
 
 // appendConsentRows appends the consent page's claim rows, escaped.

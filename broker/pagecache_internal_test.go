@@ -30,7 +30,7 @@ func TestSkeletonWrite(t *testing.T) {
 	c := newPageCache()
 	ph, slot := string(c.placeholder), string(c.slot)
 	page := []byte("<form action=\"/login/" + ph + "/start\">" + ph + "<table>" + slot + "</table><a href=\"/login/" + ph + "?lang=en\">")
-	sk := c.put("k", page)
+	sk := c.put(&keyBuilder{b: []byte("k")}, page)
 	rowsOf := func(v string) func([]byte) []byte {
 		return func(b []byte) []byte {
 			return appendConsentRows(b, "de", []consentItem{{Label: adapters.Text{DE: "Name", EN: "Name"}, Value: v}})
@@ -57,7 +57,7 @@ func TestSkeletonWrite(t *testing.T) {
 	}
 	// A page without a slot (the method page) takes no rows.
 	c2 := newPageCache()
-	sk2 := c2.put("m", []byte("a"+string(c2.placeholder)+"b"))
+	sk2 := c2.put(&keyBuilder{b: []byte("m")}, []byte("a"+string(c2.placeholder)+"b"))
 	w := &writeCounter{ResponseRecorder: httptest.NewRecorder()}
 	c2.write(w, sk2, "XYZ", nil)
 	if w.Body.String() != "aXYZb" || w.writes != 1 {
@@ -139,5 +139,30 @@ func TestHeaderValueShared(t *testing.T) {
 	h.Set("Cache-Control", "private")
 	if len(hdrDeny) != 1 || hdrDeny[0] != "DENY" || len(h["X-Frame-Options"]) != 2 {
 		t.Fatalf("shared value changed: %q, header %q", hdrDeny, h["X-Frame-Options"])
+	}
+}
+
+// Keys come from a pool: a released key's buffer serves the next one, and
+// a key never matches a page cached under another key.
+func TestPageKeysFromPool(t *testing.T) {
+	c := newPageCache()
+	k1 := c.pageKey("methods", "de", &transaction{ClientID: "portal", Services: []string{"tax"}})
+	sk := c.put(k1, []byte("page of portal"))
+	k1.release()
+	for _, tx := range []*transaction{
+		{ClientID: "other", Services: []string{"tax"}},
+		{ClientID: "portal", Services: []string{"ta", "x"}},
+		{ClientID: "portal"},
+	} {
+		k := c.pageKey("methods", "de", tx)
+		if _, ok := c.get(k); ok {
+			t.Errorf("%+v: served another key's page", tx)
+		}
+		k.release()
+	}
+	k := c.pageKey("methods", "de", &transaction{ClientID: "portal", Services: []string{"tax"}})
+	defer k.release()
+	if got, ok := c.get(k); !ok || got != sk {
+		t.Error("the same inputs miss their page")
 	}
 }

@@ -331,7 +331,7 @@ func (p *pages) retryPage(w http.ResponseWriter, r *http.Request, tx *transactio
 // page was rendered before (see there).
 func (p *pages) methodPage(w http.ResponseWriter, r *http.Request, tx *transaction, ms []method, note adapters.Text, groups func([]method) *methodGroups) {
 	lang := langOf(r, tx)
-	p.cachedPage(w, r, methodPageKey(lang, tx, ms, note), tx, "methods.html", titleMethods, nil, func() map[string]any {
+	p.cachedPage(w, r, p.cache.methodPageKey(lang, tx, ms, note), tx, "methods.html", titleMethods, nil, func() map[string]any {
 		return map[string]any{
 			"Floor": tx.Floor, "Methods": ms, "AnyUsable": anyUsable(ms), "Note": note, "Levels": levelHelp, "Groups": groups(ms),
 			"TTLMinutes": int(txTTL.Minutes()),
@@ -343,7 +343,8 @@ func (p *pages) methodPage(w http.ResponseWriter, r *http.Request, tx *transacti
 // first if it is not there: the template named name with the data of data
 // (asked for only then), in a view of tx whose ID is the placeholder. rows
 // appends what fills the skeleton's slot, if it has one.
-func (p *pages) cachedPage(w http.ResponseWriter, r *http.Request, key string, tx *transaction, name string, title adapters.Text, rows func([]byte) []byte, data func() map[string]any) {
+func (p *pages) cachedPage(w http.ResponseWriter, r *http.Request, key *keyBuilder, tx *transaction, name string, title adapters.Text, rows func([]byte) []byte, data func() map[string]any) {
+	defer key.release()
 	sk, ok := p.cache.get(key)
 	if !ok {
 		generic := *tx
@@ -396,13 +397,13 @@ func (p *pages) consent(w http.ResponseWriter, r *http.Request, tx *transaction,
 		items = append(items, consentItem{Label: label, Value: displayValue(released[name])})
 	}
 	lang := langOf(r, tx)
-	b := pageKey("consent", lang, tx)
+	b := p.cache.pageKey("consent", lang, tx)
 	b.field(tx.Identity.Level.String())
 	if len(items) == 0 {
 		b.field("none")
 	}
 	rows := func(page []byte) []byte { return appendConsentRows(page, lang, items) }
-	p.cachedPage(w, r, b.String(), tx, "consent.html", titleConsent, rows, func() map[string]any {
+	p.cachedPage(w, r, b, tx, "consent.html", titleConsent, rows, func() map[string]any {
 		return map[string]any{
 			"Services": services, "HasItems": len(items) > 0, "Rows": template.HTML(p.cache.slot), "Level": tx.Identity.Level,
 		}
