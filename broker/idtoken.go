@@ -177,14 +177,23 @@ type jwsSigner struct {
 	key    *SigningKey
 	header string // base64url of the protected header, with the dot
 	opts   crypto.SignerOpts
+	sigLen int // bytes of a signature: 64 for ES256, the modulus for RSA
 }
 
 func newJWSSigner(k *SigningKey) (*jwsSigner, error) {
 	var opts crypto.SignerOpts = crypto.SHA256
+	sigLen := 64
 	switch k.Alg {
-	case jose.ES256, jose.RS256:
-	case jose.PS256:
-		opts = &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: crypto.SHA256}
+	case jose.ES256:
+	case jose.RS256, jose.PS256:
+		pub, ok := k.Signer.Public().(*rsa.PublicKey)
+		if !ok {
+			return nil, fmt.Errorf("signing key %q: %s needs an RSA key", k.ID, k.Alg)
+		}
+		sigLen = pub.Size()
+		if k.Alg == jose.PS256 {
+			opts = &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: crypto.SHA256}
+		}
 	default:
 		return nil, fmt.Errorf("signing key %q: unsupported algorithm %s", k.ID, k.Alg)
 	}
@@ -196,14 +205,13 @@ func newJWSSigner(k *SigningKey) (*jwsSigner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signing key %q: %w", k.ID, err)
 	}
-	return &jwsSigner{key: k, header: base64.RawURLEncoding.EncodeToString(h) + ".", opts: opts}, nil
+	return &jwsSigner{key: k, header: base64.RawURLEncoding.EncodeToString(h) + ".", opts: opts, sigLen: sigLen}, nil
 }
 
 func (j *jwsSigner) sign(payload []byte) (string, error) {
 	enc := base64.RawURLEncoding
-	// header.payload.signature; an ES256 signature is 64 bytes, an RSA
-	// one at most 512 (4096-bit keys).
-	b := make([]byte, 0, len(j.header)+enc.EncodedLen(len(payload))+1+enc.EncodedLen(512))
+	// header.payload.signature
+	b := make([]byte, 0, len(j.header)+enc.EncodedLen(len(payload))+1+enc.EncodedLen(j.sigLen))
 	b = append(b, j.header...)
 	b = enc.AppendEncode(b, payload)
 	digest := sha256.Sum256(b)
