@@ -105,6 +105,9 @@ type demoOptions struct {
 	// branding is the operator's look, for the eIDAS-Service's pages
 	// (the broker's own get it from broker.Config).
 	branding broker.Branding
+	// clientSecret is the demo portal's client secret; empty: a random
+	// one (the demo, a single process).
+	clientSecret string
 }
 
 func newDemoWith(issuer, testdata string, log *slog.Logger, opts demoOptions) (*demoSetup, error) {
@@ -157,7 +160,10 @@ func wireSimulators(issuer, testdata string, st store.Store, log *slog.Logger) (
 }
 
 func wireSimulatorsWith(issuer, testdata string, st store.Store, log *slog.Logger, opts demoOptions) (*simulators, error) {
-	secret := base64.RawURLEncoding.EncodeToString(randomBytes(24))
+	secret := opts.clientSecret
+	if secret == "" {
+		secret = base64.RawURLEncoding.EncodeToString(randomBytes(24))
+	}
 	portal := demoportal.New(issuer, demoClientID, secret, log)
 	var services []broker.Service
 	for _, s := range demoportal.Services() {

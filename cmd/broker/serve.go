@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -266,7 +267,8 @@ func buildBroker(cfg *config.Config, st store.Store, log *slog.Logger, metrics *
 		// says TEST. Config validation allowed this only for a loopback
 		// issuer or a host marked in test_host.
 		bcfg.Branding.TestBanner = true
-		sims, err := wireSimulatorsWith(strings.TrimSuffix(cfg.Issuer, "/"), stagingTestdata, st, log, demoOptions{branding: bcfg.Branding})
+		secret := stagingClientSecret(bcfg.SubjectSecret)
+		sims, err := wireSimulatorsWith(strings.TrimSuffix(cfg.Issuer, "/"), stagingTestdata, st, log, demoOptions{branding: bcfg.Branding, clientSecret: secret})
 		if err != nil {
 			return nil, fmt.Errorf("staging simulators: %w", err)
 		}
@@ -274,7 +276,7 @@ func buildBroker(cfg *config.Config, st store.Store, log *slog.Logger, metrics *
 		bcfg.Clients = append(bcfg.Clients, sims.client)
 		bcfg.Routes, bcfg.OnClose = sims.routes, sims.close
 		log.Warn("STAGING: simulators and demo identities are enabled; never use this for real people",
-			"demo_client", demoClientID)
+			"demo_client", demoClientID, "demo_client_secret", secret)
 		b, err := broker.New(bcfg)
 		if err != nil {
 			sims.close()
@@ -282,6 +284,18 @@ func buildBroker(cfg *config.Config, st store.Store, log *slog.Logger, metrics *
 		return b, err
 	}
 	return broker.New(bcfg)
+}
+
+// stagingClientSecret is the staging demo portal's client secret. It is
+// derived from the subject secret, so that every replica of one staging
+// setup has the same (a token request may reach another replica than the
+// login did), and printed at start, so that testers can drive the staging
+// broker from outside (broker load --issuer). It opens nothing but the
+// demo portal's client, which only staging has.
+func stagingClientSecret(subjectSecret []byte) string {
+	m := hmac.New(sha256.New, subjectSecret)
+	m.Write([]byte("eidas-broker staging demo-portal client secret"))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:24])
 }
 
 // stagingTestdata is where staging finds the simulators' test PKI (the

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ozg-broker/eidas-broker/broker/logtest"
 	"github.com/ozg-broker/eidas-broker/broker/store/storetest"
 	"github.com/ozg-broker/eidas-broker/config"
 )
@@ -53,17 +55,44 @@ adapters:
     config: {trust_anchors: [%s/elster/root.pem]}
 `, issuer, env, addr, strings.TrimPrefix(env, "environment: "), repo, repo, repo, repo)
 	}
+	var logs []*logtest.Buffer
 	build := func(env string) http.Handler {
 		t.Helper()
 		cfg, err := config.Load(writeConfig(t, body(env)), serveRegistry())
 		if err != nil {
 			t.Fatalf("load: %v", err)
 		}
-		b := startBroker(t, cfg, newLogger(os.Stderr, "warn"), nil)
+		buf := &logtest.Buffer{}
+		logs = append(logs, buf)
+		b := startBroker(t, cfg, newLogger(io.MultiWriter(os.Stderr, buf), "warn"), nil)
 		return b.Handler()
 	}
 
 	staging := build("environment: staging")
+	// A second replica of the same staging setup: the demo portal's
+	// client secret is the same on both (a token request may reach either),
+	// and it is in the start-up warning.
+	replica := httptestHandler(t, build("environment: staging"))
+	secretRe := regexp.MustCompile(`demo_client_secret=([A-Za-z0-9_-]{32})`)
+	first, second := secretRe.FindStringSubmatch(logs[0].String()), secretRe.FindStringSubmatch(logs[1].String())
+	if first == nil || second == nil || first[1] != second[1] {
+		t.Fatalf("staging replicas' demo client secrets: %v, %v", first, second)
+	}
+	req, _ := http.NewRequest(http.MethodPost, replica+"/token", strings.NewReader(url.Values{
+		"grant_type": {"authorization_code"}, "code": {"unknown"}, "redirect_uri": {issuer + "/demo/callback"},
+		"code_verifier": {strings.Repeat("v", 43)},
+	}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(demoClientID, first[1])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(answer), "invalid_grant") {
+		t.Fatalf("the printed secret at another replica: %d %s, want invalid_grant (client authenticated)", resp.StatusCode, answer)
+	}
 	srv := &http.Server{Handler: staging}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
