@@ -142,7 +142,7 @@ func (b *keyBuilder) field(s string) {
 	b.b = append(b.b, s...)
 }
 
-func (b *keyBuilder) WriteByte(c byte) { b.b = append(b.b, c) }
+func (b *keyBuilder) sep(c byte) { b.b = append(b.b, c) }
 
 // release returns the buffer to the pool; the key is not used after.
 func (b *keyBuilder) release() {
@@ -168,7 +168,7 @@ func (c *pageCache) pageKey(page, lang string, tx *transaction) *keyBuilder {
 	for _, svc := range tx.Services {
 		b.field(svc)
 	}
-	b.WriteByte('|')
+	b.sep('|')
 	return b
 }
 
@@ -192,13 +192,13 @@ func (c *pageCache) methodPageKey(lang string, tx *transaction, ms []method, not
 		field(m.Name.EN)
 		field(m.Level.String())
 		if m.Insufficient {
-			b.WriteByte('!')
+			b.sep('!')
 		}
-		b.WriteByte('o')
+		b.sep('o')
 		for _, o := range m.Options {
 			option(o)
 		}
-		b.WriteByte('b')
+		b.sep('b')
 		for _, o := range m.Below {
 			option(o)
 		}

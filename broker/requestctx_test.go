@@ -3,17 +3,20 @@ package broker
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/ozg-broker/eidas-broker/broker/ratelimit"
 )
 
 // TestRequestContext: every request gets its own request ID, also under
-// concurrency and across two Servers of one process, a proxy's
-// X-Request-Id is kept, and the router matches routes (and reports their
+// concurrency and across two Servers of one process, only a trusted
+// proxy's X-Request-Id is kept, and the router matches routes (and reports their
 // patterns to the metrics) with the routing context it was given.
 func TestRequestContext(t *testing.T) {
 	type seen struct{ id, pattern, param string }
@@ -38,7 +41,8 @@ func TestRequestContext(t *testing.T) {
 		mux.Route("/sub", func(r chi.Router) { r.Get("/{tx}/x", record) })
 		return mux
 	}
-	a, b := newRequestContext(newMux()), newRequestContext(newMux())
+	proxy := netip.MustParsePrefix("10.0.0.0/8")
+	a, b := newRequestContext(newMux(), []ratelimit.Prefix{proxy}), newRequestContext(newMux(), nil)
 	serve := func(h http.Handler, path string, header string) {
 		r := httptest.NewRequest(http.MethodGet, path, nil)
 		if header != "" {
@@ -97,10 +101,27 @@ func TestRequestContext(t *testing.T) {
 		t.Fatalf("%d IDs for 64 requests", len(ids))
 	}
 
-	// A proxy's ID is kept, as chi's RequestID middleware kept it.
-	got = nil
-	serve(a, "/login/abc", "proxy-42")
-	if got[0].id != "proxy-42" {
-		t.Errorf("X-Request-Id not kept: %q", got[0].id)
+	// A trusted proxy's ID is kept if it is short and printable; a
+	// client's, or a malformed one, is replaced by the broker's own.
+	for _, tc := range []struct {
+		name, peer, header string
+		h                  http.Handler
+		kept               bool
+	}{
+		{"trusted proxy", "10.1.2.3:4000", "proxy-42", a, true},
+		{"client", "192.0.2.7:4000", "forged-42", a, false},
+		{"no trusted proxies configured", "10.1.2.3:4000", "proxy-42", b, false},
+		{"too long", "10.1.2.3:4000", strings.Repeat("x", 129), a, false},
+		{"control character", "10.1.2.3:4000", "id\x1b[31m", a, false},
+		{"space", "10.1.2.3:4000", "two words", a, false},
+	} {
+		got = nil
+		r := httptest.NewRequest(http.MethodGet, "/login/abc", nil)
+		r.RemoteAddr = tc.peer
+		r.Header.Set("X-Request-Id", tc.header)
+		tc.h.ServeHTTP(httptest.NewRecorder(), r)
+		if kept := got[0].id == tc.header; kept != tc.kept || got[0].id == "" {
+			t.Errorf("%s: request ID %q, kept %v, want %v", tc.name, got[0].id, kept, tc.kept)
+		}
 	}
 }

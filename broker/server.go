@@ -113,6 +113,8 @@ type Server struct {
 	metrics   *Metrics
 	admin     http.Handler
 	limiter   *ratelimit.Limiter
+	// trustedProxies send the X-Forwarded-For and X-Request-Id believed.
+	trustedProxies []ratelimit.Prefix
 	// redirects holds what each registered redirect URI's parse says,
 	// parsed once: its origin (the form-action of every login page) and
 	// whether parameters can simply follow it (redirectToClient).
@@ -207,6 +209,9 @@ func New(cfg Config) (*Server, error) {
 			return nil, errors.New(`broker: adapter id "cb" is reserved`)
 		}
 		s.byID[a.ID] = a
+	}
+	if cfg.Limits != nil {
+		s.trustedProxies = cfg.Limits.TrustedProxies
 	}
 	if s.limiter, err = s.newLimiter(cfg.Limits, cfg.DataKey); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
@@ -315,7 +320,7 @@ func (s *Server) buildHandler(extra func(chi.Router)) error {
 		extra(r)
 	}
 	r.Mount("/", s.opHTTPRules(opHandler))
-	s.handler = newRequestContext(r)
+	s.handler = newRequestContext(r, s.trustedProxies)
 	s.admin = adminHandler(s.metrics)
 	return nil
 }

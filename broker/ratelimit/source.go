@@ -43,6 +43,14 @@ func SourceAddress(r *http.Request, trusted []Prefix) string {
 	return httprate.CanonicalizeIP(peer.Unmap().String())
 }
 
+// FromTrustedProxy reports whether the request's TCP peer is one of the
+// trusted proxies, whose headers (X-Forwarded-For, X-Request-Id) are
+// believed.
+func FromTrustedProxy(r *http.Request, trusted []Prefix) bool {
+	peer := parseIP(r.RemoteAddr)
+	return peer.IsValid() && isTrusted(peer, trusted)
+}
+
 func forwardedFor(values []string) []string {
 	var out []string
 	for _, v := range values {
