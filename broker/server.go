@@ -279,7 +279,7 @@ func (s *Server) buildHandler(extra func(chi.Router)) error {
 		// Codes are issued by the consent step, bound to the browser;
 		// the library's unbound callback is not offered.
 		http.NotFound(w, r)
-	}, op.WithFallbackLogger(s.log), op.WithServerCORSOptions(s.corsOptions()))
+	}, op.WithFallbackLogger(s.log), op.WithServerCORSOptions(s.corsOptions()), op.WithDecoder(newFormDecoder()))
 
 	r := chi.NewRouter()
 	// The request ID comes with the routing context (requestContext).
