@@ -168,22 +168,31 @@ func (p *pages) writePost(w http.ResponseWriter, sk *postSkeleton, fields []post
 // the characters html/template replaces there, except '+', '=' and '`',
 // which are harmless inside quotes (the base64 of a SAML message is full
 // of '+' and ends in '='). NUL becomes U+FFFD, as the template writes it.
-var attrEscapes = func() (t [256]string) {
-	t[0] = "\uFFFD"
-	t['"'] = "&#34;"
-	t['&'] = "&amp;"
-	t['\''] = "&#39;"
-	t['<'] = "&lt;"
-	t['>'] = "&gt;"
-	return t
-}()
+// attrEscaped marks them, so that the scan tests one byte per byte.
+var (
+	attrEscapes = func() (t [256]string) {
+		t[0] = "\uFFFD"
+		t['"'] = "&#34;"
+		t['&'] = "&amp;"
+		t['\''] = "&#39;"
+		t['<'] = "&lt;"
+		t['>'] = "&gt;"
+		return t
+	}()
+	attrEscaped = func() (t [256]bool) {
+		for c, e := range attrEscapes {
+			t[c] = e != ""
+		}
+		return t
+	}()
+)
 
 // attrEscapedLen is len(appendAttrEscaped(nil, s)).
 func attrEscapedLen(s string) int {
 	n := len(s)
 	for i := 0; i < len(s); i++ {
-		if e := attrEscapes[s[i]]; e != "" {
-			n += len(e) - 1
+		if attrEscaped[s[i]] {
+			n += len(attrEscapes[s[i]]) - 1
 		}
 	}
 	return n
@@ -193,9 +202,9 @@ func attrEscapedLen(s string) int {
 func appendAttrEscaped(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); i++ {
-		if e := attrEscapes[s[i]]; e != "" {
+		if attrEscaped[s[i]] {
 			b = append(b, s[start:i]...)
-			b = append(b, e...)
+			b = append(b, attrEscapes[s[i]]...)
 			start = i + 1
 		}
 	}
