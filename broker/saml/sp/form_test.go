@@ -1,0 +1,44 @@
+package sp
+
+import (
+	"net/url"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// formCases are bodies parseFormBody must read as url.ParseQuery does.
+var formCases = []string{
+	"", "&", "&&a=1&&", "a", "a=", "=", "=x", "a=1&a=2&b=3", "a=%41%4a%4A+b", "+=+",
+	"SAMLResponse=" + url.QueryEscape(strings.Repeat("PD94\xfb+/=", 50)) + "&RelayState=AbCdEfGhIjKlMnOpQrSt",
+	"a=%zz", "a=%4", "a=%", "%=1", "a=1&b=%G1&c=%zz", "a=%41&%=x", "a=1;b=2", "a=%zz;b", "a=%41%",
+	"SAML%52esponse=x", "a=%00%ff%FF", "ü=é%C3%BC",
+	strings.Repeat("a=1&", 70) + "b=%zz", strings.Repeat("a=%41&", 63) + "c=%2",
+}
+
+// TestParseFormBody: parseFormBody gives url.ParseQuery's values and
+// error for each case.
+func TestParseFormBody(t *testing.T) {
+	for _, body := range formCases {
+		checkFormBody(t, body)
+	}
+}
+
+// FuzzParseFormBody: the same for any body.
+func FuzzParseFormBody(f *testing.F) {
+	for _, body := range formCases {
+		f.Add(body)
+	}
+	f.Fuzz(checkFormBody)
+}
+
+func checkFormBody(t *testing.T, body string) {
+	want, wantErr := url.ParseQuery(body)
+	got, err := parseFormBody([]byte(body))
+	if (err == nil) != (wantErr == nil) || err != nil && err.Error() != wantErr.Error() {
+		t.Fatalf("%.80q: error %v, url.ParseQuery: %v", body, err, wantErr)
+	}
+	if err == nil && !reflect.DeepEqual(got, want) {
+		t.Fatalf("%.80q: %v, url.ParseQuery: %v", body, got, want)
+	}
+}
