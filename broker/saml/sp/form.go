@@ -46,32 +46,45 @@ func parseFormBody(body []byte) (url.Values, error) {
 // first such (in order, key before value), so the first error here is
 // its error too. The bytes from a bad escape on are still as received.
 func unescapeInPlace(b []byte) (string, error) {
-	i := 0
-	for i < len(b) && b[i] != '%' && b[i] != '+' {
-		i++
-	}
-	if i == len(b) {
+	i := bytes.IndexByte(b, '%')
+	if i < 0 {
+		plusToSpace(b)
 		return string(b), nil
 	}
+	plusToSpace(b[:i])
+	// The runs between escapes (the base64 between its escaped '+', '/'
+	// and '=') are moved whole; a '+' in a run is a space, an escaped one
+	// (%2B) is not.
 	w := i
-	for i < len(b) {
-		switch c := b[i]; c {
-		case '%':
-			if i+2 >= len(b) || !isHex(b[i+1]) || !isHex(b[i+2]) {
-				return "", url.EscapeError(b[i:min(i+3, len(b))])
-			}
-			b[w] = unhex(b[i+1])<<4 | unhex(b[i+2])
-			i += 3
-		case '+':
-			b[w] = ' '
-			i++
-		default:
-			b[w] = c
-			i++
+	for {
+		if i+2 >= len(b) || !isHex(b[i+1]) || !isHex(b[i+2]) {
+			return "", url.EscapeError(b[i:min(i+3, len(b))])
 		}
-		w++
+		b[w] = unhex(b[i+1])<<4 | unhex(b[i+2])
+		w, i = w+1, i+3
+		n := bytes.IndexByte(b[i:], '%')
+		if n < 0 {
+			n = len(b) - i
+		}
+		copy(b[w:], b[i:i+n])
+		plusToSpace(b[w : w+n])
+		w, i = w+n, i+n
+		if i == len(b) {
+			return string(b[:w]), nil
+		}
 	}
-	return string(b[:w]), nil
+}
+
+// plusToSpace replaces each '+' in b by a space.
+func plusToSpace(b []byte) {
+	for {
+		j := bytes.IndexByte(b, '+')
+		if j < 0 {
+			return
+		}
+		b[j] = ' '
+		b = b[j+1:]
+	}
 }
 
 func isHex(c byte) bool {
