@@ -432,7 +432,7 @@ func loadTransport(concurrency int) *http.Transport {
 
 func newLoginDriver(ctx context.Context, t loadTarget, method, eidasKeys string, concurrency int) (*loginDriver, error) {
 	transport := loadTransport(concurrency)
-	client := &http.Client{Transport: transport, Timeout: 30 * time.Second}
+	client := &http.Client{Transport: transport} // bounded by the login's context (loginTimeout)
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, client)
 	dctx := ctx
 	if t.demo {
@@ -501,6 +501,10 @@ func hiddenFields(page string) url.Values {
 	}
 }
 
+// loginTimeout bounds one whole login (its requests share one deadline
+// rather than each setting up its own).
+const loginTimeout = 30 * time.Second
+
 // loadBrowser is one login's browser: its cookies, and the address of the
 // page it shows, against which relative links resolve and from which
 // form posts carry Origin and Sec-Fetch-Site as a browser sets them.
@@ -515,7 +519,7 @@ type loadBrowser struct {
 func (l *loginDriver) newBrowser(ctx context.Context) *loadBrowser {
 	jar, _ := cookiejar.New(nil)
 	stop := l.stop
-	return &loadBrowser{ctx: ctx, bufs: &l.bufs, c: &http.Client{Transport: l.transport, Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(r *http.Request, _ []*http.Request) error {
+	return &loadBrowser{ctx: ctx, bufs: &l.bufs, c: &http.Client{Transport: l.transport, Jar: jar, CheckRedirect: func(r *http.Request, _ []*http.Request) error {
 		u := *r.URL
 		u.RawQuery, u.Fragment = "", ""
 		if u.String() == stop {
@@ -679,6 +683,8 @@ func (l *loginDriver) authorize(b *loadBrowser) (state, nonce, verifier, page st
 // adapters and simulators), instead of counting the same failure for
 // every login.
 func (l *loginDriver) probe(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, loginTimeout)
+	defer cancel()
 	b := l.newBrowser(ctx)
 	_, _, _, page, err := l.authorize(b)
 	if err != nil {
@@ -709,6 +715,8 @@ func (l *loginDriver) probe(ctx context.Context) error {
 // login performs one whole login: authorize, method page, the method's
 // leg, consent, code exchange with PKCE, ID-token verification.
 func (l *loginDriver) login(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, loginTimeout)
+	defer cancel()
 	b := l.newBrowser(ctx)
 	state, nonce, verifier, page, err := l.authorize(b)
 	if err != nil {
