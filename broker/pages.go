@@ -82,6 +82,7 @@ type pages struct {
 	s      *Server
 	brand  brandView
 	cache  *pageCache
+	post   *postPages // the SAML auto-POST page (postpage.go)
 }
 
 func newPages(s *Server) (*pages, error) {
@@ -103,7 +104,7 @@ func newPages(s *Server) (*pages, error) {
 		return nil, fmt.Errorf("static files: %w", err)
 	}
 	fileServer := http.StripPrefix("/static/", http.FileServerFS(sub))
-	return &pages{s: s, brand: s.branding.view(), tmpl: t, cache: newPageCache(), static: func(w http.ResponseWriter, r *http.Request) {
+	return &pages{s: s, brand: s.branding.view(), tmpl: t, cache: newPageCache(), post: newPostPages(), static: func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		fileServer.ServeHTTP(w, r)
 	}}, nil
@@ -448,16 +449,7 @@ func (p *pages) handoff(w http.ResponseWriter, r *http.Request, tx *transaction,
 	case h.RedirectURL != "":
 		http.Redirect(w, r, h.RedirectURL, http.StatusSeeOther)
 	case h.PostURL != "":
-		type field struct{ Name, Value string }
-		var fields []field
-		for k, vs := range h.PostForm {
-			for _, v := range vs {
-				fields = append(fields, field{k, v})
-			}
-		}
-		p.render(w, http.StatusOK, "post.html", p.view(r, nil, titleRedirect, map[string]any{
-			"URL": h.PostURL, "Fields": fields,
-		}), origin(h.PostURL))
+		p.handoffPost(w, r, h) // postpage.go
 	case h.Page != nil:
 		hd := w.Header()
 		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'")

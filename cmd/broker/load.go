@@ -220,7 +220,7 @@ func runLoad(o loadOptions, progress io.Writer) (*loadResult, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
-	lg, err := newLoginDriver(ctx, target, o.method, o.eidasKeys)
+	lg, err := newLoginDriver(ctx, target, o.method, o.eidasKeys, o.concurrency)
 	if err != nil {
 		return nil, err
 	}
@@ -409,9 +409,31 @@ type loginDriver struct {
 	elster    *elsterCert // the ELSTER leg's test certificate
 	stop      string      // the redirect URI without query: the browser stops there
 	bufs      sync.Pool   // *bytes.Buffer for response bodies
+	transport *http.Transport
+	client    *http.Client // the portal's, for the code exchange
 }
 
-func newLoginDriver(ctx context.Context, t loadTarget, method, eidasKeys string) (*loginDriver, error) {
+// loadTransport is the driver's HTTP transport: http.DefaultTransport's
+// settings, but it keeps a connection per login in flight (the default
+// keeps two per host, so at higher concurrency connections are closed and
+// dialled again all the time, which a browser and a portal, each with its
+// own connections, would not do), and writes and reads through 64 KB
+// buffers: the SAML forms and pages of an eIDAS login are 10–20 KB, which
+// the default 4 KB buffers cut into several system calls on the measured
+// core.
+func loadTransport(concurrency int) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 2*concurrency + 8
+	t.MaxIdleConnsPerHost = 2*concurrency + 8
+	t.WriteBufferSize = 64 << 10
+	t.ReadBufferSize = 64 << 10
+	return t
+}
+
+func newLoginDriver(ctx context.Context, t loadTarget, method, eidasKeys string, concurrency int) (*loginDriver, error) {
+	transport := loadTransport(concurrency)
+	client := &http.Client{Transport: transport} // bounded by the login's context (loginTimeout)
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, client)
 	dctx := ctx
 	if t.demo {
 		dctx = oidc.InsecureIssuerURLContext(ctx, t.issuer)
@@ -421,7 +443,7 @@ func newLoginDriver(ctx context.Context, t loadTarget, method, eidasKeys string)
 		return nil, fmt.Errorf("discovery at %s: %w", t.issuer, err)
 	}
 	l := &loginDriver{
-		target: t, method: method, eidasKeys: eidasKeys,
+		target: t, method: method, eidasKeys: eidasKeys, transport: transport, client: client,
 		cfg: oauth2.Config{ClientID: t.client, ClientSecret: t.secret, RedirectURL: t.redirect,
 			Endpoint: p.Endpoint(), Scopes: []string{oidc.ScopeOpenID, "profile"}},
 		verifier: p.Verifier(&oidc.Config{ClientID: t.client}),
@@ -479,6 +501,10 @@ func hiddenFields(page string) url.Values {
 	}
 }
 
+// loginTimeout bounds one whole login (its requests share one deadline
+// rather than each setting up its own).
+const loginTimeout = 30 * time.Second
+
 // loadBrowser is one login's browser: its cookies, and the address of the
 // page it shows, against which relative links resolve and from which
 // form posts carry Origin and Sec-Fetch-Site as a browser sets them.
@@ -493,7 +519,7 @@ type loadBrowser struct {
 func (l *loginDriver) newBrowser(ctx context.Context) *loadBrowser {
 	jar, _ := cookiejar.New(nil)
 	stop := l.stop
-	return &loadBrowser{ctx: ctx, bufs: &l.bufs, c: &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(r *http.Request, _ []*http.Request) error {
+	return &loadBrowser{ctx: ctx, bufs: &l.bufs, c: &http.Client{Transport: l.transport, Jar: jar, CheckRedirect: func(r *http.Request, _ []*http.Request) error {
 		u := *r.URL
 		u.RawQuery, u.Fragment = "", ""
 		if u.String() == stop {
@@ -657,6 +683,8 @@ func (l *loginDriver) authorize(b *loadBrowser) (state, nonce, verifier, page st
 // adapters and simulators), instead of counting the same failure for
 // every login.
 func (l *loginDriver) probe(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, loginTimeout)
+	defer cancel()
 	b := l.newBrowser(ctx)
 	_, _, _, page, err := l.authorize(b)
 	if err != nil {
@@ -687,6 +715,8 @@ func (l *loginDriver) probe(ctx context.Context) error {
 // login performs one whole login: authorize, method page, the method's
 // leg, consent, code exchange with PKCE, ID-token verification.
 func (l *loginDriver) login(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, loginTimeout)
+	defer cancel()
 	b := l.newBrowser(ctx)
 	state, nonce, verifier, page, err := l.authorize(b)
 	if err != nil {
@@ -718,7 +748,7 @@ func (l *loginDriver) login(ctx context.Context) error {
 	if err != nil || loc.Query().Get("state") != state || loc.Query().Get("code") == "" {
 		return fmt.Errorf("no code for the portal (status %d)", resp.StatusCode)
 	}
-	tok, err := l.cfg.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(verifier))
+	tok, err := l.cfg.Exchange(context.WithValue(ctx, oauth2.HTTPClient, l.client), loc.Query().Get("code"), oauth2.VerifierOption(verifier))
 	if err != nil {
 		return fmt.Errorf("code exchange: %w", err)
 	}

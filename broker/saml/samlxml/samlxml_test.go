@@ -1,6 +1,7 @@
 package samlxml
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -11,6 +12,7 @@ import (
 	"math/big"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -392,4 +394,30 @@ func TestCountryCodes(t *testing.T) {
 			t.Errorf("SameCountry(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
 		}
 	}
+}
+
+// FuzzDecodeBase64: DecodeBase64 (the decoder first, white space
+// stripped only on a refusal) gives what stripping the four XML white
+// space characters first and decoding gives, value and refusal alike.
+func FuzzDecodeBase64(f *testing.F) {
+	for _, s := range []string{"aGVsbG8=", "aGVs\r\n  bG8=\n", "\taGVsbG8=", "", "aGVsbG8", "aGVs\u00a0bG8=", "aGVs-G8=", " = ", "aGVsbG8=\r\n\t"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		stripped := strings.Map(func(r rune) rune {
+			switch r {
+			case ' ', '\t', '\r', '\n':
+				return -1
+			}
+			return r
+		}, s)
+		want, wantErr := base64.StdEncoding.DecodeString(stripped)
+		got, err := DecodeBase64(s)
+		if (err != nil) != (wantErr != nil) || err == nil && !bytes.Equal(got, want) {
+			t.Fatalf("DecodeBase64(%q) = %q, %v; stripped and decoded: %q, %v", s, got, err, want, wantErr)
+		}
+		if err != nil && !errors.Is(err, ErrBase64) {
+			t.Fatalf("DecodeBase64(%q): %v, want ErrBase64", s, err)
+		}
+	})
 }

@@ -158,7 +158,7 @@ func ParsePostForm(r *http.Request, max int64) error {
 	if err != nil {
 		return err
 	}
-	post, err := url.ParseQuery(body.String())
+	post, err := parseFormBody(body.Bytes())
 	if err != nil {
 		return err
 	}

@@ -359,50 +359,43 @@ func (w *c14nWriter) writeName(e *etree.Element) {
 	w.buf.WriteString(e.Tag)
 }
 
-func escapeText(b *bytes.Buffer, s string) {
-	if !strings.ContainsAny(s, "&<>\r") {
-		b.WriteString(s)
-		return
-	}
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '&':
-			b.WriteString("&amp;")
-		case '<':
-			b.WriteString("&lt;")
-		case '>':
-			b.WriteString("&gt;")
-		case '\r':
-			b.WriteString("&#xD;")
-		default:
-			b.WriteByte(c)
-		}
-	}
+func escapeText(b *bytes.Buffer, s string) { textEscapes.write(b, s) }
+
+func escapeAttr(b *bytes.Buffer, s string) { attrEscapes.write(b, s) }
+
+// textEscapes and attrEscapes are Canonical XML's escapes of text and of
+// attribute values.
+var (
+	textEscapes = newEscaper(map[byte]string{'&': "&amp;", '<': "&lt;", '>': "&gt;", '\r': "&#xD;"})
+	attrEscapes = newEscaper(map[byte]string{'&': "&amp;", '<': "&lt;", '"': "&quot;", '\t': "&#x9;", '\n': "&#xA;", '\r': "&#xD;"})
+)
+
+// escaper replaces the bytes it marks; the scan tests one byte table per
+// byte of a value, and the runs between escapes are copied whole (most
+// values, the base64 of signatures and ciphertext among them, need none).
+type escaper struct {
+	marked [256]bool
+	with   [256]string
 }
 
-func escapeAttr(b *bytes.Buffer, s string) {
-	if !strings.ContainsAny(s, "&<\"\t\n\r") {
-		b.WriteString(s)
-		return
+func newEscaper(m map[byte]string) *escaper {
+	e := &escaper{}
+	for c, r := range m {
+		e.marked[c], e.with[c] = true, r
 	}
+	return e
+}
+
+func (e *escaper) write(b *bytes.Buffer, s string) {
+	start := 0
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '&':
-			b.WriteString("&amp;")
-		case '<':
-			b.WriteString("&lt;")
-		case '"':
-			b.WriteString("&quot;")
-		case '\t':
-			b.WriteString("&#x9;")
-		case '\n':
-			b.WriteString("&#xA;")
-		case '\r':
-			b.WriteString("&#xD;")
-		default:
-			b.WriteByte(c)
+		if e.marked[s[i]] {
+			b.WriteString(s[start:i])
+			b.WriteString(e.with[s[i]])
+			start = i + 1
 		}
 	}
+	b.WriteString(s[start:])
 }
 
 func sortedKeys(m nsScope) []string {
