@@ -352,15 +352,20 @@ func TestMutualTLSRequired(t *testing.T) {
 
 func TestCallTimeout(t *testing.T) {
 	p := loadPKI(t)
+	// The server never answers while the client waits: the handler holds
+	// the request until the test ends. (It used to return when the
+	// request's context ended; on a loaded machine that once happened
+	// before the client's deadline, and the client got an empty 200.)
+	release := make(chan struct{})
 	ts := httptest.NewTLSServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
-		// Reading the body lets the server notice the client hanging up.
 		_, _ = io.Copy(io.Discard, r.Body)
 		select {
-		case <-r.Context().Done():
+		case <-release:
 		case <-time.After(10 * time.Second):
 		}
 	}))
 	defer ts.Close()
+	defer close(release) // before Close, which waits for the handler
 	c := clientFor(t, p, ts.URL, func(o *eid.ClientOptions) {
 		o.HTTP = ts.Client()
 		o.Timeout = 50 * time.Millisecond
