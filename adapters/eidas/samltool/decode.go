@@ -149,13 +149,7 @@ func decodeQuery(s string) (*Message, error) {
 // decodeValue reads the base64 value of a binding: plain XML (POST) or
 // DEFLATE-compressed XML (Redirect).
 func (m *Message) decodeValue(v string) error {
-	v = strings.Map(func(r rune) rune {
-		switch r {
-		case ' ', '\t', '\r', '\n':
-			return -1
-		}
-		return r
-	}, v)
+	v = samlxml.StripSpace(v)
 	b, err := base64.StdEncoding.DecodeString(v)
 	if err != nil {
 		if b, err = base64.RawURLEncoding.DecodeString(strings.TrimRight(v, "=")); err != nil {

@@ -26,16 +26,21 @@ func DecodeBase64(s string) ([]byte, error) {
 	if !strings.ContainsAny(s, " \t") {
 		return nil, ErrBase64
 	}
-	s = strings.Map(func(r rune) rune {
+	b, err := base64.StdEncoding.DecodeString(StripSpace(s))
+	if err != nil {
+		return nil, ErrBase64
+	}
+	return b, nil
+}
+
+// StripSpace drops XML white space (#x20, #x9, #xD, #xA) from s, and
+// nothing else.
+func StripSpace(s string) string {
+	return strings.Map(func(r rune) rune {
 		switch r {
 		case ' ', '\t', '\r', '\n':
 			return -1
 		}
 		return r
 	}, s)
-	b, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		return nil, ErrBase64
-	}
-	return b, nil
 }
