@@ -118,7 +118,7 @@ func (oc *opClient) ResponseTypes() []oidc.ResponseType {
 }
 func (oc *opClient) LoginURL(id string) string            { return oc.loginURL(id) }
 func (oc *opClient) AccessTokenType() op.AccessTokenType  { return op.AccessTokenTypeBearer }
-func (oc *opClient) IDTokenLifetime() time.Duration       { return 5 * time.Minute }
+func (oc *opClient) IDTokenLifetime() time.Duration       { return idTokenLifetime }
 func (oc *opClient) DevMode() bool                        { return false }
 func (oc *opClient) IDTokenUserinfoClaimsAssertion() bool { return false }
 func (oc *opClient) ClockSkew() time.Duration             { return 0 }
